@@ -1,0 +1,1 @@
+"""Channel adapters: one module per messenger, speaking only the normalized types."""

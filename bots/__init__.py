@@ -1,0 +1,1 @@
+"""Processes and wiring: settings, the `okno` command, startup and shutdown."""

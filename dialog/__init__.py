@@ -1,0 +1,1 @@
+"""Pure dialog logic: message types, knowledge base, retrieval, rules and the engine."""

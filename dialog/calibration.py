@@ -1,0 +1,106 @@
+"""Fitting the confidence model by cross-validation on the knowledge base itself.
+
+Paraphrases and out-of-scope examples are split into folds; each fold is ranked by
+an index built without it, and a logistic model learns from the ranking features
+when the best topic is right. The thresholds then trade answers for clarifications
+so that a wrong confident answer costs far more than a question back.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from dialog.classifier import Calibration, ranking_features
+from dialog.retrieval import NEGATIVE, Document, TopicIndex
+
+WRONG_ANSWER_COST = 4.0  # one confidently wrong answer outweighs this many right ones
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    features: tuple[float, ...]
+    topic: str  # the held-out example's topic, NEGATIVE for out-of-scope
+    predicted: str  # the best real topic the index found
+    runner_up: str
+
+
+def cross_validate(
+    documents: Sequence[Document],
+    folds: int = 5,
+    seed: int = 7,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Sample]:
+    held = [i for i, d in enumerate(documents) if d.is_example and d.weight <= 1.0 and d.terms]
+    random.Random(seed).shuffle(held)
+    samples: list[Sample] = []
+    for fold in range(folds):
+        test = set(held[fold::folds])
+        index = TopicIndex([d for i, d in enumerate(documents) if i not in test])
+        for i in sorted(test):
+            ranking = index.rank(documents[i].terms)
+            real = [t for t, _ in ranking.scores if t != NEGATIVE] + ["", ""]
+            samples.append(Sample(ranking_features(ranking), documents[i].topic, real[0], real[1]))
+        if progress:
+            progress(fold + 1, folds)
+    return samples
+
+
+def fit_logistic(
+    xs: Sequence[tuple[float, ...]], ys: Sequence[int], steps: int = 3000, rate: float = 0.5
+) -> tuple[tuple[float, ...], float]:
+    """Plain batch gradient descent with a little L2; the data are a few thousand rows."""
+    dims = len(xs[0])
+    weights = [0.0] * dims
+    bias = 0.0
+    n = len(xs)
+    for _ in range(steps):
+        grad = [0.0] * dims
+        grad_b = 0.0
+        for x, y in zip(xs, ys, strict=True):
+            z = bias + sum(w * f for w, f in zip(weights, x, strict=True))
+            err = 1.0 / (1.0 + math.exp(-z)) - y
+            grad_b += err
+            for k in range(dims):
+                grad[k] += err * x[k]
+        weights = [w - rate * (g / n + 1e-3 * w) for w, g in zip(weights, grad, strict=True)]
+        bias -= rate * grad_b / n
+    return tuple(round(w, 4) for w in weights), round(bias, 4)
+
+
+def choose_thresholds(
+    samples: Sequence[Sample], confidence: Callable[[tuple[float, ...]], float]
+) -> tuple[float, float]:
+    """The answer/clarify cut-offs with the best utility on the held-out folds."""
+    scored = [(confidence(s.features), s) for s in samples]
+    best = (-math.inf, 0.6, 0.3)
+    for answer_at in [a / 100 for a in range(30, 96, 2)]:
+        for clarify_at in [c / 100 for c in range(10, int(answer_at * 100), 2)]:
+            utility = sum(_utility(conf, s, answer_at, clarify_at) for conf, s in scored)
+            if utility > best[0]:
+                best = (utility, answer_at, clarify_at)
+    return best[1], best[2]
+
+
+def _utility(conf: float, sample: Sample, answer_at: float, clarify_at: float) -> float:
+    negative = sample.topic == NEGATIVE
+    if conf >= answer_at:
+        if negative or sample.predicted != sample.topic:
+            return -WRONG_ANSWER_COST
+        return 1.0
+    if conf >= clarify_at:
+        if negative:
+            return -0.5
+        return 0.5 if sample.predicted == sample.topic else -0.25
+    return 1.0 if negative else 0.0
+
+
+def calibrate(samples: Sequence[Sample]) -> Calibration:
+    xs = [s.features for s in samples]
+    ys = [int(s.topic != NEGATIVE and s.predicted == s.topic) for s in samples]
+    weights, bias = fit_logistic(xs, ys)
+    model = Calibration(weights, bias, 0.5, 0.3)
+    answer_at, clarify_at = choose_thresholds(samples, model.confidence)
+    return Calibration(weights, bias, answer_at, clarify_at)

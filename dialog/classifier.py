@@ -1,0 +1,183 @@
+"""One message in, one decision out: handoff, small talk, answer, clarify or fallback."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dialog.analyzer import Analysis, Analyzer
+from dialog.escalation import EscalationRules, load_rules
+from dialog.knowledge import KnowledgeBase, load_knowledge, read_yaml
+from dialog.messages import Action, Decision
+from dialog.normalize import clean, words
+from dialog.retrieval import (
+    NEGATIVE,
+    WEIGHT_ANSWER,
+    WEIGHT_KEYWORD,
+    WEIGHT_PARAPHRASE,
+    WEIGHT_TITLE,
+    Document,
+    Ranking,
+    TopicIndex,
+)
+from dialog.smalltalk import Smalltalk, load_smalltalk
+
+CLARIFY_MAX = 3
+CLARIFY_RATIO = 0.7  # a clarify candidate scores at least this share of the best
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """A logistic model from ranking features to P(best topic is right), and thresholds."""
+
+    weights: tuple[float, ...]
+    bias: float
+    answer_at: float
+    clarify_at: float
+
+    def confidence(self, features: tuple[float, ...]) -> float:
+        z = self.bias + sum(w * f for w, f in zip(self.weights, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+DEFAULT_CALIBRATION = Calibration((8.0, 6.0, 2.0, -6.0), -4.0, 0.6, 0.3)
+
+
+def ranking_features(ranking: Ranking) -> tuple[float, ...]:
+    """Best real topic's score, its lead over the next, coverage, out-of-scope score."""
+    real = [s for t, s in ranking.scores if t != NEGATIVE]
+    negative = next((s for t, s in ranking.scores if t == NEGATIVE), 0.0)
+    first = real[0] if real else 0.0
+    second = real[1] if len(real) > 1 else 0.0
+    return (first, first - second, ranking.coverage, negative)
+
+
+def load_calibration(path: Path) -> Calibration:
+    if not path.exists():
+        return DEFAULT_CALIBRATION
+    data = read_yaml(path)
+    return Calibration(
+        weights=tuple(float(w) for w in data["weights"]),
+        bias=float(data["bias"]),
+        answer_at=float(data["answer_at"]),
+        clarify_at=float(data["clarify_at"]),
+    )
+
+
+class Classifier:
+    """Decides what to do with a single message; stateless and pure."""
+
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        analyzer: Analyzer,
+        index: TopicIndex,
+        rules: EscalationRules,
+        smalltalk: Smalltalk,
+        calibration: Calibration,
+    ) -> None:
+        self.knowledge = knowledge
+        self.analyzer = analyzer
+        self.index = index
+        self.rules = rules
+        self.smalltalk = smalltalk
+        self.calibration = calibration
+
+    def classify(self, text: str) -> Decision:
+        analysis = self.analyzer.analyze(text)
+        if not analysis.words:
+            intent = self.smalltalk.detect(text, ())
+            if intent is not None:
+                return Decision(Action.SMALLTALK, intent=intent.id, confidence=1.0)
+            return Decision(Action.FALLBACK, intent="empty" if not text.strip() else "no_words")
+        rule = self.rules.first_match(analysis.text, len(analysis.words))
+        if rule is not None:
+            return Decision(Action.HANDOFF, rule=rule.id, confidence=1.0)
+        intent = self.smalltalk.detect(text, analysis.words)
+        if intent is not None:
+            return Decision(Action.SMALLTALK, intent=intent.id, confidence=1.0)
+        if analysis.words and all(w.isdigit() for w in analysis.words):
+            return Decision(Action.FALLBACK, intent="number")
+        return self.decide(self.rank(analysis))
+
+    def rank(self, analysis: Analysis) -> Ranking:
+        rest = self.smalltalk.remainder(analysis.words)
+        if rest != analysis.text:
+            analysis = self.analyzer.analyze(rest)
+        return self.index.rank(analysis.terms)
+
+    def decide(self, ranking: Ranking) -> Decision:
+        real = [(t, s) for t, s in ranking.scores if t != NEGATIVE]
+        if not real:
+            return Decision(Action.FALLBACK)
+        confidence = self.calibration.confidence(ranking_features(ranking))
+        best_topic, best_score = real[0]
+        close = tuple(t for t, s in real[:CLARIFY_MAX] if s >= CLARIFY_RATIO * best_score)
+        if confidence >= self.calibration.answer_at:
+            return Decision(Action.ANSWER, topic=best_topic, candidates=close, confidence=confidence)
+        if confidence >= self.calibration.clarify_at:
+            candidates = close if len(close) > 1 else tuple(t for t, _ in real[:2])
+            return Decision(Action.CLARIFY, candidates=candidates, confidence=confidence)
+        return Decision(Action.FALLBACK, candidates=close, confidence=confidence)
+
+
+def topic_documents(knowledge: KnowledgeBase, analyzer: Analyzer) -> list[Document]:
+    docs = []
+    for topic in knowledge.topics.values():
+        texts = [(topic.title, WEIGHT_TITLE, True), (topic.answer, WEIGHT_ANSWER, False)]
+        texts += [(p, WEIGHT_PARAPHRASE, True) for p in topic.paraphrases]
+        texts += [(k, WEIGHT_KEYWORD, False) for k in topic.keywords]
+        for text, weight, is_example in texts:
+            docs.append(Document(topic.id, analyzer.analyze(text).terms, weight, is_example))
+    docs += [
+        Document(NEGATIVE, analyzer.analyze(n).terms, WEIGHT_PARAPHRASE, True) for n in knowledge.negatives
+    ]
+    return docs
+
+
+def vocabulary(texts: Iterable[str]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(w for w in words(clean(text)) if len(w) >= 3 and w.isalpha())
+    return counts
+
+
+def knowledge_texts(knowledge: KnowledgeBase, extra_dir: Path) -> list[str]:
+    texts: list[str] = list(knowledge.negatives)
+    for topic in knowledge.topics.values():
+        texts += [topic.title, topic.answer, *topic.paraphrases, *topic.keywords]
+    for name in ("synonyms.yaml", "smalltalk.yaml", "escalation.yaml"):
+        path = extra_dir / name
+        if path.exists():
+            texts += _strings(read_yaml(path))
+    return texts
+
+
+def _strings(value: object) -> list[str]:
+    """Every string leaf of parsed YAML except regular-expression terms."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (str(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    text = str(value)
+    return [] if text.startswith("re:") else [text.lstrip("=")]
+
+
+def build_classifier(knowledge: KnowledgeBase | None = None) -> Classifier:
+    """Load everything the classifier needs from the knowledge directory."""
+    knowledge = knowledge or load_knowledge()
+    directory = knowledge.directory
+    synonyms = read_yaml(directory / "synonyms.yaml").get("synonyms") or {}
+    analyzer = Analyzer.create(vocabulary(knowledge_texts(knowledge, directory)), synonyms)
+    index = TopicIndex(topic_documents(knowledge, analyzer))
+    return Classifier(
+        knowledge,
+        analyzer,
+        index,
+        load_rules(directory / "escalation.yaml"),
+        load_smalltalk(directory / "smalltalk.yaml"),
+        load_calibration(directory / "calibration.yaml"),
+    )

@@ -1,0 +1,120 @@
+"""The knowledge base: categories, facts, topics and their loading from YAML files."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dialog.errors import KnowledgeError
+
+DEFAULT_KNOWLEDGE_DIR = Path(__file__).parent / "knowledge"
+PLACEHOLDER_RE = re.compile(r"\{([a-z0-9_]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    category: str
+    title: str
+    answer: str  # with facts inserted
+    template: str  # as written, with {placeholders}
+    paraphrases: tuple[str, ...]
+    keywords: tuple[str, ...]
+    related: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    categories: tuple[Category, ...]
+    topics: dict[str, Topic]
+    facts: dict[str, str]
+    negatives: tuple[str, ...]  # out-of-scope examples
+    revision: str  # content hash of every file the base was read from
+    directory: Path
+
+    def category_topics(self, category_id: str) -> list[Topic]:
+        return [t for t in self.topics.values() if t.category == category_id]
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise KnowledgeError([f"{path}: cannot read: {exc}"]) from exc
+    if not isinstance(data, dict):
+        raise KnowledgeError([f"{path}: expected a mapping at the top level"])
+    return data
+
+
+def fill_placeholders(template: str, facts: dict[str, str]) -> str:
+    """Insert facts; an unknown placeholder is left as written (kb check reports it)."""
+    return PLACEHOLDER_RE.sub(lambda m: facts.get(m.group(1), m.group(0)), template)
+
+
+def knowledge_revision(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*.yaml")):
+        digest.update(str(path.relative_to(directory)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def load_knowledge(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBase:
+    """Read the knowledge base; raise KnowledgeError listing every structural problem."""
+    facts = {str(k): str(v) for k, v in read_yaml(directory / "facts.yaml")["facts"].items()}
+    raw_categories = read_yaml(directory / "categories.yaml")["categories"]
+    categories = tuple(Category(str(k), str(v)) for k, v in raw_categories.items())
+    topics: dict[str, Topic] = {}
+    problems: list[str] = []
+    for path in sorted((directory / "topics").glob("*.yaml")):
+        data = read_yaml(path)
+        for entry in data.get("topics") or []:
+            topic = _topic(entry, str(data.get("category", "")), facts, path, problems)
+            if topic is None:
+                continue
+            if topic.id in topics:
+                problems.append(f"{path.name}: duplicate topic id {topic.id!r}")
+            topics[topic.id] = topic
+    if problems:
+        raise KnowledgeError(problems)
+    negatives_path = directory / "out_of_scope.yaml"
+    negatives = read_yaml(negatives_path).get("examples", []) if negatives_path.exists() else []
+    return KnowledgeBase(
+        categories=categories,
+        topics=topics,
+        facts=facts,
+        negatives=tuple(str(n) for n in negatives),
+        revision=knowledge_revision(directory),
+        directory=directory,
+    )
+
+
+def _topic(entry: Any, category: str, facts: dict[str, str], path: Path, problems: list[str]) -> Topic | None:
+    if not isinstance(entry, dict) or not entry.get("id") or not entry.get("answer"):
+        problems.append(f"{path.name}: a topic without id or answer: {str(entry)[:60]!r}")
+        return None
+    template = str(entry["answer"]).strip()
+    return Topic(
+        id=str(entry["id"]),
+        category=str(entry.get("category", category)),
+        title=str(entry.get("title", "")),
+        answer=fill_placeholders(template, facts),
+        template=template,
+        paraphrases=tuple(str(p) for p in entry.get("paraphrases") or ()),
+        keywords=tuple(str(k) for k in entry.get("keywords") or ()),
+        related=tuple(str(r) for r in entry.get("related") or ()),
+    )

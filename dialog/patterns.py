@@ -1,0 +1,46 @@
+"""Phrase patterns written by administrators, compiled to regular expressions.
+
+A term is one or more word prefixes: «не приход» matches «не приходит» and
+«не пришло» does not. A term starting with `=` matches whole words only («=пока» does not match
+«показать»); one starting with `re:` is a raw regular expression.
+Terms are matched against the corrected, lowercased words of a message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dialog.normalize import clean, words
+
+
+def compile_terms(terms: Sequence[str]) -> re.Pattern[str]:
+    """One regex that finds any of the terms."""
+    alternatives = []
+    for term in terms:
+        if term.startswith("re:"):
+            alternatives.append(f"(?:{term[3:]})")
+            continue
+        exact = term.startswith("=")
+        parts = words(clean(term.lstrip("=")))
+        if parts:
+            tail = r"(?!\w)" if exact else r"\w*"
+            alternatives.append(r"\s+".join(re.escape(p) + tail for p in parts))
+    if not alternatives:
+        raise ValueError(f"no usable term in {list(terms)!r}")
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + ")")
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """Matches when every group finds one of its terms."""
+
+    groups: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def from_groups(cls, groups: Sequence[Sequence[str]]) -> Pattern:
+        return cls(tuple(compile_terms(g) for g in groups))
+
+    def matches(self, text: str) -> bool:
+        return all(g.search(text) for g in self.groups)

@@ -1,0 +1,114 @@
+"""Ranking knowledge-base topics for a message: TF-IDF over stems and concepts.
+
+Each topic is scored twice — against everything written for it (title, paraphrases,
+keywords, answer) and against its single closest paraphrase — and the two cosines
+are blended. Out-of-scope examples form a pseudo-topic of their own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+NEGATIVE = "__out_of_scope__"
+PREFIX_LEN = 5  # derivational variants share a prefix: паспорт/паспортный
+
+# How much each kind of text counts in a topic's profile.
+WEIGHT_TITLE = 2.0
+WEIGHT_PARAPHRASE = 1.0
+WEIGHT_KEYWORD = 1.5
+WEIGHT_ANSWER = 0.3
+PREFIX_WEIGHT = 0.4
+BLEND = 0.7  # share of the whole-topic cosine against the best-paraphrase cosine
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One text of a topic, already reduced to terms."""
+
+    topic: str
+    terms: tuple[str, ...]
+    weight: float
+    is_example: bool  # paraphrases and titles are matched one by one
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    scores: tuple[tuple[str, float], ...]  # best first
+    coverage: float  # share of the message's term weight the index knows
+
+    def top(self, n: int) -> list[tuple[str, float]]:
+        return list(self.scores[:n])
+
+
+def expand(terms: Iterable[str]) -> dict[str, float]:
+    """Terms with their weights, plus a weaker prefix term for long stems."""
+    out: dict[str, float] = defaultdict(float)
+    for term in terms:
+        out[term] += 1.0
+        if not term.startswith("=") and len(term) > PREFIX_LEN:
+            out["~" + term[:PREFIX_LEN]] += PREFIX_WEIGHT
+    return out
+
+
+class TopicIndex:
+    """An inverted index over topic profiles and individual examples."""
+
+    def __init__(self, documents: Sequence[Document]) -> None:
+        profiles: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for doc in documents:
+            for term, weight in expand(doc.terms).items():
+                profiles[doc.topic][term] += doc.weight * min(weight, 1.0)
+        self.topics = list(profiles)
+        spread: dict[str, int] = defaultdict(int)
+        for profile in profiles.values():
+            for term in profile:
+                spread[term] += 1
+        n = len(self.topics)
+        self.idf = {t: math.log((n + 1) / (df + 0.5)) for t, df in spread.items()}
+        self.unknown_idf = math.log((n + 1) / 0.5)
+        self._profile_postings = self._postings(
+            (i, {t: math.sqrt(w) for t, w in profiles[topic].items()}) for i, topic in enumerate(self.topics)
+        )
+        examples = [d for d in documents if d.is_example and d.terms]
+        self._example_topic = [self.topics.index(d.topic) for d in examples]
+        self._example_postings = self._postings(
+            (i, dict.fromkeys(expand(d.terms), 1.0)) for i, d in enumerate(examples)
+        )
+
+    def _postings(
+        self, vectors: Iterable[tuple[int, dict[str, float]]]
+    ) -> dict[str, list[tuple[int, float]]]:
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, vector in vectors:
+            weighted = {t: w * self.idf[t] for t, w in vector.items()}
+            norm = math.sqrt(sum(w * w for w in weighted.values())) or 1.0
+            for term, weight in weighted.items():
+                postings[term].append((i, weight / norm))
+        return dict(postings)
+
+    def rank(self, terms: Sequence[str]) -> Ranking:
+        query = {t: w * self.idf.get(t, self.unknown_idf) for t, w in expand(terms).items()}
+        norm = math.sqrt(sum(w * w for w in query.values()))
+        if norm == 0.0:
+            return Ranking((), 0.0)
+        known = sum(w for t, w in query.items() if t in self.idf and not t.startswith("~"))
+        total = sum(w for t, w in query.items() if not t.startswith("~"))
+        profile = [0.0] * len(self.topics)
+        for term, weight in query.items():
+            for i, value in self._profile_postings.get(term, ()):
+                profile[i] += weight * value / norm
+        best = [0.0] * len(self.topics)
+        example_scores: dict[int, float] = defaultdict(float)
+        for term, weight in query.items():
+            for j, value in self._example_postings.get(term, ()):
+                example_scores[j] += weight * value / norm
+        for j, score in example_scores.items():
+            topic = self._example_topic[j]
+            best[topic] = max(best[topic], score)
+        blended = [BLEND * p + (1 - BLEND) * b for p, b in zip(profile, best, strict=True)]
+        order = sorted(range(len(self.topics)), key=lambda i: -blended[i])
+        scores = tuple((self.topics[i], blended[i]) for i in order if blended[i] > 0)
+        return Ranking(scores, known / total if total else 0.0)

@@ -1,0 +1,67 @@
+"""Small talk: greetings, thanks, goodbyes and «ты бот?» get a short reply."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from dialog.knowledge import read_yaml
+from dialog.normalize import clean
+from dialog.patterns import compile_terms
+from dialog.stopwords import STOPWORDS
+
+# Emoji-only messages that still say something.
+_EMOJI_INTENTS = {"🙏": "thanks", "👍": "thanks", "❤": "thanks", "🤝": "thanks", "👋": "greeting"}
+
+
+@dataclass(frozen=True, slots=True)
+class SmalltalkIntent:
+    id: str
+    pattern: re.Pattern[str]
+    reply: str
+
+
+class Smalltalk:
+    def __init__(self, intents: list[SmalltalkIntent], fillers: frozenset[str]) -> None:
+        self.intents = intents
+        self.by_id = {i.id: i for i in intents}
+        self._fillers = fillers | STOPWORDS
+
+    def detect(self, text: str, words: tuple[str, ...]) -> SmalltalkIntent | None:
+        """The intent of a message that is nothing but small talk, else None."""
+        if not words:
+            return self._emoji_intent(text)
+        found: SmalltalkIntent | None = None
+        rest = " ".join(words)
+        for intent in self.intents:
+            if intent.pattern.search(rest):
+                found = found or intent
+                rest = intent.pattern.sub(" ", rest)
+        if found is None:
+            return None
+        leftover = [w for w in rest.split() if w not in self._fillers]
+        return found if not leftover else None
+
+    def remainder(self, words: tuple[str, ...]) -> str:
+        """The message without its small-talk phrases, for the FAQ search."""
+        rest = " ".join(words)
+        for intent in self.intents:
+            rest = intent.pattern.sub(" ", rest)
+        return " ".join(rest.split())
+
+    def _emoji_intent(self, text: str) -> SmalltalkIntent | None:
+        for symbol, intent_id in _EMOJI_INTENTS.items():
+            if symbol in text:
+                return self.by_id.get(intent_id)
+        return None
+
+
+def load_smalltalk(path: Path) -> Smalltalk:
+    data = read_yaml(path)
+    intents = [
+        SmalltalkIntent(str(name), compile_terms(spec["phrases"]), str(spec["reply"]).strip())
+        for name, spec in data["intents"].items()
+    ]
+    fillers = frozenset(clean(str(w)) for w in data.get("fillers") or ())
+    return Smalltalk(intents, fillers)

@@ -1,0 +1,45 @@
+"""Per-conversation state: a small value that serializes to JSON-compatible data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    last_topic: str | None = None  # the topic whose «Помог ли ответ?» is open
+    offered: tuple[str, ...] = ()  # topic ids offered as buttons in the last turn
+    fallbacks: int = 0  # fallbacks in a row
+    not_helped: int = 0  # «Нет» answers to «Помог ли ответ?» in a row
+    handed_off: str | None = None  # the escalation rule once a person is involved
+    turns: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["offered"] = list(self.offered)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> ConversationState:
+        """Rebuild from stored data; unknown or malformed fields fall back to defaults."""
+        if not isinstance(data, dict):
+            return cls()
+        try:
+            return cls(
+                last_topic=_opt_str(data.get("last_topic")),
+                offered=tuple(str(t) for t in data.get("offered") or ()),
+                fallbacks=int(data.get("fallbacks") or 0),
+                not_helped=int(data.get("not_helped") or 0),
+                handed_off=_opt_str(data.get("handed_off")),
+                turns=int(data.get("turns") or 0),
+            )
+        except (TypeError, ValueError):
+            return cls()
+
+    def evolve(self, **changes: Any) -> ConversationState:
+        return replace(self, **changes)
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)

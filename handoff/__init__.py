@@ -1,0 +1,1 @@
+"""Tickets, queues, routing, working hours and the operator inbox (later issues)."""

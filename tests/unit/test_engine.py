@@ -1,0 +1,100 @@
+from dialog.engine import ConversationEngine
+from dialog.messages import Action, InboundMessage
+from dialog.state import ConversationState
+
+
+def text(value: str) -> InboundMessage:
+    return InboundMessage("test", "c1", "u1", text=value)
+
+
+def press(payload: str) -> InboundMessage:
+    return InboundMessage("test", "c1", "u1", payload=payload)
+
+
+def test_start_shows_the_category_menu(engine: ConversationEngine) -> None:
+    turn = engine.handle(text("/start"), ConversationState())
+    labels = [b.label for b in turn.replies[-1].buttons]
+    assert "Регистрация и вход" in labels and len(labels) == 6
+
+
+def test_menu_category_topic_answer_and_feedback(engine: ConversationEngine) -> None:
+    state = ConversationState()
+    turn = engine.handle(press("cat:account"), state)
+    ids = [b.id for b in turn.replies[0].buttons]
+    assert "topic:password_recovery" in ids and ids[-1] == "menu"
+    turn = engine.handle(press("topic:password_recovery"), turn.state)
+    assert "парол" in turn.replies[0].text.lower()
+    assert turn.replies[1].text == "Помог ли ответ?"
+    assert [b.label for b in turn.replies[1].buttons] == ["Да", "Нет"]
+    done = engine.handle(press(turn.replies[1].buttons[0].id), turn.state)
+    assert "Спасибо" in done.replies[0].text
+    assert done.state.last_topic is None
+
+
+def test_not_helped_offers_related_topics_and_an_operator(engine: ConversationEngine) -> None:
+    turn = engine.handle(text("как восстановить пароль"), ConversationState())
+    assert turn.decision.topic == "password_recovery"
+    turn = engine.handle(press("fb:no:password_recovery"), turn.state)
+    ids = [b.id for b in turn.replies[0].buttons]
+    assert "operator" in ids and any(i.startswith("topic:") for i in ids)
+    again = engine.handle(press(ids[0]), turn.state)  # a related topic
+    twice = engine.handle(text("нет"), again.state)
+    assert "оператор" in twice.replies[0].text
+    assert [b.id for b in twice.replies[0].buttons][0] == "operator"
+
+
+def test_operator_button_hands_off(engine: ConversationEngine) -> None:
+    turn = engine.handle(press("operator"), ConversationState())
+    assert turn.decision.action is Action.HANDOFF
+    assert turn.state.handed_off == "explicit_request"
+    second = engine.handle(text("оператор"), turn.state)
+    assert "уже передан" in second.replies[0].text
+
+
+def test_two_fallbacks_in_a_row_offer_an_operator(engine: ConversationEngine) -> None:
+    first = engine.handle(text("как сварить борщ"), ConversationState())
+    assert first.decision.action is Action.FALLBACK
+    assert "operator" not in [b.id for b in first.replies[0].buttons]
+    second = engine.handle(text("посоветуй сериал"), first.state)
+    assert "operator" in [b.id for b in second.replies[0].buttons]
+
+
+def test_an_answer_resets_the_fallback_streak(engine: ConversationEngine) -> None:
+    first = engine.handle(text("как сварить борщ"), ConversationState())
+    answer = engine.handle(text("как восстановить пароль"), first.state)
+    assert answer.state.fallbacks == 0
+
+
+def test_clarify_buttons_lead_to_answers(engine: ConversationEngine) -> None:
+    state = ConversationState(offered=("call_cost", "hotline_phone"))
+    turn = engine.handle(press("topic:call_cost"), state)
+    assert turn.decision.topic == "call_cost"
+
+
+def test_stale_and_forged_buttons_get_a_polite_menu(engine: ConversationEngine) -> None:
+    for payload in ("topic:no_such_topic", "fb:yes:password_recovery", "cat:", "garbage", ""):
+        turn = engine.handle(press(payload), ConversationState())
+        assert "не действует" in turn.replies[0].text
+        assert len(turn.replies[0].buttons) == 6
+
+
+def test_sticker_without_text_gets_told_what_the_bot_takes(engine: ConversationEngine) -> None:
+    from dialog.messages import Attachment, AttachmentKind
+
+    message = InboundMessage("test", "c1", "u1", attachments=(Attachment(AttachmentKind.STICKER),))
+    turn = engine.handle(message, ConversationState())
+    assert "текст" in turn.replies[0].text
+
+
+def test_state_round_trips_and_survives_garbage() -> None:
+    state = ConversationState(last_topic="sms_code", offered=("a", "b"), fallbacks=1, turns=4)
+    assert ConversationState.from_dict(state.to_dict()) == state
+    assert ConversationState.from_dict({"fallbacks": "many"}) == ConversationState()
+    assert ConversationState.from_dict(None) == ConversationState()
+
+
+def test_every_answer_fits_a_message(engine: ConversationEngine) -> None:
+    for topic in engine.knowledge.topics:
+        turn = engine.handle(press(f"topic:{topic}"), ConversationState())
+        assert 0 < len(turn.replies[0].text) <= 4096
+        assert "{" not in turn.replies[0].text

@@ -1,0 +1,38 @@
+"""`dialog/` is pure logic: it must not import SDKs, web frameworks or databases."""
+
+import ast
+from pathlib import Path
+
+FORBIDDEN = {"aiogram", "vk_api", "aiohttp", "sqlalchemy", "redis", "asyncpg", "aiosqlite",
+             "requests", "httpx", "socket", "bots", "adapters", "handoff", "storage"}
+DIALOG = Path(__file__).resolve().parents[2] / "dialog"
+
+
+def imported_roots(path: Path) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_dialog_imports_nothing_impure() -> None:
+    offenders = {
+        f"{path.name}: {sorted(imported_roots(path) & FORBIDDEN)}"
+        for path in DIALOG.rglob("*.py")
+        if imported_roots(path) & FORBIDDEN
+    }
+    assert not offenders
+
+
+def test_only_settings_reads_the_environment() -> None:
+    root = DIALOG.parent
+    readers = [
+        str(path.relative_to(root))
+        for folder in ("bots", "adapters", "dialog", "handoff", "storage")
+        for path in (root / folder).rglob("*.py")
+        if "os.environ" in path.read_text(encoding="utf-8") or "getenv" in path.read_text(encoding="utf-8")
+    ]
+    assert readers == []
