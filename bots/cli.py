@@ -28,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--contract", type=Path, help="faq-topics.yaml (default: OKNO_CONTRACT_FILE)")
     calib = kb_sub.add_parser("calibrate", help="refit the confidence model by cross-validation")
     calib.add_argument("--folds", type=int, default=5)
+    calib.add_argument(
+        "--examples",
+        type=Path,
+        action="append",
+        default=[],
+        help="a labelled JSON-lines file to calibrate on as well (repeatable)",
+    )
     ev = sub.add_parser("eval", help="score the classifier on a labelled JSON-lines file")
     ev.add_argument("file", type=Path)
     ev.add_argument("--misses", action="store_true", help="list every message scored wrong")
@@ -78,7 +85,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, setting
     if args.command == "kb" and args.kb_command == "check":
         return kb_check(settings.knowledge_dir, args.contract or settings.contract_file, out)
     if args.command == "kb" and args.kb_command == "calibrate":
-        return kb_calibrate(build_classifier_from(settings), args.folds, out)
+        return kb_calibrate(build_classifier_from(settings), args.folds, args.examples, out)
     if args.command == "eval":
         gates = {flag: getattr(args, flag) for flag in (*GATES.values(), "max_confidently_wrong")}
         return run_eval(build_classifier_from(settings), args.file, gates, args.misses, out)

@@ -10,10 +10,11 @@ from typing import TextIO
 
 import yaml
 
-from dialog.calibration import calibrate, cross_validate
+from dialog.calibration import calibrate, cross_validate, labelled_samples
 from dialog.classifier import Classifier, topic_documents
 from dialog.evaluation import Report, evaluate, parse_examples
-from dialog.messages import Decision
+from dialog.messages import Action, Decision
+from dialog.retrieval import NEGATIVE
 from dialog.validation import check_knowledge, load_contract
 
 GATES = {
@@ -68,7 +69,7 @@ def kb_check(directory: Path, contract_file: Path, out: TextIO) -> int:
     return 0
 
 
-def kb_calibrate(classifier: Classifier, folds: int, out: TextIO) -> int:
+def kb_calibrate(classifier: Classifier, folds: int, example_files: list[Path], out: TextIO) -> int:
     documents = topic_documents(classifier.knowledge, classifier.analyzer)
 
     def progress(done: int, total: int) -> None:
@@ -76,8 +77,18 @@ def kb_calibrate(classifier: Classifier, folds: int, out: TextIO) -> int:
         sys.stderr.flush()
 
     samples = cross_validate(documents, folds=folds, progress=progress)
+    realistic = []
+    for path in example_files:
+        labelled = [
+            (classifier.analyzer.analyze(e.text).terms, NEGATIVE if e.expect == "none" else e.expect)
+            for e in parse_examples(path.read_text(encoding="utf-8").splitlines())
+            if e.expect not in ("handoff", "smalltalk")
+            and classifier.classify(e.text).action in (Action.ANSWER, Action.CLARIFY, Action.FALLBACK)
+            and classifier.classify(e.text).intent is None
+        ]
+        realistic += labelled_samples(classifier.index, labelled)
     sys.stderr.write("\nfitting the confidence model…\n")
-    model = calibrate(samples)
+    model = calibrate(samples, realistic)
     path = classifier.knowledge.directory / "calibration.yaml"
     data = {
         "weights": list(model.weights),
@@ -87,7 +98,7 @@ def kb_calibrate(classifier: Classifier, folds: int, out: TextIO) -> int:
     }
     header = "# Written by `okno kb calibrate` from cross-validation; do not edit by hand.\n"
     path.write_text(header + yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    out.write(f"{len(samples)} held-out examples; wrote {path}\n")
+    out.write(f"{len(samples)} held-out paraphrases, {len(realistic)} labelled messages; wrote {path}\n")
     return 0
 
 

@@ -75,11 +75,11 @@ class Analyzer:
         return fixed
 
     def _correct_uncached(self, word: str) -> str:
-        if len(word) < 4 or word.isdigit() or self.is_known(word):
+        if len(word) < 3 or not word.isalpha() or self.is_known(word):
             return word
         limit = 1 if len(word) < 8 else 2
         best: tuple[int, int, str] | None = None
-        for length in range(len(word) - limit, len(word) + limit + 1):
+        for length in range(max(len(word) - limit, 3), len(word) + limit + 1):
             pool = self._by_length.get(length)
             if not pool:
                 continue

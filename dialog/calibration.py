@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from dialog.classifier import Calibration, ranking_features
 from dialog.retrieval import NEGATIVE, Document, TopicIndex
 
-WRONG_ANSWER_COST = 4.0  # one confidently wrong answer outweighs this many right ones
+WRONG_ANSWER_COST = 1.5  # a confidently wrong answer costs more than a right one earns
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,16 @@ def cross_validate(
             samples.append(Sample(ranking_features(ranking), documents[i].topic, real[0], real[1]))
         if progress:
             progress(fold + 1, folds)
+    return samples
+
+
+def labelled_samples(index: TopicIndex, examples: Sequence[tuple[Sequence[str], str]]) -> list[Sample]:
+    """Samples from labelled messages (terms, topic or NEGATIVE) ranked by the full index."""
+    samples = []
+    for terms, topic in examples:
+        ranking = index.rank(terms)
+        real = [t for t, _ in ranking.scores if t != NEGATIVE] + ["", ""]
+        samples.append(Sample(ranking_features(ranking), topic, real[0], real[1]))
     return samples
 
 
@@ -97,10 +107,16 @@ def _utility(conf: float, sample: Sample, answer_at: float, clarify_at: float) -
     return 1.0 if negative else 0.0
 
 
-def calibrate(samples: Sequence[Sample]) -> Calibration:
-    xs = [s.features for s in samples]
-    ys = [int(s.topic != NEGATIVE and s.predicted == s.topic) for s in samples]
+def calibrate(samples: Sequence[Sample], realistic: Sequence[Sample] = ()) -> Calibration:
+    """Fit the model on every sample; set thresholds on real-world messages when there are any.
+
+    Held-out paraphrases are harder than what citizens type (each topic loses part of its
+    few examples), so thresholds tuned on them alone ask back far too often.
+    """
+    everything = [*samples, *realistic]
+    xs = [s.features for s in everything]
+    ys = [int(s.topic != NEGATIVE and s.predicted == s.topic) for s in everything]
     weights, bias = fit_logistic(xs, ys)
     model = Calibration(weights, bias, 0.5, 0.3)
-    answer_at, clarify_at = choose_thresholds(samples, model.confidence)
+    answer_at, clarify_at = choose_thresholds(realistic or samples, model.confidence)
     return Calibration(weights, bias, answer_at, clarify_at)

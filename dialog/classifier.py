@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialog.analyzer import Analysis, Analyzer
+from dialog.errors import KnowledgeError
 from dialog.escalation import EscalationRules, load_rules
 from dialog.knowledge import KnowledgeBase, load_knowledge, read_yaml
 from dialog.messages import Action, Decision
@@ -23,10 +25,15 @@ from dialog.retrieval import (
     Ranking,
     TopicIndex,
 )
+from dialog.scope import ScopeRule, load_scope_rules
 from dialog.smalltalk import Smalltalk, load_smalltalk
+from dialog.stopwords import STOPWORDS
+
+logger = logging.getLogger("okno.dialog.classifier")
 
 CLARIFY_MAX = 3
 CLARIFY_RATIO = 0.7  # a clarify candidate scores at least this share of the best
+AMBIGUOUS_RATIO = 0.9  # a runner-up this close to the best means asking, not answering
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,28 +50,37 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-z))
 
 
-DEFAULT_CALIBRATION = Calibration((8.0, 6.0, 2.0, -6.0), -4.0, 0.6, 0.3)
+DEFAULT_CALIBRATION = Calibration((4.0, 4.0, 1.0, -2.0, 1.0, 1.0, 0.0), -2.5, 0.6, 0.45)
 
 
 def ranking_features(ranking: Ranking) -> tuple[float, ...]:
-    """Best real topic's score, its lead over the next, coverage, out-of-scope score."""
-    real = [s for t, s in ranking.scores if t != NEGATIVE]
+    """What the confidence model looks at: how well and how clearly the best topic matched."""
+    real = [(t, s) for t, s in ranking.scores if t != NEGATIVE]
     negative = next((s for t, s in ranking.scores if t == NEGATIVE), 0.0)
-    first = real[0] if real else 0.0
-    second = real[1] if len(real) > 1 else 0.0
-    return (first, first - second, ranking.coverage, negative)
+    first = real[0][1] if real else 0.0
+    second = real[1][1] if len(real) > 1 else 0.0
+    profile, example = ranking.parts.get(real[0][0], (0.0, 0.0)) if real else (0.0, 0.0)
+    return (first, first - second, ranking.coverage, negative, profile, example, min(ranking.terms, 10) / 10)
 
 
 def load_calibration(path: Path) -> Calibration:
+    """The fitted model, or the built-in one when the file is missing or stale."""
     if not path.exists():
         return DEFAULT_CALIBRATION
     data = read_yaml(path)
-    return Calibration(
-        weights=tuple(float(w) for w in data["weights"]),
-        bias=float(data["bias"]),
-        answer_at=float(data["answer_at"]),
-        clarify_at=float(data["clarify_at"]),
-    )
+    try:
+        calibration = Calibration(
+            weights=tuple(float(w) for w in data["weights"]),
+            bias=float(data["bias"]),
+            answer_at=float(data["answer_at"]),
+            clarify_at=float(data["clarify_at"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise KnowledgeError([f"{path.name}: {exc}; run `okno kb calibrate`"]) from exc
+    if len(calibration.weights) != len(DEFAULT_CALIBRATION.weights):
+        logger.warning("%s was fitted for other features; using defaults until `okno kb calibrate`", path)
+        return DEFAULT_CALIBRATION
+    return calibration
 
 
 class Classifier:
@@ -78,6 +94,7 @@ class Classifier:
         rules: EscalationRules,
         smalltalk: Smalltalk,
         calibration: Calibration,
+        scope_rules: list[ScopeRule],
     ) -> None:
         self.knowledge = knowledge
         self.analyzer = analyzer
@@ -85,9 +102,14 @@ class Classifier:
         self.rules = rules
         self.smalltalk = smalltalk
         self.calibration = calibration
+        self.scope_rules = scope_rules
 
     def classify(self, text: str) -> Decision:
         analysis = self.analyzer.analyze(text)
+        return self._by_rules(text, analysis) or self.decide(self.rank(analysis))
+
+    def _by_rules(self, text: str, analysis: Analysis) -> Decision | None:
+        """Outcomes that do not need ranking, in order: escalation first."""
         if not analysis.words:
             intent = self.smalltalk.detect(text, ())
             if intent is not None:
@@ -99,9 +121,12 @@ class Classifier:
         intent = self.smalltalk.detect(text, analysis.words)
         if intent is not None:
             return Decision(Action.SMALLTALK, intent=intent.id, confidence=1.0)
-        if analysis.words and all(w.isdigit() for w in analysis.words):
+        if all(w.isdigit() for w in analysis.words):
             return Decision(Action.FALLBACK, intent="number")
-        return self.decide(self.rank(analysis))
+        scope = next((r for r in self.scope_rules if r.fires(analysis.text)), None)
+        if scope is not None:
+            return Decision(Action.FALLBACK, intent=f"out_of_scope:{scope.id}")
+        return None
 
     def rank(self, analysis: Analysis) -> Ranking:
         rest = self.smalltalk.remainder(analysis.words)
@@ -116,7 +141,9 @@ class Classifier:
         confidence = self.calibration.confidence(ranking_features(ranking))
         best_topic, best_score = real[0]
         close = tuple(t for t, s in real[:CLARIFY_MAX] if s >= CLARIFY_RATIO * best_score)
-        if confidence >= self.calibration.answer_at:
+        # one word that fits several topics, or a runner-up nearly as good: ask
+        ambiguous = len(close) > 1 and (ranking.terms <= 1 or real[1][1] >= AMBIGUOUS_RATIO * best_score)
+        if confidence >= self.calibration.answer_at and not ambiguous:
             return Decision(Action.ANSWER, topic=best_topic, candidates=close, confidence=confidence)
         if confidence >= self.calibration.clarify_at:
             candidates = close if len(close) > 1 else tuple(t for t, _ in real[:2])
@@ -139,7 +166,7 @@ def topic_documents(knowledge: KnowledgeBase, analyzer: Analyzer) -> list[Docume
 
 
 def vocabulary(texts: Iterable[str]) -> Counter[str]:
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter(w for w in STOPWORDS if len(w) >= 3)
     for text in texts:
         counts.update(w for w in words(clean(text)) if len(w) >= 3 and w.isalpha())
     return counts
@@ -149,7 +176,7 @@ def knowledge_texts(knowledge: KnowledgeBase, extra_dir: Path) -> list[str]:
     texts: list[str] = list(knowledge.negatives)
     for topic in knowledge.topics.values():
         texts += [topic.title, topic.answer, *topic.paraphrases, *topic.keywords]
-    for name in ("synonyms.yaml", "smalltalk.yaml", "escalation.yaml"):
+    for name in ("synonyms.yaml", "smalltalk.yaml", "escalation.yaml", "out_of_scope.yaml"):
         path = extra_dir / name
         if path.exists():
             texts += _strings(read_yaml(path))
@@ -180,4 +207,5 @@ def build_classifier(knowledge: KnowledgeBase | None = None) -> Classifier:
         load_rules(directory / "escalation.yaml"),
         load_smalltalk(directory / "smalltalk.yaml"),
         load_calibration(directory / "calibration.yaml"),
+        load_scope_rules(directory / "out_of_scope.yaml"),
     )

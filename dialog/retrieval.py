@@ -38,6 +38,8 @@ class Document:
 class Ranking:
     scores: tuple[tuple[str, float], ...]  # best first
     coverage: float  # share of the message's term weight the index knows
+    parts: dict[str, tuple[float, float]]  # topic -> (profile cosine, best example cosine)
+    terms: int = 0  # content terms in the message
 
     def top(self, n: int) -> list[tuple[str, float]]:
         return list(self.scores[:n])
@@ -93,7 +95,7 @@ class TopicIndex:
         query = {t: w * self.idf.get(t, self.unknown_idf) for t, w in expand(terms).items()}
         norm = math.sqrt(sum(w * w for w in query.values()))
         if norm == 0.0:
-            return Ranking((), 0.0)
+            return Ranking((), 0.0, {})
         known = sum(w for t, w in query.items() if t in self.idf and not t.startswith("~"))
         total = sum(w for t, w in query.items() if not t.startswith("~"))
         profile = [0.0] * len(self.topics)
@@ -111,4 +113,5 @@ class TopicIndex:
         blended = [BLEND * p + (1 - BLEND) * b for p, b in zip(profile, best, strict=True)]
         order = sorted(range(len(self.topics)), key=lambda i: -blended[i])
         scores = tuple((self.topics[i], blended[i]) for i in order if blended[i] > 0)
-        return Ranking(scores, known / total if total else 0.0)
+        parts = {self.topics[i]: (profile[i], best[i]) for i in order[:4]}
+        return Ranking(scores, known / total if total else 0.0, parts, len(terms))

@@ -1,5 +1,5 @@
 from dialog.engine import ConversationEngine
-from dialog.messages import Action, InboundMessage
+from dialog.messages import Action, Attachment, AttachmentKind, InboundMessage
 from dialog.state import ConversationState
 
 
@@ -40,7 +40,7 @@ def test_not_helped_offers_related_topics_and_an_operator(engine: ConversationEn
     again = engine.handle(press(ids[0]), turn.state)  # a related topic
     twice = engine.handle(text("нет"), again.state)
     assert "оператор" in twice.replies[0].text
-    assert [b.id for b in twice.replies[0].buttons][0] == "operator"
+    assert twice.replies[0].buttons[0].id == "operator"
 
 
 def test_operator_button_hands_off(engine: ConversationEngine) -> None:
@@ -79,8 +79,6 @@ def test_stale_and_forged_buttons_get_a_polite_menu(engine: ConversationEngine) 
 
 
 def test_sticker_without_text_gets_told_what_the_bot_takes(engine: ConversationEngine) -> None:
-    from dialog.messages import Attachment, AttachmentKind
-
     message = InboundMessage("test", "c1", "u1", attachments=(Attachment(AttachmentKind.STICKER),))
     turn = engine.handle(message, ConversationState())
     assert "текст" in turn.replies[0].text

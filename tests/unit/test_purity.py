@@ -3,8 +3,22 @@
 import ast
 from pathlib import Path
 
-FORBIDDEN = {"aiogram", "vk_api", "aiohttp", "sqlalchemy", "redis", "asyncpg", "aiosqlite",
-             "requests", "httpx", "socket", "bots", "adapters", "handoff", "storage"}
+FORBIDDEN = {
+    "aiogram",
+    "vk_api",
+    "aiohttp",
+    "sqlalchemy",
+    "redis",
+    "asyncpg",
+    "aiosqlite",
+    "requests",
+    "httpx",
+    "socket",
+    "bots",
+    "adapters",
+    "handoff",
+    "storage",
+}
 DIALOG = Path(__file__).resolve().parents[2] / "dialog"
 
 
