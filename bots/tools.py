@@ -11,11 +11,12 @@ from typing import TextIO
 import yaml
 
 from dialog.calibration import calibrate, cross_validate, labelled_samples
-from dialog.classifier import Classifier, topic_documents
+from dialog.classifier import Classifier, build_classifier, topic_documents
 from dialog.evaluation import Report, evaluate, parse_examples
+from dialog.knowledge import load_knowledge
 from dialog.messages import Action, Decision
 from dialog.retrieval import NEGATIVE
-from dialog.validation import check_knowledge, load_contract
+from dialog.validation import check_collisions, check_knowledge, load_contract
 
 GATES = {
     "topic_top1": "min_topic",
@@ -45,7 +46,7 @@ def classify_lines(classifier: Classifier, lines: Iterable[str], out: TextIO) ->
             continue
         try:
             row = json.loads(line)
-            text = row["text"] if isinstance(row, dict) else None
+            text = row.get("text") if isinstance(row, dict) else None
             if not isinstance(text, str):
                 raise ValueError('expected an object with a string "text"')
         except ValueError as exc:
@@ -59,6 +60,8 @@ def classify_lines(classifier: Classifier, lines: Iterable[str], out: TextIO) ->
 def kb_check(directory: Path, contract_file: Path, out: TextIO) -> int:
     contract = load_contract(contract_file) if contract_file.exists() else None
     problems = check_knowledge(directory, contract)
+    if not problems:
+        problems = check_collisions(build_classifier(load_knowledge(directory)))
     if contract is None:
         out.write(f"note: contract {contract_file} not found; checked the structure only\n")
     if problems:

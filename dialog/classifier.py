@@ -109,24 +109,30 @@ class Classifier:
         return self._by_rules(text, analysis) or self.decide(self.rank(analysis))
 
     def _by_rules(self, text: str, analysis: Analysis) -> Decision | None:
-        """Outcomes that do not need ranking, in order: escalation first."""
+        """Outcomes that need no ranking; escalation is checked first."""
         if not analysis.words:
-            intent = self.smalltalk.detect(text, ())
-            if intent is not None:
-                return Decision(Action.SMALLTALK, intent=intent.id, confidence=1.0)
-            return Decision(Action.FALLBACK, intent="empty" if not text.strip() else "no_words")
+            return self._smalltalk(text, analysis) or Decision(
+                Action.FALLBACK, intent="empty" if not text.strip() else "no_words"
+            )
+        for check in (self._escalation, self._smalltalk, self._out_of_scope):
+            decision = check(text, analysis)
+            if decision is not None:
+                return decision
+        return None
+
+    def _escalation(self, text: str, analysis: Analysis) -> Decision | None:
         rule = self.rules.first_match(analysis.text, len(analysis.words))
-        if rule is not None:
-            return Decision(Action.HANDOFF, rule=rule.id, confidence=1.0)
+        return None if rule is None else Decision(Action.HANDOFF, rule=rule.id, confidence=1.0)
+
+    def _smalltalk(self, text: str, analysis: Analysis) -> Decision | None:
         intent = self.smalltalk.detect(text, analysis.words)
-        if intent is not None:
-            return Decision(Action.SMALLTALK, intent=intent.id, confidence=1.0)
+        return None if intent is None else Decision(Action.SMALLTALK, intent=intent.id, confidence=1.0)
+
+    def _out_of_scope(self, text: str, analysis: Analysis) -> Decision | None:
         if all(w.isdigit() for w in analysis.words):
             return Decision(Action.FALLBACK, intent="number")
         scope = next((r for r in self.scope_rules if r.fires(analysis.text)), None)
-        if scope is not None:
-            return Decision(Action.FALLBACK, intent=f"out_of_scope:{scope.id}")
-        return None
+        return None if scope is None else Decision(Action.FALLBACK, intent=f"out_of_scope:{scope.id}")
 
     def rank(self, analysis: Analysis) -> Ranking:
         rest = self.smalltalk.remainder(analysis.words)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dialog.classifier import Classifier
 from dialog.errors import KnowledgeError
 from dialog.escalation import load_rules
 from dialog.knowledge import PLACEHOLDER_RE, KnowledgeBase, load_knowledge, read_yaml
@@ -86,3 +87,22 @@ def _check_contract(knowledge: KnowledgeBase, contract: dict[str, Any]) -> list[
 
 def load_contract(path: Path) -> dict[str, Any]:
     return read_yaml(path)
+
+
+def check_collisions(classifier: Classifier) -> list[str]:
+    """Paraphrases that an escalation or out-of-scope rule would take away from their topic."""
+    problems = []
+    for topic in classifier.knowledge.topics.values():
+        for paraphrase in topic.paraphrases:
+            analysis = classifier.analyzer.analyze(paraphrase)
+            rule = classifier.rules.first_match(analysis.text, len(analysis.words))
+            if rule is not None:
+                problems.append(
+                    f"topic {topic.id}: paraphrase {paraphrase!r} triggers escalation rule {rule.id}"
+                )
+            scope = next((r for r in classifier.scope_rules if r.fires(analysis.text)), None)
+            if scope is not None:
+                problems.append(
+                    f"topic {topic.id}: paraphrase {paraphrase!r} is ruled out of scope by {scope.id}"
+                )
+    return problems
