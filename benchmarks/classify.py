@@ -1,0 +1,109 @@
+"""Classification speed and memory: p50/p99 latency, messages/s, load time, RSS.
+
+Run with `make bench`. Messages are the knowledge base's own texts, our labelled
+set and out-of-scope examples, varied by typos, the wrong keyboard layout,
+transliteration, case, emoji and truncation so that most of them are unseen.
+Targets (issue 3): p99 <= 5 ms, >= 2,000 messages/s, load <= 1 s, RSS <= 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dialog.normalize import _JCUKEN, _QWERTY  # noqa: E402
+
+TO_LAYOUT = str.maketrans(_JCUKEN, _QWERTY)
+TO_LATIN = str.maketrans("абвгдезиклмнопрстуфхцы", "abvgdeziklmnoprstufhcy")
+EMOJI = ["🙏", "😡", "🤔", "📱", "✅", "😢"]
+
+
+def vary(text: str, rng: random.Random) -> str:
+    choice = rng.randrange(8)
+    if choice == 0:  # a typo: swap two neighbouring letters
+        i = rng.randrange(max(len(text) - 1, 1))
+        return text[:i] + text[i + 1 : i + 2] + text[i : i + 1] + text[i + 2 :]
+    if choice == 1:
+        return text.lower().translate(TO_LAYOUT)
+    if choice == 2:
+        return text.lower().translate(TO_LATIN)
+    if choice == 3:
+        return text.upper()
+    if choice == 4:
+        return f"{text} {rng.choice(EMOJI)}"
+    if choice == 5:
+        return " ".join(text.split()[: max(2, len(text.split()) // 2)])
+    if choice == 6:
+        return "Здравствуйте! " + text + " Заранее спасибо."
+    return text
+
+
+def corpus(size: int, seed: int) -> list[str]:
+    from dialog.knowledge import load_knowledge
+
+    knowledge = load_knowledge()
+    base = [p for t in knowledge.topics.values() for p in t.paraphrases] + list(knowledge.negatives)
+    holdout = ROOT / "tests" / "data" / "holdout.jsonl"
+    base += [json.loads(line)["text"] for line in holdout.read_text(encoding="utf-8").splitlines() if line]
+    rng = random.Random(seed)
+    return [vary(rng.choice(base), rng) for _ in range(size)]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+
+    started = time.perf_counter()
+    from dialog.classifier import build_classifier
+
+    classifier = build_classifier()
+    load_s = time.perf_counter() - started
+    messages = corpus(args.messages, args.seed)
+    unique = len(set(messages))
+
+    latencies = []
+    run_started = time.perf_counter()
+    for i, text in enumerate(messages, 1):
+        t0 = time.perf_counter_ns()
+        classifier.classify(text)
+        latencies.append((time.perf_counter_ns() - t0) / 1e6)
+        if i % 1000 == 0:
+            print(f"  {i}/{len(messages)} classified", file=sys.stderr)
+    elapsed = time.perf_counter() - run_started
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    rate = len(messages) / elapsed
+    rss = rss_mb()
+    print(f"messages            {len(messages)} ({unique} distinct)")
+    print(f"knowledge-base load {load_s:.3f} s      (target <= 1 s)")
+    print(f"latency p50         {p50:.3f} ms")
+    print(f"latency p99         {p99:.3f} ms   (target <= 5 ms)")
+    print(f"latency max         {latencies[-1]:.3f} ms")
+    print(f"throughput          {rate:,.0f} messages/s  (target >= 2,000)")
+    print(f"peak RSS            {rss:.1f} MB     (target <= 150 MB)")
+    ok = load_s <= 1 and p99 <= 5 and rate >= 2000 and rss <= 150
+    print("targets             " + ("met" if ok else "NOT met"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
