@@ -28,28 +28,30 @@ TO_LATIN = str.maketrans("абвгдезиклмнопрстуфхцы", "abvgde
 EMOJI = ["🙏", "😡", "🤔", "📱", "✅", "😢"]
 
 
+def swap_letters(text: str, rng: random.Random) -> str:
+    i = rng.randrange(max(len(text) - 1, 1))
+    return text[:i] + text[i + 1 : i + 2] + text[i : i + 1] + text[i + 2 :]
+
+
+VARIATIONS = [
+    swap_letters,
+    lambda text, rng: text.lower().translate(TO_LAYOUT),
+    lambda text, rng: text.lower().translate(TO_LATIN),
+    lambda text, rng: text.upper(),
+    lambda text, rng: f"{text} {rng.choice(EMOJI)}",
+    lambda text, rng: " ".join(text.split()[: max(2, len(text.split()) // 2)]),
+    lambda text, rng: "Здравствуйте! " + text + " Заранее спасибо.",
+    lambda text, rng: text,
+]
+
+
 def vary(text: str, rng: random.Random) -> str:
-    choice = rng.randrange(8)
-    if choice == 0:  # a typo: swap two neighbouring letters
-        i = rng.randrange(max(len(text) - 1, 1))
-        return text[:i] + text[i + 1 : i + 2] + text[i : i + 1] + text[i + 2 :]
-    if choice == 1:
-        return text.lower().translate(TO_LAYOUT)
-    if choice == 2:
-        return text.lower().translate(TO_LATIN)
-    if choice == 3:
-        return text.upper()
-    if choice == 4:
-        return f"{text} {rng.choice(EMOJI)}"
-    if choice == 5:
-        return " ".join(text.split()[: max(2, len(text.split()) // 2)])
-    if choice == 6:
-        return "Здравствуйте! " + text + " Заранее спасибо."
-    return text
+    """A typo, the wrong layout, Latin letters, shouting, an emoji, a cut or politeness."""
+    return str(rng.choice(VARIATIONS)(text, rng))
 
 
 def corpus(size: int, seed: int) -> list[str]:
-    from dialog.knowledge import load_knowledge
+    from dialog.knowledge import load_knowledge  # noqa: PLC0415 - after the timer starts
 
     knowledge = load_knowledge()
     base = [p for t in knowledge.topics.values() for p in t.paraphrases] + list(knowledge.negatives)
@@ -72,7 +74,7 @@ def main() -> int:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
 
     started = time.perf_counter()
-    from dialog.classifier import build_classifier
+    from dialog.classifier import build_classifier  # noqa: PLC0415 - load time includes imports
 
     classifier = build_classifier()
     load_s = time.perf_counter() - started

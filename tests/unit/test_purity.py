@@ -50,3 +50,9 @@ def test_only_settings_reads_the_environment() -> None:
         if "os.environ" in path.read_text(encoding="utf-8") or "getenv" in path.read_text(encoding="utf-8")
     ]
     assert readers == []
+
+
+def test_the_check_itself_catches_an_sdk_import(tmp_path: Path) -> None:
+    module = tmp_path / "leaky.py"
+    module.write_text("import json\nfrom aiogram import Bot\nfrom .local import x\n", encoding="utf-8")
+    assert imported_roots(module) & FORBIDDEN == {"aiogram"}
