@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit eval bench clean
+.PHONY: run test lint typecheck unit eval bench calibrate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: lint typecheck unit
 
 eval: $(STAMP)
 	$(BIN)/okno eval ../shared/eval/dev.jsonl --misses
+
+calibrate: $(STAMP)
+	$(BIN)/okno kb calibrate --examples tests/data/holdout.jsonl
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/classify.py

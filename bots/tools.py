@@ -101,7 +101,13 @@ def kb_calibrate(classifier: Classifier, folds: int, example_files: list[Path], 
     }
     header = "# Written by `okno kb calibrate` from cross-validation; do not edit by hand.\n"
     path.write_text(header + yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    out.write(f"{len(samples)} held-out paraphrases, {len(realistic)} labelled messages; wrote {path}\n")
+    topics = [s for s in samples if s.topic != NEGATIVE]
+    accuracy = sum(s.predicted == s.topic for s in topics) / max(len(topics), 1)
+    out.write(
+        f"{len(samples)} held-out paraphrases (best topic right for {accuracy:.1%} of them), "
+        f"{len(realistic)} labelled messages\n"
+        f"answer at confidence >= {model.answer_at}, clarify at >= {model.clarify_at}; wrote {path}\n"
+    )
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dialog.classifier import Classifier
+from dialog.classifier import DEFAULT_CALIBRATION, Classifier, load_calibration
 from dialog.errors import KnowledgeError
 from dialog.escalation import load_rules
 from dialog.knowledge import PLACEHOLDER_RE, KnowledgeBase, load_knowledge, read_yaml
@@ -31,6 +31,9 @@ def check_knowledge(directory: Path, contract: dict[str, Any] | None) -> list[st
             problems += exc.problems
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{name}: {exc}")
+    calibration = directory / "calibration.yaml"
+    if calibration.exists() and load_calibration(calibration) is DEFAULT_CALIBRATION:
+        problems.append("calibration.yaml was fitted for other features: run `okno kb calibrate`")
     synonyms = read_yaml(directory / "synonyms.yaml").get("synonyms")
     if not isinstance(synonyms, dict):
         problems.append("synonyms.yaml: expected a mapping `synonyms: {concept: [variants]}`")
