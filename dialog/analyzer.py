@@ -94,7 +94,8 @@ class Analyzer:
     def analyze(self, raw: str) -> Analysis:
         corrected = tuple(self.correct(w) for w in to_russian_words(raw, self.is_known))
         stems = [self.stem(w) for w in corrected]
-        keep = [w not in STOPWORDS for w in corrected]
+        # bare numbers say little about a topic unless a synonym phrase makes them a concept
+        keep = [w not in STOPWORDS and not w.isdigit() for w in corrected]
         return Analysis(corrected, tuple(self._concepts(stems, keep)), " ".join(corrected))
 
     def _concepts(self, stems: list[str], keep: list[bool]) -> list[str]:

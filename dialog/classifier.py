@@ -147,12 +147,15 @@ class Classifier:
         confidence = self.calibration.confidence(ranking_features(ranking))
         best_topic, best_score = real[0]
         close = tuple(t for t, s in real[:CLARIFY_MAX] if s >= CLARIFY_RATIO * best_score)
+        one_known_word = ranking.terms <= 1 and ranking.coverage >= 1.0
         # one word that fits several topics, or a runner-up nearly as good: ask
-        ambiguous = len(close) > 1 and (ranking.terms <= 1 or real[1][1] >= AMBIGUOUS_RATIO * best_score)
+        ambiguous = len(close) > 1 and (one_known_word or real[1][1] >= AMBIGUOUS_RATIO * best_score)
         if confidence >= self.calibration.answer_at and not ambiguous:
             return Decision(Action.ANSWER, topic=best_topic, candidates=close, confidence=confidence)
-        if confidence >= self.calibration.clarify_at:
-            candidates = close if len(close) > 1 else tuple(t for t, _ in real[:2])
+        out_of_scope_first = ranking.scores[0][0] == NEGATIVE
+        candidates = close if len(close) > 1 else tuple(t for t, _ in real[:2])
+        asks = confidence >= self.calibration.clarify_at or (ambiguous and one_known_word)
+        if asks and len(candidates) > 1 and not out_of_scope_first:
             return Decision(Action.CLARIFY, candidates=candidates, confidence=confidence)
         return Decision(Action.FALLBACK, candidates=close, confidence=confidence)
 
