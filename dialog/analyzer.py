@@ -77,7 +77,7 @@ class Analyzer:
     def _correct_uncached(self, word: str) -> str:
         if len(word) < 3 or not word.isalpha() or self.is_known(word):
             return word
-        limit = 1 if len(word) < 8 else 2
+        limit = 1 if len(word) < 8 else 2 if len(word) < 12 else 3
         best: tuple[int, int, str] | None = None
         for length in range(max(len(word) - limit, 3), len(word) + limit + 1):
             pool = self._by_length.get(length)

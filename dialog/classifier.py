@@ -50,7 +50,7 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-z))
 
 
-DEFAULT_CALIBRATION = Calibration((4.0, 4.0, 1.0, -2.0, 1.0, 1.0, 0.0), -2.5, 0.6, 0.45)
+DEFAULT_CALIBRATION = Calibration((4.0, 4.0, 1.0, -2.0, 1.0, 1.0, 0.0, 1.0), -3.0, 0.6, 0.45)
 
 
 def ranking_features(ranking: Ranking) -> tuple[float, ...]:
@@ -59,8 +59,9 @@ def ranking_features(ranking: Ranking) -> tuple[float, ...]:
     negative = next((s for t, s in ranking.scores if t == NEGATIVE), 0.0)
     first = real[0][1] if real else 0.0
     second = real[1][1] if len(real) > 1 else 0.0
-    profile, example = ranking.parts.get(real[0][0], (0.0, 0.0)) if real else (0.0, 0.0)
-    return (first, first - second, ranking.coverage, negative, profile, example, min(ranking.terms, 10) / 10)
+    profile, example, matched = ranking.parts.get(real[0][0], (0.0, 0.0, 0.0)) if real else (0.0, 0.0, 0.0)
+    terms = min(ranking.terms, 10) / 10
+    return (first, first - second, ranking.coverage, negative, profile, example, terms, matched)
 
 
 def load_calibration(path: Path) -> Calibration:

@@ -38,7 +38,7 @@ class Document:
 class Ranking:
     scores: tuple[tuple[str, float], ...]  # best first
     coverage: float  # share of the message's term weight the index knows
-    parts: dict[str, tuple[float, float]]  # topic -> (profile cosine, best example cosine)
+    parts: dict[str, tuple[float, float, float]]  # topic -> (profile, best example, matched share)
     terms: int = 0  # content terms in the message
 
     def top(self, n: int) -> list[tuple[str, float]]:
@@ -99,9 +99,11 @@ class TopicIndex:
         known = sum(w for t, w in query.items() if t in self.idf and not t.startswith("~"))
         total = sum(w for t, w in query.items() if not t.startswith("~"))
         profile = [0.0] * len(self.topics)
+        matched = [0.0] * len(self.topics)  # the message's own term weight each topic knows
         for term, weight in query.items():
             for i, value in self._profile_postings.get(term, ()):
                 profile[i] += weight * value / norm
+                matched[i] += weight
         best = [0.0] * len(self.topics)
         example_scores: dict[int, float] = defaultdict(float)
         for term, weight in query.items():
@@ -113,5 +115,6 @@ class TopicIndex:
         blended = [BLEND * p + (1 - BLEND) * b for p, b in zip(profile, best, strict=True)]
         order = sorted(range(len(self.topics)), key=lambda i: -blended[i])
         scores = tuple((self.topics[i], blended[i]) for i in order if blended[i] > 0)
-        parts = {self.topics[i]: (profile[i], best[i]) for i in order[:4]}
+        own = sum(query.values())
+        parts = {self.topics[i]: (profile[i], best[i], matched[i] / own) for i in order[:4]}
         return Ranking(scores, known / total if total else 0.0, parts, len(terms))

@@ -14,6 +14,7 @@ SHARED = ROOT.parent / "shared"
 DEV_SET = SHARED / "eval" / "dev.jsonl"
 CONTRACT = SHARED / "faq-topics.yaml"
 HOLDOUT = ROOT / "tests" / "data" / "holdout.jsonl"
+HOLDOUT2 = ROOT / "tests" / "data" / "holdout2.jsonl"
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from bots.chat import run_chat
 from bots.cli import main
 from dialog.engine import ConversationEngine
-from tests.conftest import DEV_SET, HOLDOUT
+from tests.conftest import DEV_SET, HOLDOUT, HOLDOUT2
 
 
 def run_cli(
@@ -65,22 +65,17 @@ def test_quality_gate_on_the_dev_set(
     assert code == 0, out
 
 
-def test_quality_on_our_own_independent_set(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("labelled", [HOLDOUT, HOLDOUT2])
+def test_quality_on_our_own_independent_sets(
+    labelled: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    gates = [
-        "--min-topic",
-        "0.88",
-        "--max-confidently-wrong",
-        "0.04",
-        "--min-handoff-recall",
-        "0.95",
-        "--min-out-of-scope",
-        "0.90",
-        "--min-smalltalk",
-        "0.90",
-    ]
-    code, out = run_cli(["eval", str(HOLDOUT), *gates], "", monkeypatch, capsys)
+    """Two sets written by people who saw neither the dev set nor our paraphrases.
+
+    holdout.jsonl also sets the calibration thresholds; holdout2.jsonl serves nothing else.
+    """
+    gates = ["--min-topic", "0.88", "--max-confidently-wrong", "0.04", "--min-handoff-recall", "0.95"]
+    gates += ["--min-out-of-scope", "0.90", "--min-smalltalk", "0.90"]
+    code, out = run_cli(["eval", str(labelled), *gates], "", monkeypatch, capsys)
     assert code == 0, out
 
 
