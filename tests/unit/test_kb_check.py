@@ -11,6 +11,11 @@ from dialog.validation import check_knowledge, load_contract
 from tests.conftest import CONTRACT
 
 
+needs_contract = pytest.mark.skipif(
+    not CONTRACT.exists(), reason="../shared/faq-topics.yaml is not beside the project"
+)
+
+
 @pytest.fixture
 def kb_copy(tmp_path: Path) -> Path:
     target = tmp_path / "knowledge"
@@ -25,11 +30,13 @@ def edit_topics(directory: Path, name: str, change: object) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
 
+@needs_contract
 def test_shipped_knowledge_base_passes_against_the_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert kb_check(DEFAULT_KNOWLEDGE_DIR, CONTRACT, sys.stdout) == 0
     assert "OK" in capsys.readouterr().out
 
 
+@needs_contract
 def test_every_contract_topic_exists_with_its_title_and_category() -> None:
     contract = load_contract(CONTRACT)
     knowledge = load_knowledge()
@@ -47,6 +54,7 @@ def test_facts_are_written_once_and_inserted(kb_copy: Path) -> None:
     assert "8 800 000-00-00" in answer
 
 
+@needs_contract
 def test_broken_knowledge_base_lists_every_problem(kb_copy: Path) -> None:
     def break_it(data: dict) -> None:  # type: ignore[type-arg]
         data["topics"][0]["answer"] += " {no_such_fact}"
