@@ -10,7 +10,6 @@ from dialog.knowledge import DEFAULT_KNOWLEDGE_DIR, load_knowledge
 from dialog.validation import check_knowledge, load_contract
 from tests.conftest import CONTRACT
 
-
 needs_contract = pytest.mark.skipif(
     not CONTRACT.exists(), reason="../shared/faq-topics.yaml is not beside the project"
 )
