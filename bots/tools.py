@@ -14,7 +14,7 @@ from dialog.calibration import calibrate, cross_validate, labelled_samples
 from dialog.classifier import Classifier, build_classifier, topic_documents
 from dialog.evaluation import Report, evaluate, parse_examples
 from dialog.knowledge import load_knowledge
-from dialog.messages import Action, Decision
+from dialog.messages import Decision
 from dialog.retrieval import NEGATIVE
 from dialog.validation import check_collisions, check_knowledge, load_contract
 
@@ -82,13 +82,13 @@ def kb_calibrate(classifier: Classifier, folds: int, example_files: list[Path], 
     samples = cross_validate(documents, folds=folds, progress=progress)
     realistic = []
     for path in example_files:
-        labelled = [
-            (classifier.analyzer.analyze(e.text).terms, NEGATIVE if e.expect == "none" else e.expect)
-            for e in parse_examples(path.read_text(encoding="utf-8").splitlines())
-            if e.expect not in ("handoff", "smalltalk")
-            and classifier.classify(e.text).action in (Action.ANSWER, Action.CLARIFY, Action.FALLBACK)
-            and classifier.classify(e.text).intent is None
-        ]
+        labelled = []
+        for example in parse_examples(path.read_text(encoding="utf-8").splitlines()):
+            analysis = classifier.analyzer.analyze(example.text)
+            # messages a rule decides never reach the confidence model
+            if example.expect in ("handoff", "smalltalk") or classifier.by_rules(example.text, analysis):
+                continue
+            labelled.append((analysis.terms, NEGATIVE if example.expect == "none" else example.expect))
         realistic += labelled_samples(classifier.index, labelled)
     sys.stderr.write("\nfitting the confidence model…\n")
     model = calibrate(samples, realistic)

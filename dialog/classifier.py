@@ -107,9 +107,9 @@ class Classifier:
 
     def classify(self, text: str) -> Decision:
         analysis = self.analyzer.analyze(text)
-        return self._by_rules(text, analysis) or self.decide(self.rank(analysis))
+        return self.by_rules(text, analysis) or self.decide(self.rank(analysis))
 
-    def _by_rules(self, text: str, analysis: Analysis) -> Decision | None:
+    def by_rules(self, text: str, analysis: Analysis) -> Decision | None:
         """Outcomes that need no ranking; escalation is checked first."""
         if not analysis.words:
             return self._smalltalk(text, analysis) or Decision(
@@ -122,7 +122,7 @@ class Classifier:
         return None
 
     def _escalation(self, text: str, analysis: Analysis) -> Decision | None:
-        rule = self.rules.first_match(analysis.text, len(analysis.words))
+        rule = self.rules.first_match(analysis.text)
         return None if rule is None else Decision(Action.HANDOFF, rule=rule.id, confidence=1.0)
 
     def _smalltalk(self, text: str, analysis: Analysis) -> Decision | None:
@@ -132,7 +132,7 @@ class Classifier:
     def _out_of_scope(self, text: str, analysis: Analysis) -> Decision | None:
         if all(w.isdigit() for w in analysis.words):
             return Decision(Action.FALLBACK, intent="number")
-        scope = next((r for r in self.scope_rules if r.fires(analysis.text)), None)
+        scope = next((r for r in self.scope_rules if r.trigger.fires(analysis.text)), None)
         return None if scope is None else Decision(Action.FALLBACK, intent=f"out_of_scope:{scope.id}")
 
     def rank(self, analysis: Analysis) -> Ranking:

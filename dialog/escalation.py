@@ -8,7 +8,7 @@ from typing import Any
 
 from dialog.errors import KnowledgeError
 from dialog.knowledge import read_yaml
-from dialog.patterns import Pattern
+from dialog.patterns import Trigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,16 +18,7 @@ class EscalationRule:
     level: int  # 2 operator, 3 senior specialist
     priority: int
     reply: str
-    when: tuple[Pattern, ...]
-    unless: tuple[Pattern, ...]
-    max_words: int | None  # the rule fires only on messages this short
-
-    def fires(self, text: str, word_count: int) -> bool:
-        if self.max_words is not None and word_count > self.max_words:
-            return False
-        if not any(p.matches(text) for p in self.when):
-            return False
-        return not any(p.matches(text) for p in self.unless)
+    trigger: Trigger
 
 
 class EscalationRules:
@@ -37,8 +28,8 @@ class EscalationRules:
         self.rules = sorted(rules, key=lambda r: -r.priority)
         self.by_id = {r.id: r for r in self.rules}
 
-    def first_match(self, text: str, word_count: int) -> EscalationRule | None:
-        return next((r for r in self.rules if r.fires(text, word_count)), None)
+    def first_match(self, text: str) -> EscalationRule | None:
+        return next((r for r in self.rules if r.trigger.fires(text)), None)
 
 
 def load_rules(path: Path) -> EscalationRules:
@@ -59,16 +50,11 @@ def _rule(entry: dict[str, Any]) -> EscalationRule:
     level = int(entry["level"])
     if level not in (2, 3):
         raise ValueError(f"level must be 2 (operator) or 3 (specialist), not {level}")
-    when = tuple(Pattern.from_groups(groups) for groups in entry["when"])
-    if not when:
-        raise ValueError("`when` lists no pattern")
     return EscalationRule(
         id=str(entry["id"]),
         situation=str(entry.get("situation", "")),
         level=level,
         priority=int(entry.get("priority", 0)),
         reply=str(entry["reply"]).strip(),
-        when=when,
-        unless=tuple(Pattern.from_groups(g) for g in entry.get("unless") or ()),
-        max_words=int(entry["max_words"]) if entry.get("max_words") else None,
+        trigger=Trigger.from_entry(entry),
     )

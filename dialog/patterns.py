@@ -9,8 +9,9 @@ Terms are matched against the corrected, lowercased words of a message.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dialog.normalize import clean, words
 
@@ -44,3 +45,21 @@ class Pattern:
 
     def matches(self, text: str) -> bool:
         return all(g.search(text) for g in self.groups)
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """Fires when one of the `when` patterns matches and none of the `unless` patterns does."""
+
+    when: tuple[Pattern, ...]
+    unless: tuple[Pattern, ...] = ()
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> Trigger:
+        when = tuple(Pattern.from_groups(groups) for groups in entry["when"])
+        if not when:
+            raise ValueError("`when` lists no pattern")
+        return cls(when, tuple(Pattern.from_groups(g) for g in entry.get("unless") or ()))
+
+    def fires(self, text: str) -> bool:
+        return any(p.matches(text) for p in self.when) and not any(p.matches(text) for p in self.unless)

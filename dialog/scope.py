@@ -7,17 +7,13 @@ from pathlib import Path
 
 from dialog.errors import KnowledgeError
 from dialog.knowledge import read_yaml
-from dialog.patterns import Pattern
+from dialog.patterns import Trigger
 
 
 @dataclass(frozen=True, slots=True)
 class ScopeRule:
     id: str
-    when: tuple[Pattern, ...]
-    unless: tuple[Pattern, ...]
-
-    def fires(self, text: str) -> bool:
-        return any(p.matches(text) for p in self.when) and not any(p.matches(text) for p in self.unless)
+    trigger: Trigger
 
 
 def load_scope_rules(path: Path) -> list[ScopeRule]:
@@ -26,13 +22,7 @@ def load_scope_rules(path: Path) -> list[ScopeRule]:
     rules = []
     for entry in read_yaml(path).get("rules") or []:
         try:
-            rules.append(
-                ScopeRule(
-                    id=str(entry["id"]),
-                    when=tuple(Pattern.from_groups(g) for g in entry["when"]),
-                    unless=tuple(Pattern.from_groups(g) for g in entry.get("unless") or ()),
-                )
-            )
+            rules.append(ScopeRule(str(entry["id"]), Trigger.from_entry(entry)))
         except (KeyError, TypeError, ValueError) as exc:
             raise KnowledgeError([f"{path.name}: rule {entry!r:.60}: {exc}"]) from exc
     return rules

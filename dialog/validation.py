@@ -93,19 +93,15 @@ def load_contract(path: Path) -> dict[str, Any]:
 
 
 def check_collisions(classifier: Classifier) -> list[str]:
-    """Paraphrases that an escalation or out-of-scope rule would take away from their topic."""
+    """Paraphrases that a rule (escalation, small talk, out of scope) takes away from their topic."""
     problems = []
     for topic in classifier.knowledge.topics.values():
         for paraphrase in topic.paraphrases:
-            analysis = classifier.analyzer.analyze(paraphrase)
-            rule = classifier.rules.first_match(analysis.text, len(analysis.words))
-            if rule is not None:
+            decision = classifier.by_rules(paraphrase, classifier.analyzer.analyze(paraphrase))
+            if decision is not None:
+                taken_by = decision.rule or decision.intent or decision.action.value
                 problems.append(
-                    f"topic {topic.id}: paraphrase {paraphrase!r} triggers escalation rule {rule.id}"
-                )
-            scope = next((r for r in classifier.scope_rules if r.fires(analysis.text)), None)
-            if scope is not None:
-                problems.append(
-                    f"topic {topic.id}: paraphrase {paraphrase!r} is ruled out of scope by {scope.id}"
+                    f"topic {topic.id}: paraphrase {paraphrase!r} is taken by rule {taken_by} "
+                    f"({decision.action.value})"
                 )
     return problems

@@ -82,4 +82,4 @@ def test_paraphrase_that_a_rule_would_steal_is_reported(
 ) -> None:
     edit_topics(kb_copy, "account.yaml", lambda d: d["topics"][0]["paraphrases"].append("позовите оператора"))
     assert kb_check(kb_copy, CONTRACT, sys.stdout) == 1
-    assert "triggers escalation rule explicit_request" in capsys.readouterr().out
+    assert "is taken by rule explicit_request (handoff)" in capsys.readouterr().out
