@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialog.knowledge import DEFAULT_KNOWLEDGE_DIR
@@ -15,18 +16,75 @@ class SettingsError(Exception):
     """The settings are wrong; the message says which and how to fix them."""
 
 
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as a webhook secret
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OKNO_", env_file=".env", extra="ignore")
 
+    # Knowledge base
     knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
     contract_file: Path = Path("../shared/faq-topics.yaml")
+
+    # Storage: a SQLite file by default, PostgreSQL in production; no Redis means in-memory state
+    database_url: str = "sqlite+aiosqlite:///okno.sqlite3"
+    redis_url: str | None = None
+
+    # Telegram
+    telegram_token: SecretStr | None = None
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_api_url: str | None = None  # a self-hosted telegram-bot-api or any Bot API server
+    telegram_webhook_url: str | None = None  # the public base URL Telegram calls
+    telegram_webhook_path: str = "/telegram/webhook"
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_allow_groups: bool = False
+    telegram_rate_per_second: float = Field(30.0, ge=0)  # whole bot; 0 turns the limiter off
+    telegram_chat_rate_per_second: float = Field(1.0, ge=0)  # one chat; 0 turns it off
+
+    # Web server (webhooks)
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8080, ge=1, le=65535)
+
+    # Processing
+    workers: int = Field(32, ge=1, le=1024)  # conversations handled at once
+
+    # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["text", "json"] = "text"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+    @field_validator("telegram_webhook_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        if self.telegram_token is not None and self.telegram_mode == "webhook":
+            if not self.telegram_webhook_url:
+                raise ValueError("OKNO_TELEGRAM_WEBHOOK_URL is required in webhook mode")
+            secret = self.telegram_webhook_secret
+            if secret is None or not _SECRET_TOKEN.match(secret.get_secret_value()):
+                raise ValueError(
+                    "OKNO_TELEGRAM_WEBHOOK_SECRET is required in webhook mode: 1-256 of A-Z a-z 0-9 _ -"
+                )
+        return self
 
 
 def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [f"OKNO_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        lines = []
+        for error in exc.errors():
+            where = "_".join(str(p) for p in error["loc"]).upper()
+            lines.append(f"OKNO_{where}: {error['msg']}" if where else str(error["msg"]))
         raise SettingsError("Invalid settings:\n  " + "\n  ".join(lines)) from exc

@@ -1,0 +1,1 @@
+"""Fakes of external services for end-to-end tests."""

@@ -1,0 +1,27 @@
+"""The stairway: every migration goes up, down and up again on both databases."""
+
+import asyncio
+
+from sqlalchemy import inspect
+
+from storage.db import make_engine
+from storage.migrate import downgrade, upgrade
+
+TABLES = {"contacts", "conversations", "messages", "inbox_updates", "processed_updates", "outbox_messages"}
+
+
+async def tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    async with engine.connect() as connection:
+        names = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    await engine.dispose()
+    return names - {"alembic_version"}
+
+
+async def test_stairway_up_down_up(empty_database_url: str) -> None:
+    await asyncio.to_thread(upgrade, empty_database_url)
+    assert await tables(empty_database_url) == TABLES
+    await asyncio.to_thread(downgrade, empty_database_url, "base")
+    assert await tables(empty_database_url) == set()
+    await asyncio.to_thread(upgrade, empty_database_url)
+    assert await tables(empty_database_url) == TABLES
