@@ -33,7 +33,7 @@ def turn(key: str, update_id: int | None, text: str = "привет", replies: i
 
 
 async def count(repository: Repository, model: type) -> int:
-    async with repository._sessions() as session:  # noqa: SLF001 - test inspection
+    async with repository._sessions() as session:
         return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
 
 
