@@ -23,7 +23,10 @@ REDIS_URL = os.environ.get("OKNO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def unavailable(what: str, exc: Exception) -> None:
-    message = f"{what} is not reachable ({exc}); start it (see .ci/run) or set OKNO_TEST_PG_DSN / OKNO_TEST_REDIS_URL"
+    message = (
+        f"{what} is not reachable ({exc}); start it (see .ci/run) "
+        "or set OKNO_TEST_PG_DSN / OKNO_TEST_REDIS_URL"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)

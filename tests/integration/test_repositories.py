@@ -40,9 +40,8 @@ async def count(repository: Repository, model: type) -> int:
 async def test_updates_are_stored_once(repository: Repository) -> None:
     updates = [NewUpdate(f"tg:{i}", "telegram", "telegram:42", {"update_id": i}) for i in range(3)]
     assert await repository.enqueue_updates(updates) == 3
-    assert (
-        await repository.enqueue_updates(updates[1:] + [NewUpdate("tg:9", "telegram", "telegram:1", {})]) == 1
-    )
+    again = [*updates[1:], NewUpdate("tg:9", "telegram", "telegram:1", {})]
+    assert await repository.enqueue_updates(again) == 1
     pending = await repository.pending_updates(after_id=0, limit=10)
     assert [u.key for u in pending] == ["tg:0", "tg:1", "tg:2", "tg:9"]
     assert pending[0].payload == {"update_id": 0}
