@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/okno chat
+	$(BIN)/okno run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

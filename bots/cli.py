@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapters.telegram.receiving import BadToken
 from bots.chat import run_chat
 from bots.logs import setup_logging
+from bots.runner import serve
 from bots.settings import Settings, SettingsError, load_settings
 from bots.tools import GATES, classify_lines, kb_calibrate, kb_check, run_eval
 from bots.wiring import build_classifier_from, build_engine
 from dialog.errors import KnowledgeError
+from storage.migrate import upgrade
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="okno", description="Okno: a multichannel support bot for a government-services contact center."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="run every channel whose credentials are set (a terminal chat if none)")
     sub.add_parser("chat", help="talk to the bot in this terminal")
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
+    db_sub.add_parser("upgrade", help="apply the database migrations (okno run does it too)")
     sub.add_parser("classify", help='JSON lines {"text": …} on stdin → one decision per line on stdout')
     kb = sub.add_parser("kb", help="knowledge-base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
@@ -56,41 +67,96 @@ def _share(value: str) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    command = COMMANDS.get((args.command, getattr(args, f"{args.command}_command", None)))
+    if command is None:
+        parser.print_help(sys.stdout)
+        return 0 if args.command is None else 2
     try:
         settings = load_settings()
         setup_logging(settings.log_level, settings.log_format)
-        return _dispatch(parser, args, settings)
+        return command(args, settings)
     except SettingsError as exc:
         sys.stderr.write(f"{exc}\nFix the variables above (see .env.example) and start again.\n")
         return 2
     except KnowledgeError as exc:
+        problems = "\n  - ".join(exc.problems)
         sys.stderr.write(
-            "The knowledge base cannot be loaded:\n  - "
-            + "\n  - ".join(exc.problems)
-            + "\nRun `okno kb check` after fixing it.\n"
+            f"The knowledge base cannot be loaded:\n  - {problems}\nRun `okno kb check` after fixing it.\n"
         )
         return 2
 
 
-def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings) -> int:
-    out = sys.stdout
-    if args.command == "chat":
-        try:
-            run_chat(build_engine(settings), input, out)
-        except KeyboardInterrupt:
-            out.write("\n")
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.telegram_token is None:
+        sys.stderr.write(
+            "No channel is configured, so here is the bot in this terminal.\n"
+            "To serve Telegram, put OKNO_TELEGRAM_TOKEN=<token from @BotFather> into .env "
+            "(see .env.example) and run `make run` again.\n"
+        )
+        return cmd_chat(args, settings)
+    try:
+        asyncio.run(serve(settings))
+    except* BadToken as group:
+        failure = f"{group.exceptions[0]}"
+    except* (OSError, SQLAlchemyError) as group:
+        failure = (
+            f"Cannot reach a service Okno needs: {group.exceptions[0]}\n"
+            f"Check OKNO_DATABASE_URL ({safe_url(settings.database_url)}) and OKNO_REDIS_URL."
+        )
+    else:
         return 0
-    if args.command == "classify":
-        return classify_lines(build_classifier_from(settings), sys.stdin, out)
-    if args.command == "kb" and args.kb_command == "check":
-        return kb_check(settings.knowledge_dir, args.contract or settings.contract_file, out)
-    if args.command == "kb" and args.kb_command == "calibrate":
-        return kb_calibrate(build_classifier_from(settings), args.folds, args.examples, out)
-    if args.command == "eval":
-        gates = {flag: getattr(args, flag) for flag in (*GATES.values(), "max_confidently_wrong")}
-        return run_eval(build_classifier_from(settings), args.file, gates, args.misses, out)
-    parser.print_help(out)
-    return 0 if args.command is None else 2
+    sys.stderr.write(failure + "\n")
+    return 2
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        upgrade(settings.database_url)
+    except (OSError, SQLAlchemyError) as exc:
+        sys.stderr.write(f"Cannot migrate {safe_url(settings.database_url)}: {exc}\n")
+        return 2
+    sys.stdout.write(f"The database is at the newest schema: {safe_url(settings.database_url)}\n")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        run_chat(build_engine(settings), input, sys.stdout)
+    except KeyboardInterrupt:
+        sys.stdout.write("\n")
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
+    return classify_lines(build_classifier_from(settings), sys.stdin, sys.stdout)
+
+
+def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
+    return kb_check(settings.knowledge_dir, args.contract or settings.contract_file, sys.stdout)
+
+
+def cmd_kb_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    return kb_calibrate(build_classifier_from(settings), args.folds, args.examples, sys.stdout)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    gates = {flag: getattr(args, flag) for flag in (*GATES.values(), "max_confidently_wrong")}
+    return run_eval(build_classifier_from(settings), args.file, gates, args.misses, sys.stdout)
+
+
+COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace, Settings], int]] = {
+    ("run", None): cmd_run,
+    ("chat", None): cmd_chat,
+    ("classify", None): cmd_classify,
+    ("db", "upgrade"): cmd_db_upgrade,
+    ("kb", "check"): cmd_kb_check,
+    ("kb", "calibrate"): cmd_kb_calibrate,
+    ("eval", None): cmd_eval,
+}
+
+
+def safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def run() -> None:

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     # Storage: a SQLite file by default, PostgreSQL in production; no Redis means in-memory state
     database_url: str = "sqlite+aiosqlite:///okno.sqlite3"
     redis_url: str | None = None
+    redis_prefix: str = "okno:"  # keys of this deployment, so several can share one Redis
 
     # Telegram
     telegram_token: SecretStr | None = None

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.base import Channel
+from adapters.telegram.channel import TelegramChannel, make_bot
+from bots.inbox import InboxWorker
+from bots.outbox import OutboxDispatcher
+from bots.ratelimit import RateLimiter
 from bots.settings import Settings
 from dialog.classifier import Classifier, build_classifier
 from dialog.engine import ConversationEngine
 from dialog.knowledge import load_knowledge
+from storage.db import make_engine, make_sessions
+from storage.repositories import Repository
+from storage.state import MemoryStore, RedisStateStore, StateStore
 
 logger = logging.getLogger("okno.bots.wiring")
 
@@ -27,3 +39,57 @@ def build_classifier_from(settings: Settings) -> Classifier:
 
 def build_engine(settings: Settings) -> ConversationEngine:
     return ConversationEngine(build_classifier_from(settings))
+
+
+def build_state_store(settings: Settings) -> StateStore:
+    if settings.redis_url:
+        return RedisStateStore.from_url(settings.redis_url, settings.redis_prefix)
+    return MemoryStore()
+
+
+@dataclass
+class Runtime:
+    """The running bot's parts; `close` releases every connection."""
+
+    settings: Settings
+    database: AsyncEngine
+    repository: Repository
+    states: StateStore
+    engine: ConversationEngine
+    channels: dict[str, Channel]
+    inbox: InboxWorker
+    outbox: OutboxDispatcher
+    telegram: TelegramChannel | None = None
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for close in reversed(self.closers):
+            try:
+                await close()
+            except Exception:  # closing must go on whatever one part says
+                logger.exception("error while closing")
+
+
+def build_runtime(settings: Settings, engine: ConversationEngine | None = None) -> Runtime:
+    """Construct everything; nothing connects until the runner starts the loops."""
+    database = make_engine(settings.database_url)
+    repository = Repository(make_sessions(database))
+    states = build_state_store(settings)
+    engine = engine or build_engine(settings)
+    channels: dict[str, Channel] = {}
+    limiters: dict[str, RateLimiter] = {}
+    telegram = None
+    if settings.telegram_token is not None:
+        bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_url)
+        telegram = TelegramChannel(bot, settings.telegram_allow_groups)
+        channels[telegram.name] = telegram
+        limiters[telegram.name] = RateLimiter(
+            states, telegram.name, settings.telegram_rate_per_second, settings.telegram_chat_rate_per_second
+        )
+    outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
+    inbox = InboxWorker(repository, channels, engine, states, outbox.wake, settings.workers)
+    runtime = Runtime(settings, database, repository, states, engine, channels, inbox, outbox, telegram)
+    runtime.closers += [database.dispose, states.close]
+    if telegram is not None:
+        runtime.closers.append(telegram.close)
+    return runtime

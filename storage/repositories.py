@@ -63,6 +63,7 @@ class TurnRecord:
     inbound: MessageRecord
     outbound: Sequence[MessageRecord]
     engine_state: dict[str, Any]
+    keep_state: bool = False  # a fixed notice leaves the conversation where it was
 
 
 class Repository:
@@ -123,7 +124,8 @@ class Repository:
     async def _write_turn(self, session: AsyncSession, turn: TurnRecord) -> list[int]:
         contact = await self._contact(session, turn.channel, turn.user_id, turn.display_name)
         conversation = await self._conversation(session, turn.channel, turn.chat_id, contact.id)
-        conversation.engine_state = turn.engine_state
+        if not turn.keep_state:
+            conversation.engine_state = turn.engine_state
         conversation.last_activity_at = utcnow()
         session.add(_message(conversation.id, "in", turn.inbound))
         outbox = []
@@ -208,6 +210,18 @@ class Repository:
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(failed=reason[:250])
+            )
+
+    async def set_blocked(self, channel: str, external_id: str, blocked: bool) -> None:
+        """What the platform told us about the citizen blocking or unblocking the bot."""
+        if blocked:
+            await self.mark_blocked(channel, external_id)
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Contact)
+                .where(Contact.channel == channel, Contact.external_id == external_id)
+                .values(blocked_bot=False)
             )
 
     async def mark_blocked(self, channel: str, chat_id: str) -> None:

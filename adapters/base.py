@@ -1,0 +1,62 @@
+"""What every channel adapter provides to the rest of Okno, in normalized terms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from dialog.messages import Button, InboundMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Ignore:
+    """An update Okno deliberately does nothing with (a channel post, an unknown kind)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An update answered by the adapter itself with a fixed text, without the engine."""
+
+    chat_id: str
+    user_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """The citizen blocked the bot (or unblocked it, `blocked=False`)."""
+
+    chat_id: str
+    blocked: bool = True
+
+
+Decoded = InboundMessage | Notice | Ignore | Blocked
+
+
+class Channel(Protocol):
+    """One messenger: decodes stored updates and delivers replies."""
+
+    name: str
+    max_text_length: int
+
+    def decode(self, payload: dict[str, Any]) -> Decoded:
+        """Turn a stored platform update into a normalized message or a verdict about it."""
+        ...
+
+    def display_name(self, payload: dict[str, Any]) -> str | None:
+        """The sender's name as the platform shows it, for operators."""
+        ...
+
+    async def acknowledge(self, payload: dict[str, Any], text: str | None = None) -> None:
+        """Confirm an interaction the platform waits for (a pressed button), if any."""
+        ...
+
+    async def send(self, chat_id: str, text: str, buttons: Sequence[Button]) -> str | None:
+        """Deliver one message; returns the platform's message id.
+
+        Raises RetryLater, ChatBlocked, TemporaryFailure or PermanentFailure.
+        """
+        ...

@@ -1,0 +1,82 @@
+"""The Telegram channel: decoding stored updates and delivering replies through aiogram's Bot."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+
+from adapters.base import Decoded
+from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
+from adapters.telegram import mapping
+from dialog.messages import Button
+
+logger = logging.getLogger("okno.adapters.telegram")
+
+MAX_TEXT = 4096
+
+
+def make_bot(token: str, api_url: str | None = None) -> Bot:
+    """A Bot for the official API or any server speaking it (a local telegram-bot-api, a fake)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else AiohttpSession()
+    return Bot(token, session=session, default=DefaultBotProperties(link_preview_is_disabled=True))
+
+
+class TelegramChannel:
+    name = mapping.CHANNEL
+    max_text_length = MAX_TEXT
+
+    def __init__(self, bot: Bot, allow_groups: bool = False) -> None:
+        self.bot = bot
+        self.allow_groups = allow_groups
+
+    def decode(self, payload: dict[str, Any]) -> Decoded:
+        return mapping.decode(payload, self.allow_groups)
+
+    def display_name(self, payload: dict[str, Any]) -> str | None:
+        return mapping.display_name(payload)
+
+    async def acknowledge(self, payload: dict[str, Any], text: str | None = None) -> None:
+        """Answer a pressed button so that it stops spinning, whatever its data were."""
+        query = payload.get("callback_query")
+        if not query or "id" not in query:
+            return
+        try:
+            await self.bot.answer_callback_query(str(query["id"]), text=text)
+        except (TelegramBadRequest, TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            # an answer older than ~15 s is refused; the reply itself still goes out
+            logger.info("callback query not answered: %s", exc)
+
+    async def send(self, chat_id: str, text: str, buttons: Sequence[Button]) -> str | None:
+        try:
+            message = await self.bot.send_message(int(chat_id), text, reply_markup=mapping.keyboard(buttons))
+        except TelegramRetryAfter as exc:
+            raise RetryLater(float(exc.retry_after)) from exc
+        except TelegramForbiddenError as exc:
+            raise ChatBlocked(exc.message) from exc
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            raise TemporaryFailure(str(exc)) from exc
+        except TelegramUnauthorizedError as exc:
+            raise PermanentFailure("the bot token was rejected (Unauthorized)") from exc
+        except (TelegramBadRequest, TelegramNotFound) as exc:
+            if "chat not found" in exc.message.lower():
+                raise ChatBlocked(exc.message) from exc
+            raise PermanentFailure(exc.message) from exc
+        return str(message.message_id)
+
+    async def close(self) -> None:
+        await self.bot.session.close()

@@ -1,0 +1,149 @@
+"""Telegram updates to normalized messages, and normalized buttons to inline keyboards."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from pydantic import ValidationError
+
+from adapters.base import Blocked, Decoded, Ignore, Notice
+from dialog.messages import Attachment, AttachmentKind, Button, InboundMessage
+
+logger = logging.getLogger("okno.adapters.telegram")
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+EDITED_NOTICE = (
+    "Я вижу, что вы изменили сообщение. Изменения я не отслеживаю — пожалуйста, отправьте "
+    "исправленный вопрос новым сообщением."
+)
+
+
+class ButtonData(CallbackData, prefix="b", sep="|"):
+    """Callback data of an inline button: the engine's button id."""
+
+    p: str
+
+
+def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """One button per row: labels are long Russian phrases."""
+    if not buttons:
+        return None
+    rows = [[InlineKeyboardButton(text=b.label, callback_data=ButtonData(p=b.id).pack())] for b in buttons]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def button_payload(data: str | None) -> str:
+    """The engine's button id in callback data; forged or foreign data gives an unknown id."""
+    try:
+        return ButtonData.unpack(data or "").p
+    except (ValueError, TypeError, ValidationError):
+        return "unknown"
+
+
+def parse_update(payload: dict[str, Any]) -> Update | None:
+    try:
+        return Update.model_validate(payload)
+    except ValidationError:
+        logger.warning("malformed Telegram update ignored")
+        return None
+
+
+def chat_key(payload: dict[str, Any]) -> str:
+    """The chat an update belongs to, so that one chat's updates are handled in order."""
+    for kind in ("message", "edited_message", "my_chat_member"):
+        chat = (payload.get(kind) or {}).get("chat") or {}
+        if "id" in chat:
+            return f"{CHANNEL}:{chat['id']}"
+    callback = payload.get("callback_query") or {}
+    chat = ((callback.get("message") or {}).get("chat")) or callback.get("from") or {}
+    return f"{CHANNEL}:{chat.get('id', 'unknown')}"
+
+
+def decode(payload: dict[str, Any], allow_groups: bool) -> Decoded:
+    update = parse_update(payload)
+    if update is None:
+        return Ignore("malformed update")
+    if update.message is not None:
+        return _message(update.message, allow_groups)
+    if update.edited_message is not None:
+        return _edited(update.edited_message, allow_groups)
+    if update.callback_query is not None:
+        query = update.callback_query
+        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+        return InboundMessage(
+            channel=CHANNEL,
+            chat_id=str(chat_id),
+            user_id=str(query.from_user.id),
+            payload=button_payload(query.data),
+            platform_message_id=query.id,
+        )
+    if update.my_chat_member is not None and update.my_chat_member.chat.type == "private":
+        member = update.my_chat_member
+        return Blocked(str(member.chat.id), blocked=member.new_chat_member.status == "kicked")
+    return Ignore("unsupported update kind")
+
+
+def _edited(message: Message, allow_groups: bool) -> Decoded:
+    if not _accepted_chat(message, allow_groups):
+        return Ignore("group chat")
+    user_id = str(message.from_user.id) if message.from_user else ""
+    return Notice(str(message.chat.id), user_id, EDITED_NOTICE)
+
+
+def _accepted_chat(message: Message, allow_groups: bool) -> bool:
+    return message.chat.type == "private" or (allow_groups and message.chat.type in ("group", "supergroup"))
+
+
+def _message(message: Message, allow_groups: bool) -> Decoded:
+    if not _accepted_chat(message, allow_groups):
+        return Ignore(f"{message.chat.type} chat")
+    if message.from_user is None or message.from_user.is_bot:
+        return Ignore("not from a person")
+    text = message.text or message.caption or ""
+    if text.startswith("/"):
+        command, _, rest = text.partition(" ")
+        text = command.split("@", 1)[0] + (" " + rest if rest else "")
+    return InboundMessage(
+        channel=CHANNEL,
+        chat_id=str(message.chat.id),
+        user_id=str(message.from_user.id),
+        text=text,
+        attachments=attachments(message),
+        platform_message_id=str(message.message_id),
+        sent_at=message.date,
+    )
+
+
+def display_name(payload: dict[str, Any]) -> str | None:
+    for kind in ("message", "edited_message", "callback_query"):
+        person = (payload.get(kind) or {}).get("from")
+        if person:
+            name = " ".join(p for p in (person.get("first_name"), person.get("last_name")) if p)
+            return name or person.get("username")
+    return None
+
+
+def attachments(message: Message) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    if message.photo:
+        best = message.photo[-1]
+        found.append(Attachment(AttachmentKind.PHOTO, best.file_size, None, "image/jpeg"))
+    if message.document:
+        doc = message.document
+        found.append(Attachment(AttachmentKind.DOCUMENT, doc.file_size, doc.file_name, doc.mime_type))
+    if message.sticker:
+        found.append(Attachment(AttachmentKind.STICKER, None, message.sticker.emoji))
+    if message.voice or message.audio or message.video_note:
+        found.append(Attachment(AttachmentKind.VOICE))
+    if message.video or message.animation:
+        found.append(Attachment(AttachmentKind.VIDEO))
+    if message.location or message.venue:
+        found.append(Attachment(AttachmentKind.LOCATION))
+    if message.contact or message.poll or message.dice:
+        found.append(Attachment(AttachmentKind.OTHER))
+    return tuple(found)

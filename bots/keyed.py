@@ -1,0 +1,74 @@
+"""Work in order per key, different keys at once: one chat's messages never overtake each other."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+logger = logging.getLogger("okno.bots.keyed")
+
+T = TypeVar("T")
+
+
+class KeyedQueue(Generic[T]):
+    """FIFO per key; at most `limit` items are being handled at any moment."""
+
+    def __init__(self, handle: Callable[[T], Awaitable[None]], limit: int, tasks: asyncio.TaskGroup) -> None:
+        self._handle = handle
+        self._slots = asyncio.Semaphore(limit)
+        self._tasks = tasks
+        self._queues: dict[str, deque[T]] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def put(self, key: str, item: T) -> None:
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(item)
+            return
+        self._queues[key] = deque([item])
+        self._idle.clear()
+        self._tasks.create_task(self._drain(key), name=f"keyed:{key}")
+
+    def drop(self, key: str) -> int:
+        """Forget what waits under a key (the chat is gone); returns how many items."""
+        queue = self._queues.get(key)
+        if not queue:
+            return 0
+        dropped = len(queue) - 1  # the head is being handled right now
+        while len(queue) > 1:
+            queue.pop()
+        return dropped
+
+    @property
+    def pending(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    async def join(self) -> None:
+        await self._idle.wait()
+
+    async def _drain(self, key: str) -> None:
+        queue = self._queues[key]
+        while queue:
+            async with self._slots:
+                try:
+                    await self._handle(queue[0])
+                except Exception:  # one bad item must not stop its chat
+                    logger.exception("item of %s failed", key)
+            queue.popleft()
+        del self._queues[key]
+        if not self._queues:
+            self._idle.set()
+
+
+async def wait_for_either(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:
+    """Return when either event is set or the timeout passes."""
+    waiters = [asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,97 @@
+"""The outbox dispatcher: delivers stored replies in order per chat, within rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+from adapters.base import Channel
+from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
+from bots.keyed import KeyedQueue, wait_for_either
+from bots.ratelimit import RateLimiter
+from dialog.messages import Button
+from storage.models import OutboxMessage
+from storage.repositories import Repository
+
+logger = logging.getLogger("okno.bots.outbox")
+
+BATCH = 500
+POLL_SECONDS = 1.0
+MAX_BACKOFF = 30.0
+DRAIN_SECONDS = 10.0  # how long shutdown waits for replies still being delivered
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        repository: Repository,
+        channels: dict[str, Channel],
+        limiters: dict[str, RateLimiter],
+        concurrency: int,
+    ) -> None:
+        self.repository = repository
+        self.channels = channels
+        self.limiters = limiters
+        self.concurrency = concurrency
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._blocked: set[tuple[str, str]] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
+        async with asyncio.TaskGroup() as tasks:
+            queue: KeyedQueue[OutboxMessage] = KeyedQueue(self.deliver, self.concurrency, tasks)
+            last_id = 0
+            while not stop.is_set():
+                rows = await self.repository.pending_outbox(last_id, BATCH)
+                for row in rows:
+                    self._blocked.discard((row.channel, row.chat_id))  # a new reply: they wrote again
+                    queue.put(f"{row.channel}:{row.chat_id}", row)
+                    last_id = row.id
+                if not rows:
+                    await wait_for_either(self._wake, stop, POLL_SECONDS)
+                    self._wake.clear()
+            try:
+                await asyncio.wait_for(queue.join(), DRAIN_SECONDS)
+            except TimeoutError:
+                logger.warning("%d replies left for the next start", queue.pending)
+
+    async def deliver(self, row: OutboxMessage) -> None:
+        channel = self.channels.get(row.channel)
+        if channel is None or (row.channel, row.chat_id) in self._blocked:
+            return
+        buttons = [Button(b[0], b[1]) for b in row.buttons]
+        attempt = 0
+        while True:
+            limiter = self.limiters.get(row.channel)
+            if limiter is not None:
+                await limiter.acquire(row.chat_id)
+            try:
+                message_id = await channel.send(row.chat_id, row.text, buttons)
+            except RetryLater as exc:
+                logger.warning("%s asks to slow down for %.1f s", row.channel, exc.seconds)
+                await asyncio.sleep(exc.seconds)
+                continue
+            except TemporaryFailure as exc:
+                attempt += 1
+                if self._stop.is_set() and attempt > 3:
+                    return  # stays in the outbox for the next start
+                delay = min(MAX_BACKOFF, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)  # jitter, not security
+                logger.warning("delivery failed (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            except ChatBlocked:
+                logger.info("a %s citizen blocked the bot; their pending replies are dropped", row.channel)
+                self._blocked.add((row.channel, row.chat_id))
+                await self.repository.mark_blocked(row.channel, row.chat_id)
+                return
+            except PermanentFailure as exc:
+                logger.error("a reply was refused for good: %s", exc)
+                await self.repository.mark_failed(row.id, str(exc))
+                return
+            await self.repository.mark_sent(row.id, message_id)
+            return

@@ -1,0 +1,97 @@
+"""`okno run`: migrations, then every configured channel under one task group until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from adapters.telegram.receiving import Polling, bot_id, register_webhook, webhook_handler
+from bots.settings import Settings
+from bots.wiring import Runtime, build_runtime
+from storage.migrate import upgrade_async
+
+logger = logging.getLogger("okno.bots.runner")
+
+Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or `stop`): receive, handle, deliver; then shut down in order."""
+    await upgrade_async(settings.database_url)
+    runtime = build_runtime(settings)
+    stop = stop or asyncio.Event()
+    _on_signals(stop)
+    try:
+        await run_runtime(runtime, stop)
+    finally:
+        await runtime.close()
+    logger.info("stopped")
+
+
+async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Receivers stop first; the inbox finishes its updates; then the outbox drains."""
+    delivered = asyncio.Event()
+
+    async def inbox_then_outbox() -> None:
+        try:
+            await runtime.inbox.run(stop)
+        finally:
+            delivered.set()
+
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(inbox_then_outbox(), name="inbox")
+        tasks.create_task(runtime.outbox.run(delivered), name="outbox")
+        for name, receiver in receivers(runtime).items():
+            tasks.create_task(receiver(stop), name=name)
+
+
+def receivers(runtime: Runtime) -> dict[str, Loop]:
+    settings = runtime.settings
+    found: dict[str, Loop] = {}
+    if runtime.telegram is not None:
+        bot = runtime.telegram.bot
+        if settings.telegram_mode == "polling":
+            found["telegram-polling"] = Polling(bot, runtime.repository, runtime.inbox.wake).run
+        else:
+            found["web"] = lambda stop: serve_webhooks(runtime, stop)
+    return found
+
+
+async def serve_webhooks(runtime: Runtime, stop: asyncio.Event) -> None:
+    settings = runtime.settings
+    app = web.Application(client_max_size=1024**2)
+    app.router.add_get("/healthz", _health)
+    telegram = runtime.telegram
+    if telegram is not None and settings.telegram_webhook_secret is not None:
+        secret = settings.telegram_webhook_secret.get_secret_value()
+        me = await bot_id(telegram.bot)
+        handler = webhook_handler(me, secret, runtime.repository, runtime.inbox.wake)
+        app.router.add_post(settings.telegram_webhook_path, handler)
+        url = (settings.telegram_webhook_url or "").rstrip("/") + settings.telegram_webhook_path
+        await register_webhook(telegram.bot, url, secret)
+    web_runner = web.AppRunner(app, access_log=None)
+    await web_runner.setup()
+    await web.TCPSite(web_runner, settings.web_host, settings.web_port).start()
+    logger.info("listening on %s:%d", settings.web_host, settings.web_port)
+    try:
+        await stop.wait()
+    finally:
+        await web_runner.cleanup()
+
+
+async def _health(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or not Unix
+            logger.debug("cannot install a handler for %s", sig)

@@ -1,0 +1,1 @@
+"""End-to-end tests: the bot against fake external services."""

@@ -1,0 +1,97 @@
+"""Okno's Telegram channel, run for real against the fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from bots.runner import run_runtime
+from bots.settings import Settings
+from bots.wiring import Runtime, build_runtime
+from dialog.engine import ConversationEngine
+from storage.migrate import upgrade_async
+from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database, pg_url
+from tests.fakes.telegram_api import FakeTelegram
+
+
+@dataclass
+class Backend:
+    database_url: str
+    redis_url: str | None
+    redis_prefix: str
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def sqlite_backend(tmp_path: Path) -> Backend:
+    return Backend(f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}", None, "okno:")
+
+
+@pytest.fixture(params=["sqlite+memory", "postgresql+redis"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "sqlite+memory":
+        yield Backend(f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}", None, "okno:")
+        return
+    name = await create_pg_database()
+    prefix = f"okno-e2e-{uuid.uuid4().hex[:8]}:"
+    try:
+        yield Backend(pg_url(name), REDIS_URL, prefix)
+    finally:
+        redis = Redis.from_url(REDIS_URL)
+        keys = [key async for key in redis.scan_iter(match=prefix + "*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+        await drop_pg_database(name)
+
+
+def make_settings(fake: FakeTelegram, backend: Backend, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_token": fake.token,
+        "telegram_api_url": fake.url,
+        "database_url": backend.database_url,
+        "redis_url": backend.redis_url,
+        "redis_prefix": backend.redis_prefix,
+        "telegram_rate_per_second": 0,
+        "telegram_chat_rate_per_second": 0,
+        "workers": 8,
+    }
+    return Settings(**(values | overrides))
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings, engine: ConversationEngine, *, inbox: bool = True
+) -> AsyncIterator[Runtime]:
+    """Okno running until the block ends, then shut down as on SIGTERM."""
+    await upgrade_async(settings.database_url)
+    runtime = build_runtime(settings, engine)
+    if not inbox:  # receive and store only, as if the process died before handling
+        runtime.inbox.run = _idle  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_runtime(runtime, stop))
+    try:
+        yield runtime
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, 15)
+        finally:
+            await runtime.close()
+
+
+async def _idle(stop: asyncio.Event) -> None:
+    await stop.wait()

@@ -1,0 +1,515 @@
+"""A fake Telegram Bot API server on 127.0.0.1 speaking the real wire protocol, for end-to-end tests.
+
+Point aiogram at it with ``AiohttpSession(api=TelegramAPIServer.from_base(fake.url))``. Requests land in
+``calls``; ``push_update`` feeds long-polling ``getUpdates``; ``fail_next``, ``hang_next`` and
+``block_chat`` inject faults. The Bot API method ``fooBar`` is served by the ``_api_fooBar`` coroutine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Self
+
+from aiohttp import web
+
+logger = logging.getLogger(__name__)
+
+JSON = dict[str, Any]
+MAX_POLL_SECONDS = 5.0
+BLOCKED = "Forbidden: bot was blocked by the user"
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+# Plain-string parameters that must never be JSON-decoded (a text "123" stays "123").
+TEXT_PARAMS = frozenset({"text", "caption", "name", "data", "url", "secret_token", "callback_query_id"})
+RAW_PARAMS = TEXT_PARAMS | {"file_id", "photo", "document", "sticker", "icon_custom_emoji_id"}
+# Update kinds Telegram delivers only when they are asked for in allowed_updates.
+OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+# Methods that post into a chat, so they answer 403 once the user has blocked the bot.
+SEND_PREFIXES = ("send", "edit", "copy", "forward")
+# The bot's administrator rights, each "can_<right>": all granted except promoting members.
+ADMIN_RIGHTS: tuple[str, ...] = (
+    "manage_chat",
+    "delete_messages",
+    "manage_video_chats",
+    "restrict_members",
+    "change_info",
+)
+ADMIN_RIGHTS += ("invite_users", "post_stories", "edit_stories", "delete_stories", "pin_messages")
+ADMIN_RIGHTS += ("send_welcome_messages", "manage_topics")
+
+
+class ApiError(Exception):
+    """A Bot API error answer: ``{"ok": false, "error_code": status, "description": ...}``."""
+
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status, self.description, self.retry_after = status, description, retry_after
+
+    def response(self) -> web.Response:
+        body: JSON = {"ok": False, "error_code": self.status, "description": self.description}
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return web.json_response(body, status=self.status)
+
+
+@dataclass
+class Call:
+    """One API request; ``files`` are uploads by parameter, ``status`` the HTTP status answered."""
+
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+    files: dict[str, bytes] = field(default_factory=dict)
+    status: int = 0
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+class FakeTelegram:
+    """An in-process Bot API server on 127.0.0.1; use as ``async with FakeTelegram() as fake``."""
+
+    def __init__(self, token: str = "123:ABC", *, username: str = "okno_test_bot") -> None:
+        self.token, self.url = token, ""
+        self.bot_user: JSON = {"id": _bot_id(token), "is_bot": True, "first_name": "Okno"}
+        self.bot_user["username"] = username
+        self.bot_member: JSON = _administrator(self.bot_user)
+        self.calls: list[Call] = []
+        self.allowed_updates_seen: list[list[str]] = []
+        self.webhook: JSON = {"url": "", "secret_token": None, "allowed_updates": None}
+        self.messages: dict[tuple[str, int], JSON] = {}  # (chat_id, message_id) -> the bot's message
+        self.topics: dict[int, JSON] = {}  # message_thread_id -> ForumTopic (+ "is_closed")
+        self._queue: list[JSON] = []
+        self._allowed: list[str] = []
+        self._chats: dict[str, JSON] = {}
+        self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self._blocked: set[str] = set()
+        self._faults: dict[str, list[ApiError]] = {}
+        self._hangs: dict[str, list[float]] = {}
+        self._update_ids, self._message_ids = itertools.count(1000), itertools.count(1)
+        self._seq = itertools.count(1)
+        self._new_update, self._closed = asyncio.Event(), asyncio.Event()
+        self._started = time.monotonic()
+        self._runner: web.AppRunner | None = None
+        names = [name.removeprefix("_api_") for name in dir(type(self)) if name.startswith("_api_")]
+        self._canonical = {name.lower(): name for name in names}
+        self.app = web.Application()
+        self.app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+
+    async def __aenter__(self) -> Self:
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host="127.0.0.1", port=0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        logger.debug("fake Telegram listening on %s", self.url)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._closed.set()
+        self._new_update.set()  # release long polls at once
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == self._name(method)]
+
+    def sent_texts(self, chat_id: int | str | None = None) -> list[str]:
+        """Texts of the sendMessage calls that succeeded, optionally only those to ``chat_id``."""
+        return [
+            str(call.params.get("text"))
+            for call in self.calls_of("sendMessage")
+            if call.status == HTTPStatus.OK and chat_id in (None, call.params.get("chat_id"))
+        ]
+
+    def add_file(self, file_id: str, content: bytes, file_path: str | None = None) -> None:
+        self._files[file_id] = (file_path or f"photos/{file_id}.jpg", content)
+
+    def fail_next(
+        self, method: str, status: int = 429, retry_after: int = 1, count: int = 1, *, description: str = ""
+    ) -> None:
+        """Answer the next ``count`` calls of ``method`` with an error worded like the real API's."""
+        error = _fault(status, retry_after, description)
+        self._faults.setdefault(self._name(method), []).extend([error] * count)
+
+    def hang_next(self, method: str, seconds: float, count: int = 1) -> None:
+        """Delay the answer to the next ``count`` calls of ``method``."""
+        self._hangs.setdefault(self._name(method), []).extend([seconds] * count)
+
+    def block_chat(self, chat_id: int) -> None:
+        self._blocked.add(str(chat_id))
+
+    def set_bot_member(self, status: str = "administrator", **rights: bool) -> None:
+        """How getChatMember/getChatAdministrators describe the bot, e.g. ``can_manage_topics=False``."""
+        member = {"status": status, "user": self.bot_user}
+        self.bot_member = _administrator(self.bot_user, **rights) if status == "administrator" else member
+
+    async def wait_for(self, predicate: Callable[[FakeTelegram], object], timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate(self):
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"condition not met within {timeout}s; calls:\n{self.summary()}")
+            await asyncio.sleep(0.01)
+
+    def summary(self) -> str:
+        lines = [
+            f"  +{c.at - self._started:.3f}s {c.method} -> {c.status} {_brief(c.params)}" for c in self.calls
+        ]
+        return "\n".join(lines) or "  (no calls)"
+
+    def push_update(self, update: JSON) -> int:
+        """Queue ``update`` for getUpdates under the next update_id (set in place and returned)."""
+        update["update_id"] = next(self._update_ids)
+        self._queue.append(update)
+        self._new_update.set()
+        return int(update["update_id"])
+
+    def message_update(
+        self,
+        chat_id: int,
+        text: str,
+        user_id: int | None = None,
+        *,
+        chat_type: str = "private",
+        first_name: str = "Иван",
+        message_id: int | None = None,
+    ) -> JSON:
+        sender = self._sender(chat_id, user_id, chat_type, first_name)
+        return self._push({"message": self._message(message_id, chat_id, sender, text=text)})
+
+    def callback_update(
+        self, chat_id: int, data: str, user_id: int | None = None, message_id: int = 1
+    ) -> JSON:
+        message = self.messages.get((str(chat_id), message_id))
+        message = message or self._message(message_id, chat_id, self.bot_user, text="…")
+        user = _user(user_id or chat_id, "Иван")
+        query = {"id": str(next(self._seq)), "from": user, "chat_instance": f"ci{chat_id}", "data": data}
+        return self._push({"callback_query": query | {"message": message}})
+
+    def sticker_update(self, chat_id: int, user_id: int | None = None) -> JSON:
+        sticker = _file(f"sticker-{next(self._seq)}", 20_000, type="regular", width=512, height=512)
+        sticker |= {"is_animated": False, "is_video": False, "emoji": "👍"}
+        return self._push(
+            {"message": self._message(None, chat_id, self._sender(chat_id, user_id), sticker=sticker)}
+        )
+
+    def photo_update(self, chat_id: int, file_id: str, file_size: int, user_id: int | None = None) -> JSON:
+        photo = [_photo(f"{file_id}-thumb", max(1, file_size // 20), 90), _photo(file_id, file_size)]
+        return self._push(
+            {"message": self._message(None, chat_id, self._sender(chat_id, user_id), photo=photo)}
+        )
+
+    def _push(self, update: JSON) -> JSON:
+        self.push_update(update)
+        return update
+
+    def _sender(
+        self, chat_id: int, user_id: int | None, chat_type: str = "private", name: str = "Иван"
+    ) -> JSON:
+        """The user writing into ``chat_id``; the chat is remembered for the messages that follow."""
+        chat: JSON = {"id": chat_id, "type": chat_type}
+        chat |= {"first_name": name} if chat_type == "private" else {"title": "Okno test chat"}
+        self._chats[str(chat_id)] = chat
+        return _user(user_id or (chat_id if chat_type == "private" else 4242), name)
+
+    def _message(self, message_id: int | None, chat_id: int, sender: JSON, **content: Any) -> JSON:
+        default = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
+        chat = self._chats.get(str(chat_id), default)
+        message_id = message_id or next(self._message_ids)
+        return {"message_id": message_id, "from": sender, "chat": chat, "date": int(time.time()), **content}
+
+    def _name(self, method: str) -> str:
+        return self._canonical.get(method.lower(), method)
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return ApiError(401, "Unauthorized").response()
+        params, files = await _read_params(request)
+        call = Call(self._name(request.match_info["method"]), params, files=files)
+        self.calls.append(call)
+        logger.debug("%s %s", call.method, params)
+        response = await self._answer(call)
+        call.status = response.status
+        return response
+
+    async def _answer(self, call: Call) -> web.Response:
+        handler: Handler | None = getattr(self, f"_api_{call.method}", None)
+        if handler is None:
+            return ApiError(404, "Not Found").response()
+        if hangs := self._hangs.get(call.method):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), hangs.pop(0))
+        if faults := self._faults.get(call.method):
+            return faults.pop(0).response()
+        if call.method.startswith(SEND_PREFIXES) and str(call.params.get("chat_id")) in self._blocked:
+            return ApiError(403, BLOCKED).response()
+        try:
+            result = await handler(call)
+        except ApiError as error:
+            return error.response()
+        return web.json_response({"ok": True, "result": result})
+
+    async def _handle_file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return ApiError(401, "Unauthorized").response()
+        for path, content in self._files.values():
+            if path == request.match_info["path"]:
+                return web.Response(body=content, content_type="application/octet-stream")
+        return ApiError(404, "Not Found").response()
+
+    async def _api_getMe(self, call: Call) -> JSON:
+        return self.bot_user
+
+    async def _api_answerCallbackQuery(self, call: Call) -> bool:
+        return True
+
+    _api_sendChatAction = _api_answerCallbackQuery
+
+    async def _api_getUpdates(self, call: Call) -> list[JSON]:
+        params = call.params
+        if self.webhook["url"]:
+            raise ApiError(409, WEBHOOK_CONFLICT)
+        if isinstance(params.get("allowed_updates"), list):
+            self._allowed = list(params["allowed_updates"])
+            self.allowed_updates_seen.append(self._allowed)
+        offset = int(params.get("offset", 0))  # confirms (drops) every update below it; < 0 keeps the last N
+        self._queue = (
+            self._queue[offset:] if offset < 0 else [u for u in self._queue if u["update_id"] >= offset]
+        )
+        deadline = time.monotonic() + min(float(params.get("timeout", 0)), MAX_POLL_SECONDS)
+        while not (ready := [u for u in self._queue if self._wanted(u)]) and not self._closed.is_set():
+            if (remaining := deadline - time.monotonic()) <= 0:
+                break
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), remaining)
+        return ready[: max(1, min(int(params.get("limit", 100)), 100))]
+
+    def _wanted(self, update: JSON) -> bool:
+        kinds = set(update) - {"update_id"}
+        return bool(kinds & set(self._allowed)) if self._allowed else not kinds & OPT_IN_UPDATES
+
+    async def _api_sendMessage(self, call: Call) -> JSON:
+        return self._new_message(call.params, text=_required(call.params, "text"))
+
+    async def _api_sendPhoto(self, call: Call) -> JSON:
+        photo = _photo(*self._file_param(call, "photo"))
+        return self._new_message(call.params, photo=[photo], **_caption(call.params))
+
+    async def _api_sendDocument(self, call: Call) -> JSON:
+        file_id, size = self._file_param(call, "document")
+        document = _file(file_id, size, file_name=file_id)
+        return self._new_message(call.params, document=document, **_caption(call.params))
+
+    def _file_param(self, call: Call, key: str) -> tuple[str, int]:
+        """An upload is registered (so getFile and downloads serve it); a file_id is taken as is."""
+        if key in call.files:
+            new_id = f"{key}-{next(self._seq)}"
+            self.add_file(new_id, call.files[key], file_path=f"{key}s/{new_id}")
+            return new_id, len(call.files[key])
+        if not isinstance(file_id := call.params.get(key), str) or not file_id:
+            raise ApiError(400, f"Bad Request: there is no {key} in the request")
+        return file_id, len(self._files.get(file_id, ("", b""))[1])
+
+    def _new_message(self, params: JSON, **content: Any) -> JSON:
+        chat_id = _chat_id(params)
+        message = self._message(None, chat_id, self.bot_user, **content)
+        if thread := params.get("message_thread_id"):
+            if self.topics.get(thread, {}).get("is_closed"):
+                raise ApiError(400, "Bad Request: TOPIC_CLOSED")
+            message |= {"message_thread_id": thread, "is_topic_message": True}
+        _set_markup(message, params)
+        self.messages[(str(chat_id), message["message_id"])] = message
+        return message
+
+    async def _api_editMessageText(self, call: Call) -> JSON | bool:
+        return self._edit(call.params, text=_required(call.params, "text"))
+
+    async def _api_editMessageReplyMarkup(self, call: Call) -> JSON | bool:
+        return self._edit(call.params)
+
+    def _edit(self, params: JSON, **content: Any) -> JSON | bool:
+        if "inline_message_id" in params:
+            return True
+        key = (str(chat_id := _chat_id(params)), int(params.get("message_id", 0)))
+        old = self.messages.get(key) or self._message(key[1], chat_id, self.bot_user)
+        new = {**old, **content}
+        _set_markup(new, params)
+        if key in self.messages and new == old:
+            raise ApiError(400, NOT_MODIFIED)
+        self.messages[key] = new | {"edit_date": int(time.time())}
+        return self.messages[key]
+
+    async def _api_setWebhook(self, call: Call) -> bool:
+        self.webhook = {key: call.params.get(key) for key in ("url", "secret_token", "allowed_updates")}
+        self.webhook["url"] = self.webhook["url"] or ""
+        return True
+
+    async def _api_deleteWebhook(self, call: Call) -> bool:
+        self.webhook = {"url": "", "secret_token": None, "allowed_updates": None}
+        if call.params.get("drop_pending_updates"):
+            self._queue.clear()
+        return True
+
+    async def _api_getWebhookInfo(self, call: Call) -> JSON:
+        info = {"url": self.webhook["url"], "has_custom_certificate": False}
+        info["pending_update_count"] = len(self._queue)
+        if self.webhook["allowed_updates"] is not None:
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info
+
+    async def _api_getFile(self, call: Call) -> JSON:
+        file_id = call.params.get("file_id")
+        if not isinstance(file_id, str) or file_id not in self._files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path, content = self._files[file_id]
+        return _file(file_id, len(content), file_path=path)
+
+    async def _api_createForumTopic(self, call: Call) -> JSON:
+        _chat_id(call.params)
+        topic = {"message_thread_id": next(self._seq) + 100, "name": _required(call.params, "name")}
+        topic["icon_color"] = call.params.get("icon_color", 7322096)
+        if emoji := call.params.get("icon_custom_emoji_id"):
+            topic["icon_custom_emoji_id"] = emoji
+        self.topics[topic["message_thread_id"]] = topic
+        return dict(topic)
+
+    async def _api_editForumTopic(self, call: Call) -> bool:
+        """Also serves close/reopen/deleteForumTopic: all answer true for a known topic."""
+        thread = call.params.get("message_thread_id", 0)
+        if (topic := self.topics.get(thread)) is None:
+            raise ApiError(400, "Bad Request: TOPIC_ID_INVALID")
+        if call.method == "deleteForumTopic":
+            del self.topics[thread]
+        elif call.method == "editForumTopic":
+            topic |= {key: call.params[key] for key in ("name", "icon_custom_emoji_id") if key in call.params}
+        else:
+            topic["is_closed"] = call.method == "closeForumTopic"
+        return True
+
+    _api_closeForumTopic = _api_reopenForumTopic = _api_deleteForumTopic = _api_editForumTopic
+
+    async def _api_getChatMember(self, call: Call) -> JSON:
+        if not isinstance(user_id := call.params.get("user_id"), int):
+            raise ApiError(400, "Bad Request: invalid user_id specified")
+        if user_id == self.bot_user["id"]:
+            return self.bot_member
+        return {"status": "member", "user": _user(user_id, "Иван")}
+
+    async def _api_getChatAdministrators(self, call: Call) -> list[JSON]:
+        _chat_id(call.params)
+        return [self.bot_member] if self.bot_member["status"] == "administrator" else []
+
+
+async def _read_params(request: web.Request) -> tuple[JSON, dict[str, bytes]]:
+    """Parameters from the query and a JSON, urlencoded or multipart body, plus uploads by parameter."""
+    raw: JSON = dict(request.query)
+    uploads: dict[str, bytes] = {}
+    if request.content_type == "application/json" and request.body_exists:
+        body = await request.json()
+        raw.update(body if isinstance(body, dict) else {})
+    elif request.body_exists:
+        for key, value in (await request.post()).items():
+            if isinstance(value, web.FileField):
+                uploads[key] = value.file.read()
+            else:
+                raw[key] = value if isinstance(value, str) else value.decode()
+    params = {key: _decode(key, value) for key, value in raw.items()}
+    return params, _attach(params, uploads)
+
+
+def _decode(key: str, value: Any) -> Any:
+    """Form fields are strings; complex ones (reply_markup, allowed_updates) and numbers are JSON."""
+    if not isinstance(value, str) or key in RAW_PARAMS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _attach(params: JSON, uploads: dict[str, bytes]) -> dict[str, bytes]:
+    """Match uploads to parameters: ``photo=attach://<part>`` (aiogram) or a part named ``photo``."""
+    files: dict[str, bytes] = {}
+    for key, value in params.items():
+        if isinstance(value, str) and value.startswith("attach://") and value[9:] in uploads:
+            files[key] = uploads.pop(value[9:])
+    for name, content in uploads.items():
+        params.setdefault(name, f"attach://{name}")
+        files[name] = content
+    return files
+
+
+def _fault(status: int, retry_after: int, description: str) -> ApiError:
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        return ApiError(status, description or f"Too Many Requests: retry after {retry_after}", retry_after)
+    defaults = {400: "Bad Request", 403: BLOCKED, 500: "Internal Server Error"}
+    return ApiError(status, description or defaults.get(status, HTTPStatus(status).phrase))
+
+
+def _required(params: JSON, key: str) -> Any:
+    if params.get(key) in (None, ""):
+        raise ApiError(400, f"Bad Request: {'message ' if key == 'text' else ''}{key} is empty")
+    return params[key]
+
+
+def _chat_id(params: JSON) -> int:
+    chat_id = _required(params, "chat_id")
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+        raise ApiError(400, "Bad Request: chat not found")
+    return chat_id
+
+
+def _set_markup(message: JSON, params: JSON) -> None:
+    """Telegram echoes only inline keyboards; an edit without reply_markup removes the keyboard."""
+    message.pop("reply_markup", None)
+    if isinstance(markup := params.get("reply_markup"), dict) and "inline_keyboard" in markup:
+        message["reply_markup"] = markup
+
+
+def _caption(params: JSON) -> JSON:
+    return {"caption": params["caption"]} if "caption" in params else {}
+
+
+def _user(user_id: int, first_name: str) -> JSON:
+    return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "ru"}
+
+
+def _file(file_id: str, size: int, **extra: Any) -> JSON:
+    return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size, **extra}
+
+
+def _photo(file_id: str, size: int, width: int = 1280) -> JSON:
+    return _file(file_id, size, width=width, height=width * 3 // 4)
+
+
+def _administrator(user: JSON, **rights: bool) -> JSON:
+    member: JSON = {"status": "administrator", "user": user, "can_be_edited": False, "is_anonymous": False}
+    return (
+        member | {f"can_{right}": True for right in ADMIN_RIGHTS} | {"can_promote_members": False, **rights}
+    )
+
+
+def _brief(params: JSON) -> str:
+    return json.dumps(params, ensure_ascii=False, default=str)[:200]
+
+
+def _bot_id(token: str) -> int:
+    head = token.split(":", 1)[0]
+    return int(head) if head.isdigit() else 1
