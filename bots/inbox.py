@@ -57,6 +57,9 @@ class InboxWorker:
                 if not rows:
                     await wait_for_either(self._wake, stop, POLL_SECONDS)
                     self._wake.clear()
+            # what was received before the stop is answered before the process ends
+            for row in await self.repository.pending_updates(last_id, BATCH):
+                queue.put(row.chat_key, row)
             await queue.join()
 
     async def handle(self, row: InboxUpdate) -> None:

@@ -48,17 +48,23 @@ class OutboxDispatcher:
             last_id = 0
             while not stop.is_set():
                 rows = await self.repository.pending_outbox(last_id, BATCH)
-                for row in rows:
-                    self._blocked.discard((row.channel, row.chat_id))  # a new reply: they wrote again
-                    queue.put(f"{row.channel}:{row.chat_id}", row)
-                    last_id = row.id
+                last_id = self._queue_rows(queue, rows, last_id)
                 if not rows:
                     await wait_for_either(self._wake, stop, POLL_SECONDS)
                     self._wake.clear()
+            # replies written by the last updates handled before the stop still go out
+            self._queue_rows(queue, await self.repository.pending_outbox(last_id, BATCH), last_id)
             try:
                 await asyncio.wait_for(queue.join(), DRAIN_SECONDS)
             except TimeoutError:
                 logger.warning("%d replies left for the next start", queue.pending)
+
+    def _queue_rows(self, queue: KeyedQueue[OutboxMessage], rows: list[OutboxMessage], last_id: int) -> int:
+        for row in rows:
+            self._blocked.discard((row.channel, row.chat_id))  # a new reply: they wrote again
+            queue.put(f"{row.channel}:{row.chat_id}", row)
+            last_id = row.id
+        return last_id
 
     async def deliver(self, row: OutboxMessage) -> None:
         channel = self.channels.get(row.channel)

@@ -20,7 +20,7 @@ TOPIC_PREFIX = "topic:"
 FEEDBACK_PREFIX = "fb:"
 EXPLICIT_RULE = "explicit_request"
 
-_MENU_COMMANDS = {"/start", "/menu", "/help", "меню", "начать", "start", "главное меню"}
+_MENU_COMMANDS = {"/start", "/menu", "меню", "начать", "start", "главное меню"}
 _OPERATOR_COMMANDS = {"/operator"}
 _YES = {"да", "помог", "помогло", "да помог", "да помогло", "ага", "угу"}
 _NO = {"нет", "не помог", "не помогло", "нет не помог", "нет не помогло", "неа"}
@@ -45,16 +45,24 @@ class ConversationEngine:
         if message.payload is not None:
             return self._on_button(message.payload, state)
         command = " ".join(clean(message.text).split())
-        if command in _MENU_COMMANDS or command.startswith("/start "):
-            return self._menu(state, texts.GREETING if command != "меню" else texts.MENU)
-        if command in _OPERATOR_COMMANDS:
-            return self._handoff(state, EXPLICIT_RULE, texts.OPERATOR_BUTTON_REPLY)
+        turn = self._on_command(command, state)
+        if turn is not None:
+            return turn
         if state.last_topic and command.strip(" .!") in _YES | _NO:
             helped = command.strip(" .!") in _YES
             return self._feedback(state, state.last_topic, helped)
         if not message.text.strip() and message.attachments:
             return self._say(state, Decision(Action.FALLBACK, intent="attachment"), texts.ATTACHMENT)
         return self._on_decision(self.classifier.classify(message.text), state)
+
+    def _on_command(self, command: str, state: ConversationState) -> Turn | None:
+        if command in _MENU_COMMANDS or command.startswith("/start "):
+            return self._menu(state, texts.GREETING if command.startswith("/start") else texts.MENU)
+        if command in ("/help", "помощь"):
+            return self._menu(state, texts.HELP, intent="help")
+        if command in _OPERATOR_COMMANDS:
+            return self._handoff(state, EXPLICIT_RULE, texts.OPERATOR_BUTTON_REPLY)
+        return None
 
     # Buttons
 

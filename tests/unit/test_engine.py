@@ -96,3 +96,14 @@ def test_every_answer_fits_a_message(engine: ConversationEngine) -> None:
         turn = engine.handle(press(f"topic:{topic}"), ConversationState())
         assert 0 < len(turn.replies[0].text) <= 4096
         assert "{" not in turn.replies[0].text
+
+
+def test_help_lists_the_commands(engine: ConversationEngine) -> None:
+    turn = engine.handle(text("/help"), ConversationState())
+    assert "/operator" in turn.replies[0].text and "/menu" in turn.replies[0].text
+    assert len(turn.replies[0].buttons) == 6
+
+
+def test_operator_command_hands_off(engine: ConversationEngine) -> None:
+    turn = engine.handle(text("/operator"), ConversationState())
+    assert turn.decision.action is Action.HANDOFF
