@@ -31,8 +31,16 @@ from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 QUESTIONS = [
-    "привет", "как восстановить пароль", "спасибо", "не приходит смс с кодом", "ты бот?",
-    "как оплатить госпошлину", "номер горячей линии", "пока", "как сварить борщ", "статус заявления",
+    "привет",
+    "как восстановить пароль",
+    "спасибо",
+    "не приходит смс с кодом",
+    "ты бот?",
+    "как оплатить госпошлину",
+    "номер горячей линии",
+    "пока",
+    "как сварить борщ",
+    "статус заявления",
 ]
 
 
@@ -51,8 +59,10 @@ class Result:
         p99 = lat[int(len(lat) * 0.99) - 1] * 1000
         rate = self.messages / self.seconds
         ok = "exactly once, in order" if self.exact else "MISSING, DOUBLED OR OUT OF ORDER"
-        return (f"{self.name:<24} {rate:8,.0f} msg/s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   "
-                f"RSS {self.rss_mb:6.1f} MB   {ok}")
+        return (
+            f"{self.name:<24} {rate:8,.0f} msg/s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   "
+            f"RSS {self.rss_mb:6.1f} MB   {ok}"
+        )
 
 
 def expected_replies(engine: ConversationEngine, texts: list[str]) -> list[str]:
@@ -82,7 +92,9 @@ class Plan:
 
 
 def plan(chats: int, per_chat: int, engine: ConversationEngine | None) -> Plan:
-    texts = {c: [QUESTIONS[(c + i) % len(QUESTIONS)] for i in range(per_chat)] for c in range(100, 100 + chats)}
+    texts = {
+        c: [QUESTIONS[(c + i) % len(QUESTIONS)] for i in range(per_chat)] for c in range(100, 100 + chats)
+    }
     replies: dict[int, list[str]] = {}
     first: dict[int, list[int]] = {}
     for chat, items in texts.items():
@@ -98,7 +110,9 @@ async def run_case(name: str, command: list[str], env: dict[str, str], work: Pla
     async with FakeTelegram() as fake:
         env = env | {"OKNO_TELEGRAM_TOKEN": fake.token, "OKNO_TELEGRAM_API_URL": fake.url}
         command = [c.replace("{token}", fake.token).replace("{url}", fake.url) for c in command]
-        process = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL)
+        process = await asyncio.create_subprocess_exec(
+            *command, env=env, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL
+        )
         try:
             fake.message_update(1, "привет")  # warm-up: wait until the bot answers
             await fake.wait_for(lambda f: len(f.calls_of("sendMessage")) >= 1, timeout=60)
@@ -160,16 +174,23 @@ async def main() -> int:
     engine = ConversationEngine(build_classifier())
     okno = [str(Path(sys.executable).parent / "okno"), "run"]
     base = {k: v for k, v in os.environ.items() if not k.startswith("OKNO_")}
-    base |= {"OKNO_TELEGRAM_RATE_PER_SECOND": "0", "OKNO_TELEGRAM_CHAT_RATE_PER_SECOND": "0",
-             "OKNO_LOG_LEVEL": "WARNING", "OKNO_WORKERS": "64"}
+    base |= {
+        "OKNO_TELEGRAM_RATE_PER_SECOND": "0",
+        "OKNO_TELEGRAM_CHAT_RATE_PER_SECOND": "0",
+        "OKNO_LOG_LEVEL": "WARNING",
+        "OKNO_WORKERS": "64",
+    }
     results = []
     sqlite = f"sqlite+aiosqlite:///{ROOT / '.bench' / f'{uuid.uuid4().hex[:8]}.sqlite3'}"
     work = plan(args.chats, args.per_chat, engine)
     results.append(await run_case("okno sqlite+memory", okno, base | {"OKNO_DATABASE_URL": sqlite}, work))
     name = await pg_database()
     try:
-        pg = {"OKNO_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
-              "OKNO_REDIS_URL": REDIS_URL, "OKNO_REDIS_PREFIX": f"bench-{name}:"}
+        pg = {
+            "OKNO_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
+            "OKNO_REDIS_URL": REDIS_URL,
+            "OKNO_REDIS_PREFIX": f"bench-{name}:",
+        }
         results.append(await run_case("okno postgresql+redis", okno, base | pg, work))
     finally:
         await drop_database(name)
@@ -179,8 +200,10 @@ async def main() -> int:
         print(result.line())
     pg_rate = results[1].messages / results[1].seconds
     echo_rate = results[2].messages / results[2].seconds
-    print(f"postgresql+redis / echo  {pg_rate / echo_rate:.0%} (target >= 50 %); "
-          f"postgresql+redis {pg_rate:,.0f} msg/s (target >= 500)")
+    print(
+        f"postgresql+redis / echo  {pg_rate / echo_rate:.0%} (target >= 50 %); "
+        f"postgresql+redis {pg_rate:,.0f} msg/s (target >= 500)"
+    )
     ok = all(r.exact for r in results) and pg_rate >= 500 and pg_rate >= 0.5 * echo_rate
     print("targets " + ("met" if ok else "NOT met"))
     return 0 if ok else 1

@@ -1,19 +1,27 @@
-"""The inbox worker: stored updates → the engine → one transaction of effects and replies."""
+"""The inbox worker: stored updates → the engine → one transaction of effects and replies per batch.
+
+Updates are taken in the order they were stored. Within a batch each chat's updates run
+through the engine one after another with the chat's state carried along, so a chat is
+always answered in order; the whole batch is then written in one transaction together
+with the keys that make every update count exactly once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from adapters.base import Blocked, Channel, Ignore, Notice
+from adapters.base import Blocked, Channel, Decoded, Ignore, Notice
 from adapters.text import split_text
-from bots.keyed import KeyedQueue, wait_for_either
+from bots.keyed import wait_for_either
 from dialog.engine import ConversationEngine, Turn
 from dialog.messages import InboundMessage
 from dialog.state import ConversationState
 from storage.models import InboxUpdate
-from storage.repositories import MessageRecord, Repository, TurnRecord
+from storage.records import MessageRecord, TurnRecord
+from storage.repositories import Repository
 from storage.state import StateStore
 
 logger = logging.getLogger("okno.bots.inbox")
@@ -21,6 +29,15 @@ logger = logging.getLogger("okno.bots.inbox")
 ATTEMPTS = 3
 BATCH = 200
 POLL_SECONDS = 1.0
+
+
+@dataclass
+class Batch:
+    """What one batch of updates produces before it is written."""
+
+    turns: list[TurnRecord]
+    done_ids: list[int]
+    states: dict[str, ConversationState]
 
 
 class InboxWorker:
@@ -31,86 +48,118 @@ class InboxWorker:
         engine: ConversationEngine,
         states: StateStore,
         on_replies: Callable[[], None],
-        concurrency: int,
     ) -> None:
         self.repository = repository
         self.channels = channels
         self.engine = engine
         self.states = states
         self.on_replies = on_replies
-        self.concurrency = concurrency
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Handle stored updates until `stop`; then finish what was already started."""
-        async with asyncio.TaskGroup() as tasks:
-            queue: KeyedQueue[InboxUpdate] = KeyedQueue(self.handle, self.concurrency, tasks)
-            last_id = 0
-            while not stop.is_set():
-                rows = await self.repository.pending_updates(last_id, BATCH)
-                for row in rows:
-                    queue.put(row.chat_key, row)
-                    last_id = row.id
-                if not rows:
-                    await wait_for_either(self._wake, stop, POLL_SECONDS)
-                    self._wake.clear()
-            # what was received before the stop is answered before the process ends
-            for row in await self.repository.pending_updates(last_id, BATCH):
-                queue.put(row.chat_key, row)
-            await queue.join()
+        """Handle stored updates until `stop`, then what was received before it."""
+        last_id = 0
+        while not stop.is_set():
+            rows = await self.repository.pending_updates(last_id, BATCH)
+            if rows:
+                await self.handle_batch(rows)
+                last_id = rows[-1].id
+            else:
+                await wait_for_either(self._wake, stop, POLL_SECONDS)
+                self._wake.clear()
+        while rows := await self.repository.pending_updates(last_id, BATCH):
+            await self.handle_batch(rows)
+            last_id = rows[-1].id
 
-    async def handle(self, row: InboxUpdate) -> None:
+    async def handle_batch(self, rows: list[InboxUpdate]) -> None:
+        try:
+            batch = await self._process(rows)
+            await self.repository.record_turns(batch.turns, batch.done_ids)
+        except Exception:  # one bad update must not hold up the others: go one by one
+            logger.exception("a batch of %d updates failed; handling them one by one", len(rows))
+            for row in rows:
+                await self._handle_alone(row)
+            return
+        await self._after_write(batch)
+
+    async def _handle_alone(self, row: InboxUpdate) -> None:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                await self._handle_once(row)
+                batch = await self._process([row])
+                await self.repository.record_turns(batch.turns, batch.done_ids)
+                await self._after_write(batch)
                 return
-            except Exception:  # a bad update must not stop the worker
+            except Exception:  # retried, then given up so the chat moves on
                 logger.exception("update %s failed (attempt %d of %d)", row.key, attempt, ATTEMPTS)
                 await asyncio.sleep(0.2 * attempt**2)
         logger.error("update %s given up after %d attempts", row.key, ATTEMPTS)
         await self.repository.mark_update_done(row.id)
 
-    async def _handle_once(self, row: InboxUpdate) -> None:
+    async def _after_write(self, batch: Batch) -> None:
+        await asyncio.gather(*(self.states.save(key, s.to_dict()) for key, s in batch.states.items()))
+        if batch.turns:
+            self.on_replies()
+
+    async def _process(self, rows: list[InboxUpdate]) -> Batch:
+        decoded = [(row, self._decode(row)) for row in rows]
+        await self._acknowledge(decoded)
+        states = await self._load_states([d for _, d in decoded if isinstance(d, InboundMessage)])
+        batch = Batch([], [], {})
+        for row, item in decoded:
+            channel = self.channels[row.channel]
+            if isinstance(item, InboundMessage):
+                key = state_key(item)
+                turn = self.engine.handle(item, states[key])
+                states[key] = batch.states[key] = turn.state
+                batch.turns.append(self._turn_record(row, channel, item, turn))
+            elif isinstance(item, Notice):
+                message = InboundMessage(row.channel, item.chat_id, item.user_id)
+                notice = [MessageRecord(text=item.text)]
+                batch.turns.append(self._turn_record(row, channel, message, None, notice))
+            else:
+                if isinstance(item, Blocked):
+                    await self.repository.set_blocked(row.channel, item.chat_id, item.blocked)
+                batch.done_ids.append(row.id)
+        return batch
+
+    def _decode(self, row: InboxUpdate) -> Decoded:
         channel = self.channels.get(row.channel)
         if channel is None:
-            logger.error("no channel %r configured for update %s; leaving it", row.channel, row.key)
-            return
-        decoded = channel.decode(row.payload)
-        if isinstance(decoded, Ignore):
-            logger.debug("update %s ignored: %s", row.key, decoded.reason)
-            await self.repository.mark_update_done(row.id)
-        elif isinstance(decoded, Blocked):
-            await self.repository.set_blocked(row.channel, decoded.chat_id, decoded.blocked)
-            await self.repository.mark_update_done(row.id)
-        elif isinstance(decoded, Notice):
-            message = InboundMessage(row.channel, decoded.chat_id, decoded.user_id)
-            await self._record(row, channel, message, None, [MessageRecord(text=decoded.text)])
-        else:
-            if decoded.payload is not None:
-                await channel.acknowledge(row.payload)
-            await self._converse(row, channel, decoded)
+            return Ignore(f"no channel {row.channel!r} is configured")
+        return channel.decode(row.payload)
 
-    async def _converse(self, row: InboxUpdate, channel: Channel, message: InboundMessage) -> None:
-        key = f"conversation:{message.channel}:{message.chat_id}"
-        stored = await self.states.load(key)
-        if stored is None:
-            stored = await self.repository.conversation_state(message.channel, message.chat_id)
-        turn = self.engine.handle(message, ConversationState.from_dict(stored))
-        outbound = replies_to_records(turn, channel.max_text_length, self.engine.knowledge.revision)
-        if await self._record(row, channel, message, turn, outbound):
-            await self.states.save(key, turn.state.to_dict())
+    async def _acknowledge(self, decoded: list[tuple[InboxUpdate, Decoded]]) -> None:
+        """Pressed buttons stop spinning before anything else happens."""
+        pressed = [
+            self.channels[row.channel].acknowledge(row.payload)
+            for row, item in decoded
+            if isinstance(item, InboundMessage) and item.payload is not None
+        ]
+        await asyncio.gather(*pressed)
 
-    async def _record(
+    async def _load_states(self, messages: list[InboundMessage]) -> dict[str, ConversationState]:
+        keys = list(dict.fromkeys(state_key(m) for m in messages))
+        cached = await asyncio.gather(*(self.states.load(k) for k in keys))
+        states = {}
+        for message_key, stored in zip(keys, cached, strict=True):
+            value = stored
+            if value is None:  # not in the state store (a restart without Redis): the database has it
+                _, channel, chat_id = message_key.split(":", 2)
+                value = await self.repository.conversation_state(channel, chat_id)
+            states[message_key] = ConversationState.from_dict(value)
+        return states
+
+    def _turn_record(
         self,
         row: InboxUpdate,
         channel: Channel,
         message: InboundMessage,
         turn: Turn | None,
-        outbound: list[MessageRecord],
-    ) -> bool:
+        notice: list[MessageRecord] | None = None,
+    ) -> TurnRecord:
         decision = turn.decision if turn else None
         inbound = MessageRecord(
             text=message.text,
@@ -122,7 +171,9 @@ class InboxWorker:
             rule=decision.rule if decision else None,
             confidence=decision.confidence if decision else None,
         )
-        record = TurnRecord(
+        revision = self.engine.knowledge.revision
+        outbound = replies_to_records(turn, channel.max_text_length, revision) if turn else notice or []
+        return TurnRecord(
             update_id=row.id,
             update_key=row.key,
             channel=row.channel,
@@ -131,13 +182,13 @@ class InboxWorker:
             display_name=channel.display_name(row.payload),
             inbound=inbound,
             outbound=outbound,
-            engine_state=(turn.state.to_dict() if turn else {}),
+            engine_state=turn.state.to_dict() if turn else {},
             keep_state=turn is None,
         )
-        written = await self.repository.record_turn(record)
-        if written:
-            self.on_replies()
-        return written is not None
+
+
+def state_key(message: InboundMessage) -> str:
+    return f"conversation:{message.channel}:{message.chat_id}"
 
 
 def replies_to_records(turn: Turn, limit: int, revision: str) -> list[MessageRecord]:

@@ -72,3 +72,41 @@ async def wait_for_either(first: asyncio.Event, second: asyncio.Event, timeout: 
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+class GroupCommit(Generic[T]):
+    """Many coroutines' writes in one transaction: the first caller writes for all who wait.
+
+    Each caller returns only once its own item is written, so nothing is acknowledged
+    before it is durable; under load one write carries dozens of items.
+    """
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
+        self._write = write
+        self._pending: list[tuple[T, asyncio.Future[None]]] = []
+        self._writing = False
+
+    async def add(self, item: T) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, done))
+        if not self._writing:
+            self._writing = True
+            try:
+                while self._pending:
+                    batch, self._pending = self._pending, []
+                    await self._write_batch(batch)
+            finally:
+                self._writing = False
+        await done
+
+    async def _write_batch(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
+        try:
+            await self._write([item for item, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - handed to every waiter of this batch, not swallowed
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)

@@ -8,10 +8,11 @@ import random
 
 from adapters.base import Channel
 from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
-from bots.keyed import KeyedQueue, wait_for_either
+from bots.keyed import GroupCommit, KeyedQueue, wait_for_either
 from bots.ratelimit import RateLimiter
 from dialog.messages import Button
 from storage.models import OutboxMessage
+from storage.records import Delivery
 from storage.repositories import Repository
 
 logger = logging.getLogger("okno.bots.outbox")
@@ -37,6 +38,7 @@ class OutboxDispatcher:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._blocked: set[tuple[str, str]] = set()
+        self._deliveries = GroupCommit(repository.mark_sent_many)
 
     def wake(self) -> None:
         self._wake.set()
@@ -99,5 +101,6 @@ class OutboxDispatcher:
                 logger.error("a reply was refused for good: %s", exc)
                 await self.repository.mark_failed(row.id, str(exc))
                 return
-            await self.repository.mark_sent(row.id, message_id)
+            # returns once the delivery is durable, written together with others sent meanwhile
+            await self._deliveries.add(Delivery(row.id, row.message_id, message_id))
             return

@@ -87,7 +87,7 @@ def build_runtime(settings: Settings, engine: ConversationEngine | None = None) 
             states, telegram.name, settings.telegram_rate_per_second, settings.telegram_chat_rate_per_second
         )
     outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
-    inbox = InboxWorker(repository, channels, engine, states, outbox.wake, settings.workers)
+    inbox = InboxWorker(repository, channels, engine, states, outbox.wake)
     runtime = Runtime(settings, database, repository, states, engine, channels, inbox, outbox, telegram)
     runtime.closers += [database.dispose, states.close]
     if telegram is not None:

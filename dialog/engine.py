@@ -144,7 +144,9 @@ class ConversationEngine:
             Button(f"{FEEDBACK_PREFIX}yes:{topic_id}", texts.BUTTON_YES),
             Button(f"{FEEDBACK_PREFIX}no:{topic_id}", texts.BUTTON_NO),
         )
-        replies = (Reply(topic.answer, ends_turn=False), Reply(texts.FEEDBACK_QUESTION, feedback))
+        # one message with the question and its buttons under the answer: no extra notification,
+        # and within a messenger's per-chat rate limit the answer is not held back
+        replies = (Reply(f"{topic.answer}\n\n{texts.FEEDBACK_QUESTION}", feedback),)
         return Turn(replies, state.evolve(last_topic=topic_id, offered=(), fallbacks=0), decision)
 
     def _clarify(self, state: ConversationState, decision: Decision) -> Turn:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
@@ -13,57 +12,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import (
-    Contact,
-    Conversation,
-    InboxUpdate,
-    Message,
-    OutboxMessage,
-    ProcessedUpdate,
-    utcnow,
-)
+from storage.models import Contact, Conversation, InboxUpdate, Message, OutboxMessage
+from storage.records import Delivery, NewUpdate, TurnRecord
+from storage.turns import write_turns
 
 logger = logging.getLogger("okno.storage")
-
-
-@dataclass(frozen=True, slots=True)
-class NewUpdate:
-    key: str
-    channel: str
-    chat_key: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class MessageRecord:
-    """A message to store: inbound from a citizen or outbound from the bot."""
-
-    text: str
-    payload: str | None = None
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    platform_message_id: str | None = None
-    outcome: str | None = None
-    topic: str | None = None
-    rule: str | None = None
-    confidence: float | None = None
-    kb_revision: str | None = None
-    buttons: list[list[str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class TurnRecord:
-    """Everything one handled update changes, written in one transaction."""
-
-    update_id: int | None  # the inbox row, if the update came through the inbox
-    update_key: str
-    channel: str
-    chat_id: str
-    user_id: str
-    display_name: str | None
-    inbound: MessageRecord
-    outbound: Sequence[MessageRecord]
-    engine_state: dict[str, Any]
-    keep_state: bool = False  # a fixed notice leaves the conversation where it was
 
 
 class Repository:
@@ -103,75 +56,25 @@ class Repository:
             )
             return (await session.execute(query)).scalar_one_or_none()
 
-    async def record_turn(self, turn: TurnRecord) -> list[int] | None:
-        """Write a handled update; None if its key was already recorded (a duplicate)."""
+    async def record_turns(self, turns: Sequence[TurnRecord], done_ids: Sequence[int] = ()) -> set[str]:
+        """Write handled updates in one transaction; returns the keys that were new.
+
+        A key already recorded (a redelivered update) is skipped; `done_ids` are inbox rows
+        finished without a turn (ignored updates). A concurrent writer of the same key makes
+        the transaction fail, and the caller retries the updates one by one.
+        """
+        async with self._sessions.begin() as session:
+            return await write_turns(session, turns, done_ids)
+
+    async def record_turn(self, turn: TurnRecord) -> bool:
+        """Write one handled update; False if its key was already recorded."""
         try:
-            async with self._sessions.begin() as session:
-                session.add(ProcessedUpdate(key=turn.update_key))
-                await session.flush()
-                outbox_ids = await self._write_turn(session, turn)
-                if turn.update_id is not None:
-                    await session.execute(
-                        update(InboxUpdate).where(InboxUpdate.id == turn.update_id).values(done=True)
-                    )
-                return outbox_ids
+            return bool(await self.record_turns([turn]))
         except IntegrityError:
             logger.info("update %s was already handled; skipping", turn.update_key)
             if turn.update_id is not None:
                 await self.mark_update_done(turn.update_id)
-            return None
-
-    async def _write_turn(self, session: AsyncSession, turn: TurnRecord) -> list[int]:
-        contact = await self._contact(session, turn.channel, turn.user_id, turn.display_name)
-        conversation = await self._conversation(session, turn.channel, turn.chat_id, contact.id)
-        if not turn.keep_state:
-            conversation.engine_state = turn.engine_state
-        conversation.last_activity_at = utcnow()
-        session.add(_message(conversation.id, "in", turn.inbound))
-        outbox = []
-        for record in turn.outbound:
-            message = _message(conversation.id, "out", record)
-            session.add(message)
-            await session.flush()
-            item = OutboxMessage(
-                channel=turn.channel,
-                chat_id=turn.chat_id,
-                message_id=message.id,
-                text=record.text,
-                buttons=record.buttons,
-            )
-            session.add(item)
-            outbox.append(item)
-        await session.flush()
-        return [item.id for item in outbox]
-
-    async def _contact(
-        self, session: AsyncSession, channel: str, external_id: str, name: str | None
-    ) -> Contact:
-        query = select(Contact).where(Contact.channel == channel, Contact.external_id == external_id)
-        contact = (await session.scalars(query)).one_or_none()
-        if contact is None:
-            contact = Contact(channel=channel, external_id=external_id, display_name=name)
-            session.add(contact)
-            await session.flush()
-        else:
-            contact.blocked_bot = False  # they wrote to us, so they have unblocked the bot
-            if name and contact.display_name != name:
-                contact.display_name = name
-        return contact
-
-    async def _conversation(
-        self, session: AsyncSession, channel: str, chat_id: str, contact_id: int
-    ) -> Conversation:
-        query = select(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
-        conversation = (await session.scalars(query)).one_or_none()
-        if conversation is None:
-            conversation = Conversation(
-                channel=channel, chat_id=chat_id, contact_id=contact_id, engine_state={}
-            )
-            session.add(conversation)
-            await session.flush()
-        return conversation
+            return False
 
     async def mark_update_done(self, update_id: int, *, failed: bool = False) -> None:
         async with self._sessions.begin() as session:
@@ -193,18 +96,26 @@ class Repository:
             return list((await session.scalars(query)).all())
 
     async def mark_sent(self, outbox_id: int, platform_message_id: str | None) -> None:
+        async with self._sessions() as session:
+            message_id = await session.scalar(
+                select(OutboxMessage.message_id).where(OutboxMessage.id == outbox_id)
+            )
+        await self.mark_sent_many([Delivery(outbox_id, message_id, platform_message_id)])
+
+    async def mark_sent_many(self, deliveries: Sequence[Delivery]) -> None:
+        """Several delivered replies in one transaction."""
+        if not deliveries:
+            return
         async with self._sessions.begin() as session:
-            item = await session.get(OutboxMessage, outbox_id)
-            if item is None:
-                return
-            item.sent = True
-            item.platform_message_id = platform_message_id
-            if item.message_id is not None:
-                await session.execute(
-                    update(Message)
-                    .where(Message.id == item.message_id)
-                    .values(platform_message_id=platform_message_id)
-                )
+            await session.execute(
+                update(OutboxMessage),
+                [{"id": d.outbox_id, "sent": True, "platform_message_id": d.platform_id} for d in deliveries],
+            )
+            messages = [
+                {"id": d.message_id, "platform_message_id": d.platform_id} for d in deliveries if d.message_id
+            ]
+            if messages:
+                await session.execute(update(Message), messages)
 
     async def mark_failed(self, outbox_id: int, reason: str) -> None:
         async with self._sessions.begin() as session:
@@ -248,19 +159,3 @@ class Repository:
                 Contact.channel == channel, Contact.external_id == external_id
             )
             return bool((await session.execute(query)).scalar_one_or_none())
-
-
-def _message(conversation_id: int, direction: str, record: MessageRecord) -> Message:
-    return Message(
-        conversation_id=conversation_id,
-        direction=direction,
-        text=record.text,
-        payload=record.payload,
-        attachments=record.attachments,
-        platform_message_id=record.platform_message_id,
-        outcome=record.outcome,
-        topic=record.topic,
-        rule=record.rule,
-        confidence=record.confidence,
-        kb_revision=record.kb_revision,
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +20,8 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods.base import Response, TelegramMethod
+from aiogram.types import TelegramObject
 
 from adapters.base import Decoded
 from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
@@ -28,6 +31,30 @@ from dialog.messages import Button
 logger = logging.getLogger("okno.adapters.telegram")
 
 MAX_TEXT = 4096
+
+
+class SentMessage(TelegramObject):
+    """Of the message Telegram returns for a send, Okno needs only its id."""
+
+    message_id: int
+
+
+class SendText(TelegramMethod[SentMessage]):
+    """sendMessage without parsing the whole Message that comes back: the hot path of every reply."""
+
+    __returning__ = SentMessage
+    __api_method__ = "sendMessage"
+
+    chat_id: int | str
+    text: str
+    reply_markup: str | None = None  # JSON, serialized once per distinct keyboard
+    link_preview_options: str | None = None  # JSON
+
+
+# aiogram parametrizes Response[...] on every call; pydantic keeps such classes only while
+# someone refers to them, and rebuilding one costs a schema build each time.
+_RESPONSE_TYPES = (Response[SentMessage], Response[bool])
+_NO_PREVIEW = json.dumps({"is_disabled": True})
 
 
 def make_bot(token: str, api_url: str | None = None) -> Bot:
@@ -63,7 +90,13 @@ class TelegramChannel:
 
     async def send(self, chat_id: str, text: str, buttons: Sequence[Button]) -> str | None:
         try:
-            message = await self.bot.send_message(int(chat_id), text, reply_markup=mapping.keyboard(buttons))
+            method = SendText(
+                chat_id=int(chat_id),
+                text=text,
+                reply_markup=mapping.keyboard_json(buttons),
+                link_preview_options=_NO_PREVIEW,
+            )
+            message = await self.bot(method)
         except TelegramRetryAfter as exc:
             raise RetryLater(float(exc.retry_after)) from exc
         except TelegramForbiddenError as exc:

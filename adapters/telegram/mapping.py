@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -31,8 +32,22 @@ class ButtonData(CallbackData, prefix="b", sep="|"):
 
 def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
     """One button per row: labels are long Russian phrases."""
-    if not buttons:
-        return None
+    return _keyboard(tuple(buttons)) if buttons else None
+
+
+def keyboard_json(buttons: Sequence[Button]) -> str | None:
+    """The keyboard as the JSON the Bot API takes, built once per distinct set of buttons."""
+    return _keyboard_json(tuple(buttons)) if buttons else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyboard_json(buttons: tuple[Button, ...]) -> str:
+    return _keyboard(buttons).model_dump_json(exclude_none=True)
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup:
+    # the same few keyboards (menu, Да/Нет) go out all the time; building one costs more than sending
     rows = [[InlineKeyboardButton(text=b.label, callback_data=ButtonData(p=b.id).pack())] for b in buttons]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 

@@ -20,7 +20,8 @@ from aiohttp import web
 
 from adapters.errors import AdapterError
 from adapters.telegram.mapping import ALLOWED_UPDATES, CHANNEL, chat_key
-from storage.repositories import NewUpdate, Repository
+from storage.records import NewUpdate
+from storage.repositories import Repository
 
 logger = logging.getLogger("okno.adapters.telegram")
 

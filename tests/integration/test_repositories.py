@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 
 from storage.db import make_engine, make_sessions
 from storage.models import Contact, Message, OutboxMessage
-from storage.repositories import MessageRecord, NewUpdate, Repository, TurnRecord
+from storage.records import MessageRecord, NewUpdate, TurnRecord
+from storage.repositories import Repository
 
 
 @pytest.fixture
@@ -50,9 +51,8 @@ async def test_updates_are_stored_once(repository: Repository) -> None:
 async def test_a_turn_is_recorded_exactly_once(repository: Repository) -> None:
     await repository.enqueue_updates([NewUpdate("tg:1", "telegram", "telegram:42", {})])
     (update,) = await repository.pending_updates(0, 10)
-    first = await repository.record_turn(turn("tg:1", update.id))
-    assert first is not None and len(first) == 2
-    assert await repository.record_turn(turn("tg:1", update.id)) is None  # a redelivery
+    assert await repository.record_turn(turn("tg:1", update.id))
+    assert not await repository.record_turn(turn("tg:1", update.id))  # a redelivery
     assert await count(repository, Message) == 3
     assert await count(repository, OutboxMessage) == 2
     assert await repository.pending_updates(0, 10) == []
@@ -77,3 +77,14 @@ async def test_blocked_contact_is_marked_and_unblocked_when_writing_again(reposi
     await repository.record_turn(turn("k2", None))
     assert not await repository.is_blocked("telegram", "42")
     assert await count(repository, Contact) == 1
+
+
+async def test_a_batch_of_turns_is_written_together_and_duplicates_skipped(repository: Repository) -> None:
+    await repository.record_turn(turn("k0", None, replies=1))
+    batch = [turn("k0", None), turn("k1", None, text="раз"), turn("k2", None, text="два"), turn("k1", None)]
+    assert await repository.record_turns(batch) == {"k1", "k2"}
+    assert await count(repository, Message) == 2 + 3 + 3
+    assert [p.text for p in await repository.pending_outbox(0, 10)] == [
+        "ответ 0",
+        *["ответ 0", "ответ 1"] * 2,
+    ]

@@ -1,0 +1,167 @@
+"""Writing a batch of handled updates in one transaction, with a few statements for all of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Contact, Conversation, InboxUpdate, Message, OutboxMessage, ProcessedUpdate, utcnow
+from storage.records import MessageRecord, TurnRecord
+
+
+async def write_turns(
+    session: AsyncSession, turns: Sequence[TurnRecord], done_ids: Sequence[int]
+) -> set[str]:
+    """Record the turns whose keys are new; returns those keys. Marks every given inbox row done."""
+    keys = [t.update_key for t in turns]
+    seen = set(
+        (await session.scalars(select(ProcessedUpdate.key).where(ProcessedUpdate.key.in_(keys)))).all()
+    )
+    fresh = _first_of_each_key([t for t in turns if t.update_key not in seen])
+    if fresh:
+        await session.execute(insert(ProcessedUpdate), [{"key": t.update_key} for t in fresh])
+        contacts = await _contacts(session, fresh)
+        conversations = await _conversations(session, fresh, contacts)
+        await _messages_and_outbox(session, fresh, conversations)
+        await _states(session, fresh, conversations)
+    ids = list(done_ids) + [t.update_id for t in turns if t.update_id is not None]
+    if ids:
+        await session.execute(update(InboxUpdate).where(InboxUpdate.id.in_(ids)).values(done=True))
+    return {t.update_key for t in fresh}
+
+
+def _first_of_each_key(turns: Sequence[TurnRecord]) -> list[TurnRecord]:
+    found: dict[str, TurnRecord] = {}
+    for turn in turns:
+        found.setdefault(turn.update_key, turn)
+    return list(found.values())
+
+
+async def _contacts(session: AsyncSession, turns: Sequence[TurnRecord]) -> dict[tuple[str, str], int]:
+    wanted = {(t.channel, t.user_id): t.display_name for t in turns}
+    pairs = list(wanted)
+    rows = await session.execute(
+        select(
+            Contact.channel, Contact.external_id, Contact.id, Contact.display_name, Contact.blocked_bot
+        ).where(tuple_(Contact.channel, Contact.external_id).in_(pairs))
+    )
+    ids: dict[tuple[str, str], int] = {}
+    changes = []
+    for channel, external_id, contact_id, name, blocked in rows:
+        ids[(channel, external_id)] = contact_id
+        new_name = wanted[(channel, external_id)] or name
+        if blocked or new_name != name:  # writing to us means they unblocked the bot
+            changes.append({"id": contact_id, "blocked_bot": False, "display_name": new_name})
+    if changes:
+        await session.execute(update(Contact), changes)
+    missing = [
+        {"channel": c, "external_id": e, "display_name": wanted[(c, e)]}
+        for c, e in pairs
+        if (c, e) not in ids
+    ]
+    if missing:
+        created = await session.execute(
+            insert(Contact).returning(
+                Contact.channel, Contact.external_id, Contact.id, sort_by_parameter_order=True
+            ),
+            missing,
+        )
+        ids |= {(c, e): i for c, e, i in created}
+    return ids
+
+
+async def _conversations(
+    session: AsyncSession, turns: Sequence[TurnRecord], contacts: dict[tuple[str, str], int]
+) -> dict[tuple[str, str], int]:
+    owners = {(t.channel, t.chat_id): contacts[(t.channel, t.user_id)] for t in turns}
+    pairs = list(owners)
+    rows = await session.execute(
+        select(Conversation.channel, Conversation.chat_id, Conversation.id).where(
+            tuple_(Conversation.channel, Conversation.chat_id).in_(pairs)
+        )
+    )
+    ids = {(channel, chat_id): conversation_id for channel, chat_id, conversation_id in rows}
+    missing = [
+        {"channel": c, "chat_id": chat, "contact_id": owners[(c, chat)], "engine_state": {}}
+        for c, chat in pairs
+        if (c, chat) not in ids
+    ]
+    if missing:
+        created = await session.execute(
+            insert(Conversation).returning(
+                Conversation.channel, Conversation.chat_id, Conversation.id, sort_by_parameter_order=True
+            ),
+            missing,
+        )
+        ids |= {(c, chat): i for c, chat, i in created}
+    return ids
+
+
+async def _messages_and_outbox(
+    session: AsyncSession, turns: Sequence[TurnRecord], conversations: dict[tuple[str, str], int]
+) -> None:
+    rows: list[dict[str, Any]] = []
+    outgoing: list[tuple[TurnRecord, MessageRecord]] = []
+    for turn in turns:
+        conversation = conversations[(turn.channel, turn.chat_id)]
+        rows.append(_message_row(conversation, "in", turn.inbound))
+        for record in turn.outbound:
+            rows.append(_message_row(conversation, "out", record))
+            outgoing.append((turn, record))
+    ids = list(
+        (
+            await session.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows)
+        ).all()
+    )
+    out_ids = [i for i, row in zip(ids, rows, strict=True) if row["direction"] == "out"]
+    if outgoing:
+        await session.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "channel": turn.channel,
+                    "chat_id": turn.chat_id,
+                    "message_id": message_id,
+                    "text": record.text,
+                    "buttons": record.buttons,
+                }
+                for (turn, record), message_id in zip(outgoing, out_ids, strict=True)
+            ],
+        )
+
+
+async def _states(
+    session: AsyncSession, turns: Sequence[TurnRecord], conversations: dict[tuple[str, str], int]
+) -> None:
+    now = utcnow()
+    latest: dict[int, dict[str, Any]] = {}
+    for turn in turns:  # a chat's later turn in the batch carries its newest state
+        conversation = conversations[(turn.channel, turn.chat_id)]
+        latest[conversation] = {"id": conversation, "last_activity_at": now}
+        if not turn.keep_state:
+            latest[conversation]["engine_state"] = turn.engine_state
+    with_state = [row for row in latest.values() if "engine_state" in row]
+    without = [row for row in latest.values() if "engine_state" not in row]
+    for rows in (with_state, without):
+        if rows:
+            await session.execute(update(Conversation), rows)
+
+
+def _message_row(conversation_id: int, direction: str, record: MessageRecord) -> dict[str, Any]:
+    return {
+        "conversation_id": conversation_id,
+        "direction": direction,
+        "text": record.text,
+        "payload": record.payload,
+        "attachments": record.attachments,
+        "platform_message_id": record.platform_message_id,
+        "outcome": record.outcome,
+        "topic": record.topic,
+        "rule": record.rule,
+        "confidence": record.confidence,
+        "kb_revision": record.kb_revision,
+        "created_at": utcnow(),
+    }
