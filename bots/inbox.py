@@ -99,7 +99,7 @@ class InboxWorker:
         await self.repository.mark_update_done(row.id)
 
     async def _after_write(self, batch: Batch) -> None:
-        await asyncio.gather(*(self.states.save(key, s.to_dict()) for key, s in batch.states.items()))
+        await self.states.save_many({key: state.to_dict() for key, state in batch.states.items()})
         if batch.turns:
             self.on_replies()
 
@@ -142,7 +142,7 @@ class InboxWorker:
 
     async def _load_states(self, messages: list[InboundMessage]) -> dict[str, ConversationState]:
         keys = list(dict.fromkeys(state_key(m) for m in messages))
-        cached = await asyncio.gather(*(self.states.load(k) for k in keys))
+        cached = await self.states.load_many(keys)
         states = {}
         for message_key, stored in zip(keys, cached, strict=True):
             value = stored

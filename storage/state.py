@@ -34,6 +34,14 @@ class StateStore(Protocol):
 
     async def save(self, key: str, value: dict[str, Any], ttl: float | None = None) -> None: ...
 
+    async def load_many(self, keys: list[str]) -> list[dict[str, Any] | None]:
+        """Several values in one round trip, in the order of `keys`."""
+        ...
+
+    async def save_many(self, values: dict[str, dict[str, Any]]) -> None:
+        """Several values in one round trip."""
+        ...
+
     async def claim(self, key: str, ttl: float) -> bool:
         """Set a short-lived key unless it exists; True for the first caller."""
         ...
@@ -70,6 +78,13 @@ class MemoryStore:
     async def save(self, key: str, value: dict[str, Any], ttl: float | None = None) -> None:
         expires = None if ttl is None else self._clock() + ttl
         self._values[key] = (json.dumps(value, ensure_ascii=False), expires)
+
+    async def load_many(self, keys: list[str]) -> list[dict[str, Any] | None]:
+        return [await self.load(key) for key in keys]
+
+    async def save_many(self, values: dict[str, dict[str, Any]]) -> None:
+        for key, value in values.items():
+            await self.save(key, value)
 
     async def claim(self, key: str, ttl: float) -> bool:
         if self._alive(key) is not None:
@@ -112,6 +127,18 @@ class RedisStateStore:
     async def save(self, key: str, value: dict[str, Any], ttl: float | None = None) -> None:
         data = json.dumps(value, ensure_ascii=False)
         await self._redis.set(self._prefix + key, data, px=None if ttl is None else int(ttl * 1000))
+
+    async def load_many(self, keys: list[str]) -> list[dict[str, Any] | None]:
+        if not keys:
+            return []
+        raws = await self._redis.mget([self._prefix + key for key in keys])
+        return [None if raw is None else dict(json.loads(raw)) for raw in raws]
+
+    async def save_many(self, values: dict[str, dict[str, Any]]) -> None:
+        if values:
+            await self._redis.mset(
+                {self._prefix + k: json.dumps(v, ensure_ascii=False) for k, v in values.items()}
+            )
 
     async def claim(self, key: str, ttl: float) -> bool:
         return bool(await self._redis.set(self._prefix + key, "1", nx=True, px=int(ttl * 1000)))

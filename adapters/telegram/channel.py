@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
@@ -26,6 +24,7 @@ from aiogram.types import TelegramObject
 from adapters.base import Decoded
 from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
 from adapters.telegram import mapping
+from adapters.telegram.session import JsonAiohttpSession
 from dialog.messages import Button
 
 logger = logging.getLogger("okno.adapters.telegram")
@@ -47,19 +46,21 @@ class SendText(TelegramMethod[SentMessage]):
 
     chat_id: int | str
     text: str
-    reply_markup: str | None = None  # JSON, serialized once per distinct keyboard
-    link_preview_options: str | None = None  # JSON
+    reply_markup: dict[str, Any] | None = None  # built once per distinct keyboard
+    link_preview_options: dict[str, Any] | None = None
 
 
 # aiogram parametrizes Response[...] on every call; pydantic keeps such classes only while
 # someone refers to them, and rebuilding one costs a schema build each time.
 _RESPONSE_TYPES = (Response[SentMessage], Response[bool])
-_NO_PREVIEW = json.dumps({"is_disabled": True})
+_NO_PREVIEW = {"is_disabled": True}
 
 
 def make_bot(token: str, api_url: str | None = None) -> Bot:
     """A Bot for the official API or any server speaking it (a local telegram-bot-api, a fake)."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else AiohttpSession()
+    session = (
+        JsonAiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else JsonAiohttpSession()
+    )
     return Bot(token, session=session, default=DefaultBotProperties(link_preview_is_disabled=True))
 
 
@@ -93,7 +94,7 @@ class TelegramChannel:
             method = SendText(
                 chat_id=int(chat_id),
                 text=text,
-                reply_markup=mapping.keyboard_json(buttons),
+                reply_markup=mapping.keyboard_dict(buttons),
                 link_preview_options=_NO_PREVIEW,
             )
             message = await self.bot(method)

@@ -35,14 +35,14 @@ def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
     return _keyboard(tuple(buttons)) if buttons else None
 
 
-def keyboard_json(buttons: Sequence[Button]) -> str | None:
-    """The keyboard as the JSON the Bot API takes, built once per distinct set of buttons."""
-    return _keyboard_json(tuple(buttons)) if buttons else None
+def keyboard_dict(buttons: Sequence[Button]) -> dict[str, Any] | None:
+    """The keyboard as the Bot API's JSON object, built once per distinct set of buttons."""
+    return _keyboard_dict(tuple(buttons)) if buttons else None
 
 
 @functools.lru_cache(maxsize=1024)
-def _keyboard_json(buttons: tuple[Button, ...]) -> str:
-    return _keyboard(buttons).model_dump_json(exclude_none=True)
+def _keyboard_dict(buttons: tuple[Button, ...]) -> dict[str, Any]:
+    return _keyboard(buttons).model_dump(mode="json", exclude_none=True)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -24,3 +24,9 @@ async def test_token_bucket_grants_then_asks_to_wait(state_store: StateStore) ->
     waits = [await state_store.take_token("chat:1", rate=1.0, capacity=2) for _ in range(3)]
     assert waits[:2] == [0.0, 0.0]
     assert 0.5 < waits[2] <= 1.0
+
+
+async def test_many_values_in_one_go(state_store: StateStore) -> None:
+    await state_store.save_many({"a": {"n": 1}, "b": {"n": 2}})
+    assert await state_store.load_many(["b", "missing", "a"]) == [{"n": 2}, None, {"n": 1}]
+    assert await state_store.load_many([]) == []
