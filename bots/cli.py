@@ -95,7 +95,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return cmd_chat(args, settings)
     try:
-        asyncio.run(serve(settings))
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(serve(settings))
     except* BadToken as group:
         failure = f"{group.exceptions[0]}"
     except* (OSError, SQLAlchemyError) as group:
@@ -153,6 +154,15 @@ COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace, Sett
     ("kb", "calibrate"): cmd_kb_calibrate,
     ("eval", None): cmd_eval,
 }
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (Linux, macOS): the same asyncio, about a fifth faster here."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional, and only the long-running process wants it
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def safe_url(url: str) -> str:

@@ -141,16 +141,13 @@ class InboxWorker:
         await asyncio.gather(*pressed)
 
     async def _load_states(self, messages: list[InboundMessage]) -> dict[str, ConversationState]:
-        keys = list(dict.fromkeys(state_key(m) for m in messages))
-        cached = await self.states.load_many(keys)
-        states = {}
-        for message_key, stored in zip(keys, cached, strict=True):
-            value = stored
-            if value is None:  # not in the state store (a restart without Redis): the database has it
-                _, channel, chat_id = message_key.split(":", 2)
-                value = await self.repository.conversation_state(channel, chat_id)
-            states[message_key] = ConversationState.from_dict(value)
-        return states
+        chats = list(dict.fromkeys((m.channel, m.chat_id) for m in messages))
+        keys = [state_key_of(channel, chat) for channel, chat in chats]
+        cached = dict(zip(chats, await self.states.load_many(keys), strict=True))
+        missing = [chat for chat, value in cached.items() if value is None]
+        # not in the state store (a restart without Redis): the database has the latest state
+        cached |= await self.repository.conversation_states(missing)
+        return {state_key_of(*chat): ConversationState.from_dict(value) for chat, value in cached.items()}
 
     def _turn_record(
         self,
@@ -188,7 +185,11 @@ class InboxWorker:
 
 
 def state_key(message: InboundMessage) -> str:
-    return f"conversation:{message.channel}:{message.chat_id}"
+    return state_key_of(message.channel, message.chat_id)
+
+
+def state_key_of(channel: str, chat_id: str) -> str:
+    return f"conversation:{channel}:{chat_id}"
 
 
 def replies_to_records(turn: Turn, limit: int, revision: str) -> list[MessageRecord]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -55,6 +55,19 @@ class Repository:
                 Conversation.channel == channel, Conversation.chat_id == chat_id
             )
             return (await session.execute(query)).scalar_one_or_none()
+
+    async def conversation_states(
+        self, chats: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """Stored engine states of several (channel, chat id) pairs in one query."""
+        if not chats:
+            return {}
+        async with self._sessions() as session:
+            query = select(Conversation.channel, Conversation.chat_id, Conversation.engine_state).where(
+                tuple_(Conversation.channel, Conversation.chat_id).in_(list(chats))
+            )
+            rows = await session.execute(query)
+            return {(str(channel), str(chat)): cast(dict[str, Any], state) for channel, chat, state in rows}
 
     async def record_turns(self, turns: Sequence[TurnRecord], done_ids: Sequence[int] = ()) -> set[str]:
         """Write handled updates in one transaction; returns the keys that were new.

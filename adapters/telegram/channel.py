@@ -49,6 +49,15 @@ class SendText(TelegramMethod[SentMessage]):
     reply_markup: dict[str, Any] | None = None  # built once per distinct keyboard
     link_preview_options: dict[str, Any] | None = None
 
+    def json_payload(self) -> dict[str, Any]:
+        """The request body as is: plain values, no files, nothing for aiogram to prepare."""
+        payload: dict[str, Any] = {"chat_id": self.chat_id, "text": self.text}
+        if self.reply_markup is not None:
+            payload["reply_markup"] = self.reply_markup
+        if self.link_preview_options is not None:
+            payload["link_preview_options"] = self.link_preview_options
+        return payload
+
 
 # aiogram parametrizes Response[...] on every call; pydantic keeps such classes only while
 # someone refers to them, and rebuilding one costs a schema build each time.

@@ -27,12 +27,18 @@ class JsonAiohttpSession(AiohttpSession):
     ) -> TelegramType:
         if method.__api_method__ not in JSON_METHODS:
             return await super().make_request(bot, method, timeout)
+        ready = getattr(method, "json_payload", None)  # our own methods know their JSON already
         files: dict[str, Any] = {}
-        payload = {
-            key: prepared
-            for key, value in method.model_dump(warnings=False).items()
-            if (prepared := self.prepare_value(value, bot=bot, files=files, _dumps_json=False)) is not None
-        }
+        payload = (
+            ready()
+            if callable(ready)
+            else {
+                key: prepared
+                for key, value in method.model_dump(warnings=False).items()
+                if (prepared := self.prepare_value(value, bot=bot, files=files, _dumps_json=False))
+                is not None
+            }
+        )
         if files:  # an upload after all: the form encoding carries it
             return await super().make_request(bot, method, timeout)
         session = await self.create_session()
