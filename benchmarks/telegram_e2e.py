@@ -170,6 +170,7 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--per-chat", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=64, help="OKNO_WORKERS: replies sent at once")
     args = parser.parse_args()
     engine = ConversationEngine(build_classifier())
     okno = [str(Path(sys.executable).parent / "okno"), "run"]
@@ -178,7 +179,7 @@ async def main() -> int:
         "OKNO_TELEGRAM_RATE_PER_SECOND": "0",
         "OKNO_TELEGRAM_CHAT_RATE_PER_SECOND": "0",
         "OKNO_LOG_LEVEL": "WARNING",
-        "OKNO_WORKERS": "64",
+        "OKNO_WORKERS": str(args.workers),
     }
     results = []
     sqlite = f"sqlite+aiosqlite:///{ROOT / '.bench' / f'{uuid.uuid4().hex[:8]}.sqlite3'}"
