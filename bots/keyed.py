@@ -14,15 +14,21 @@ T = TypeVar("T")
 
 
 class KeyedQueue(Generic[T]):
-    """FIFO per key; at most `limit` items are being handled at any moment."""
+    """FIFO per key, handled by a fixed pool of workers; a key is with one worker at a time.
 
-    def __init__(self, handle: Callable[[T], Awaitable[None]], limit: int, tasks: asyncio.TaskGroup) -> None:
+    A key waits in the ready queue at most once: items put while it waits or is being
+    drained join its deque, so they keep their order.
+    """
+
+    def __init__(
+        self, handle: Callable[[T], Awaitable[None]], workers: int, tasks: asyncio.TaskGroup
+    ) -> None:
         self._handle = handle
-        self._slots = asyncio.Semaphore(limit)
-        self._tasks = tasks
         self._queues: dict[str, deque[T]] = {}
+        self._ready: asyncio.Queue[str] = asyncio.Queue()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._workers = [tasks.create_task(self._work(), name=f"keyed-worker-{i}") for i in range(workers)]
 
     def put(self, key: str, item: T) -> None:
         queue = self._queues.get(key)
@@ -31,17 +37,7 @@ class KeyedQueue(Generic[T]):
             return
         self._queues[key] = deque([item])
         self._idle.clear()
-        self._tasks.create_task(self._drain(key), name=f"keyed:{key}")
-
-    def drop(self, key: str) -> int:
-        """Forget what waits under a key (the chat is gone); returns how many items."""
-        queue = self._queues.get(key)
-        if not queue:
-            return 0
-        dropped = len(queue) - 1  # the head is being handled right now
-        while len(queue) > 1:
-            queue.pop()
-        return dropped
+        self._ready.put_nowait(key)
 
     @property
     def pending(self) -> int:
@@ -50,18 +46,24 @@ class KeyedQueue(Generic[T]):
     async def join(self) -> None:
         await self._idle.wait()
 
-    async def _drain(self, key: str) -> None:
-        queue = self._queues[key]
-        while queue:
-            async with self._slots:
+    def close(self) -> None:
+        """Stop the workers; what is still queued stays where it came from (the database)."""
+        for worker in self._workers:
+            worker.cancel()
+
+    async def _work(self) -> None:
+        while True:
+            key = await self._ready.get()
+            queue = self._queues[key]
+            while queue:
                 try:
                     await self._handle(queue[0])
                 except Exception:  # one bad item must not stop its chat
                     logger.exception("a queued item failed")  # the key names a citizen: not logged
-            queue.popleft()
-        del self._queues[key]
-        if not self._queues:
-            self._idle.set()
+                queue.popleft()
+            del self._queues[key]
+            if not self._queues:
+                self._idle.set()
 
 
 async def wait_for_either(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:

@@ -47,19 +47,25 @@ class OutboxDispatcher:
         self._stop = stop
         async with asyncio.TaskGroup() as tasks:
             queue: KeyedQueue[OutboxMessage] = KeyedQueue(self.deliver, self.concurrency, tasks)
-            last_id = 0
-            while not stop.is_set():
-                rows = await self.repository.pending_outbox(last_id, BATCH)
-                last_id = self._queue_rows(queue, rows, last_id)
-                if not rows:
-                    await wait_for_either(self._wake, stop, POLL_SECONDS)
-                    self._wake.clear()
-            # replies written by the last updates handled before the stop still go out
-            self._queue_rows(queue, await self.repository.pending_outbox(last_id, BATCH), last_id)
             try:
-                await asyncio.wait_for(queue.join(), DRAIN_SECONDS)
-            except TimeoutError:
-                logger.warning("%d replies left for the next start", queue.pending)
+                await self._dispatch(queue, stop)
+            finally:
+                queue.close()
+
+    async def _dispatch(self, queue: KeyedQueue[OutboxMessage], stop: asyncio.Event) -> None:
+        last_id = 0
+        while not stop.is_set():
+            rows = await self.repository.pending_outbox(last_id, BATCH)
+            last_id = self._queue_rows(queue, rows, last_id)
+            if not rows:
+                await wait_for_either(self._wake, stop, POLL_SECONDS)
+                self._wake.clear()
+        # replies written by the last updates handled before the stop still go out
+        self._queue_rows(queue, await self.repository.pending_outbox(last_id, BATCH), last_id)
+        try:
+            await asyncio.wait_for(queue.join(), DRAIN_SECONDS)
+        except TimeoutError:
+            logger.warning("%d replies left for the next start", queue.pending)
 
     def _queue_rows(self, queue: KeyedQueue[OutboxMessage], rows: list[OutboxMessage], last_id: int) -> int:
         for row in rows:
