@@ -115,8 +115,12 @@ def to_russian_words(raw: str, is_known: Callable[[str], bool]) -> list[str]:
 
 
 def _fix_latin_word(word: str, is_known: Callable[[str], bool]) -> str:
-    """A stray Latin word inside Russian text: keep it unless a reading is a known word."""
-    if not has_latin(word) or is_known(word):
+    """A stray Latin word inside Russian text: keep it unless a reading is a known word.
+
+    Two-letter words stay as typed: «ru», «id», «pc» read as layout make unrelated Russian
+    abbreviations.
+    """
+    if not has_latin(word) or len(word) < 3 or is_known(word):
         return word
     for reading in (from_layout(word), from_translit(word)):
         if reading.isalpha() and is_known(reading):

@@ -33,3 +33,7 @@ def test_latin_words_stay_when_no_reading_helps() -> None:
 
 def test_stray_latin_word_in_russian_text_is_fixed() -> None:
     assert to_russian_words("как cvtybnm пароль", known) == ["как", "сменить", "пароль"]
+
+
+def test_short_latin_words_like_domains_stay_as_typed() -> None:
+    assert to_russian_words("сайт gosuslugi.ru", lambda w: w in {"сайт", "кг"}) == ["сайт", "gosuslugi", "ru"]
