@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import Contact, Conversation, InboxUpdate, Message, OutboxMessage, ProcessedUpdate, utcnow
 from storage.records import MessageRecord, TurnRecord
@@ -62,15 +63,7 @@ async def _contacts(session: AsyncSession, turns: Sequence[TurnRecord]) -> dict[
         for c, e in pairs
         if (c, e) not in ids
     ]
-    if missing:
-        created = await session.execute(
-            insert(Contact).returning(
-                Contact.channel, Contact.external_id, Contact.id, sort_by_parameter_order=True
-            ),
-            missing,
-        )
-        ids |= {(c, e): i for c, e, i in created}
-    return ids
+    return ids | await _insert_with_ids(session, Contact, (Contact.channel, Contact.external_id), missing)
 
 
 async def _conversations(
@@ -89,15 +82,21 @@ async def _conversations(
         for c, chat in pairs
         if (c, chat) not in ids
     ]
-    if missing:
-        created = await session.execute(
-            insert(Conversation).returning(
-                Conversation.channel, Conversation.chat_id, Conversation.id, sort_by_parameter_order=True
-            ),
-            missing,
-        )
-        ids |= {(c, chat): i for c, chat, i in created}
-    return ids
+    key = (Conversation.channel, Conversation.chat_id)
+    return ids | await _insert_with_ids(session, Conversation, key, missing)
+
+
+async def _insert_with_ids(
+    session: AsyncSession,
+    model: type[Contact] | type[Conversation],
+    key: tuple[InstrumentedAttribute[str], InstrumentedAttribute[str]],
+    rows: list[dict[str, Any]],
+) -> dict[tuple[str, str], int]:
+    """Insert rows; their new ids by their two-column natural key."""
+    if not rows:
+        return {}
+    statement = insert(model).returning(*key, model.id, sort_by_parameter_order=True)
+    return {(first, second): new_id for first, second, new_id in await session.execute(statement, rows)}
 
 
 async def _messages_and_outbox(
