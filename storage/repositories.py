@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.bulk import update_by_id
 from storage.models import Contact, Conversation, InboxUpdate, Message, OutboxMessage
 from storage.records import Delivery, NewUpdate, TurnRecord
 from storage.turns import write_turns
@@ -120,15 +121,15 @@ class Repository:
         if not deliveries:
             return
         async with self._sessions.begin() as session:
-            await session.execute(
-                update(OutboxMessage),
-                [{"id": d.outbox_id, "sent": True, "platform_message_id": d.platform_id} for d in deliveries],
-            )
+            sent = [
+                {"id": d.outbox_id, "sent": True, "platform_message_id": d.platform_id} for d in deliveries
+            ]
+            await session.execute(*update_by_id(OutboxMessage, sent))
             messages = [
                 {"id": d.message_id, "platform_message_id": d.platform_id} for d in deliveries if d.message_id
             ]
             if messages:
-                await session.execute(update(Message), messages)
+                await session.execute(*update_by_id(Message, messages))
 
     async def mark_failed(self, outbox_id: int, reason: str) -> None:
         async with self._sessions.begin() as session:

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from storage.bulk import table, update_by_id
 from storage.models import Contact, Conversation, InboxUpdate, Message, OutboxMessage, ProcessedUpdate, utcnow
 from storage.records import MessageRecord, TurnRecord
 
@@ -23,7 +24,7 @@ async def write_turns(
     )
     fresh = _first_of_each_key([t for t in turns if t.update_key not in seen])
     if fresh:
-        await session.execute(insert(ProcessedUpdate), [{"key": t.update_key} for t in fresh])
+        await session.execute(insert(table(ProcessedUpdate)), [{"key": t.update_key} for t in fresh])
         contacts = await _contacts(session, fresh)
         conversations = await _conversations(session, fresh, contacts)
         await _messages_and_outbox(session, fresh, conversations)
@@ -112,13 +113,15 @@ async def _messages_and_outbox(
             outgoing.append((turn, record))
     ids = list(
         (
-            await session.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows)
+            await session.scalars(
+                insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True), rows
+            )
         ).all()
     )
     out_ids = [i for i, row in zip(ids, rows, strict=True) if row["direction"] == "out"]
     if outgoing:
         await session.execute(
-            insert(OutboxMessage),
+            insert(OUTBOX),
             [
                 {
                     "channel": turn.channel,
@@ -146,7 +149,11 @@ async def _states(
     without = [row for row in latest.values() if "engine_state" not in row]
     for rows in (with_state, without):
         if rows:
-            await session.execute(update(Conversation), rows)
+            await session.execute(*update_by_id(Conversation, rows))
+
+
+MESSAGES = table(Message)
+OUTBOX = table(OutboxMessage)
 
 
 def _message_row(conversation_id: int, direction: str, record: MessageRecord) -> dict[str, Any]:

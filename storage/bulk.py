@@ -1,0 +1,21 @@
+"""Core statements for the hot paths: the ORM's bulk machinery costs more than the database there."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Table, Update, bindparam, update
+
+from storage.db import Base
+
+
+def table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def update_by_id(model: type[Base], rows: list[dict[str, Any]]) -> tuple[Update, list[dict[str, Any]]]:
+    """UPDATE … SET <the rows' columns> WHERE id = …, and the parameters for executemany."""
+    target = table(model)
+    values: dict[str, Any] = {name: bindparam(f"b_{name}") for name in rows[0] if name != "id"}
+    statement = update(target).where(target.c.id == bindparam("b_id")).values(values)
+    return statement, [{f"b_{name}": value for name, value in row.items()} for row in rows]
