@@ -1,0 +1,9 @@
+"""The error tree of the handoff package."""
+
+
+class HandoffError(Exception):
+    """Base of every error the handoff package raises."""
+
+
+class IllegalTransition(HandoffError):
+    """A ticket cannot go from its status to the one asked for."""

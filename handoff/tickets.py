@@ -1,0 +1,124 @@
+"""Tickets: statuses, the transitions between them, the audit trail, and citizen-facing numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import IntEnum, StrEnum
+
+from handoff.errors import IllegalTransition
+
+
+class Status(StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    NEEDS_INFO = "needs_info"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        """As citizens and operators read it."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    Status.NEW: "новое",
+    Status.IN_PROGRESS: "в работе",
+    Status.NEEDS_INFO: "требуется уточнение",
+    Status.RESOLVED: "решено",
+    Status.CLOSED: "закрыто",
+}
+
+
+class Level(IntEnum):
+    BOT = 1
+    OPERATOR = 2
+    SPECIALIST = 3
+
+
+# Where each status may go. «Решено» may be reopened when the citizen writes again in time.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.NEW: frozenset({Status.IN_PROGRESS, Status.CLOSED}),
+    Status.IN_PROGRESS: frozenset({Status.NEEDS_INFO, Status.RESOLVED, Status.NEW}),
+    Status.NEEDS_INFO: frozenset({Status.IN_PROGRESS, Status.CLOSED}),
+    Status.RESOLVED: frozenset({Status.IN_PROGRESS, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One line of the audit trail."""
+
+    actor: str  # "bot", "citizen", or an operator's id
+    at: datetime
+    before: Status
+    after: Status
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    number: str
+    channel: str
+    contact_id: int
+    rule: str
+    level: Level
+    status: Status
+    opened_at: datetime
+    assignee: str | None = None
+    trail: tuple[Transition, ...] = ()
+
+    def move(self, to: Status, actor: str, at: datetime, note: str = "") -> Ticket:
+        """The ticket in its new status, with the move recorded; illegal moves are refused."""
+        if to not in TRANSITIONS[self.status]:
+            raise IllegalTransition(f"ticket {self.number}: {self.status.label} → {to.label} is not allowed")
+        assignee = None if to is Status.NEW else self.assignee
+        return replace(
+            self,
+            status=to,
+            assignee=assignee,
+            trail=(*self.trail, Transition(actor, at, self.status, to, note)),
+        )
+
+    def take(self, operator: str, at: datetime) -> Ticket:
+        if self.status is not Status.NEW:
+            raise IllegalTransition(f"ticket {self.number} is {self.status.label}, not new")
+        return replace(self.move(Status.IN_PROGRESS, operator, at), assignee=operator)
+
+    def escalate(self, actor: str, at: datetime) -> Ticket:
+        """To a senior specialist: the level rises and the ticket waits for someone to take it."""
+        if self.level is Level.SPECIALIST:
+            raise IllegalTransition(f"ticket {self.number} is already with a specialist")
+        moved = (
+            self.move(Status.NEW, actor, at, note="передано специалисту")
+            if self.status is not Status.NEW
+            else self
+        )
+        return replace(moved, level=Level.SPECIALIST, assignee=None)
+
+
+def ticket_number(sequence: int) -> str:
+    """«10427-3»: the sequence and a Luhn check digit, so a mistyped number is not someone else's."""
+    if sequence < 0:
+        raise ValueError("sequence must not be negative")
+    digits = str(sequence)
+    return f"{digits}-{_luhn_digit(digits)}"
+
+
+def parse_ticket_number(text: str) -> int | None:
+    """The sequence of a number as a citizen types it («№ 10427-3», «104273»), if it checks out."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) < 2:
+        return None
+    body, check = digits[:-1], int(digits[-1])
+    return int(body) if _luhn_digit(body) == check else None
+
+
+def _luhn_digit(digits: str) -> int:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return (10 - total % 10) % 10
