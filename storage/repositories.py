@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.bulk import update_by_id
 from storage.models import Contact, Conversation, InboxUpdate, Message, OutboxMessage
 from storage.records import Delivery, NewUpdate, TurnRecord
 from storage.turns import write_turns
-
-logger = logging.getLogger("okno.storage")
 
 
 class Repository:
@@ -50,13 +46,6 @@ class Repository:
             )
             return list((await session.scalars(query)).all())
 
-    async def conversation_state(self, channel: str, chat_id: str) -> dict[str, Any] | None:
-        async with self._sessions() as session:
-            query = select(Conversation.engine_state).where(
-                Conversation.channel == channel, Conversation.chat_id == chat_id
-            )
-            return (await session.execute(query)).scalar_one_or_none()
-
     async def conversation_states(
         self, chats: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], dict[str, Any]]:
@@ -80,16 +69,6 @@ class Repository:
         async with self._sessions.begin() as session:
             return await write_turns(session, turns, done_ids)
 
-    async def record_turn(self, turn: TurnRecord) -> bool:
-        """Write one handled update; False if its key was already recorded."""
-        try:
-            return bool(await self.record_turns([turn]))
-        except IntegrityError:
-            logger.info("update %s was already handled; skipping", turn.update_key)
-            if turn.update_id is not None:
-                await self.mark_update_done(turn.update_id)
-            return False
-
     async def mark_update_done(self, update_id: int, *, failed: bool = False) -> None:
         async with self._sessions.begin() as session:
             values: dict[str, Any] = {"done": True} if not failed else {}
@@ -108,13 +87,6 @@ class Repository:
                 .limit(limit)
             )
             return list((await session.scalars(query)).all())
-
-    async def mark_sent(self, outbox_id: int, platform_message_id: str | None) -> None:
-        async with self._sessions() as session:
-            message_id = await session.scalar(
-                select(OutboxMessage.message_id).where(OutboxMessage.id == outbox_id)
-            )
-        await self.mark_sent_many([Delivery(outbox_id, message_id, platform_message_id)])
 
     async def mark_sent_many(self, deliveries: Sequence[Delivery]) -> None:
         """Several delivered replies in one transaction."""

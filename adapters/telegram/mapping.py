@@ -30,13 +30,9 @@ class ButtonData(CallbackData, prefix="b", sep="|"):
     p: str
 
 
-def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
-    """One button per row: labels are long Russian phrases."""
-    return _keyboard(tuple(buttons)) if buttons else None
-
-
 def keyboard_dict(buttons: Sequence[Button]) -> dict[str, Any] | None:
-    """The keyboard as the Bot API's JSON object, built once per distinct set of buttons."""
+    """The inline keyboard, one button per row (labels are long Russian phrases), as the Bot API's
+    JSON object; built once per distinct set of buttons."""
     return _keyboard_dict(tuple(buttons)) if buttons else None
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from storage.db import make_engine, make_sessions
 from storage.models import Contact, Message, OutboxMessage
-from storage.records import MessageRecord, NewUpdate, TurnRecord
+from storage.records import Delivery, MessageRecord, NewUpdate, TurnRecord
 from storage.repositories import Repository
 
 
@@ -51,36 +51,36 @@ async def test_updates_are_stored_once(repository: Repository) -> None:
 async def test_a_turn_is_recorded_exactly_once(repository: Repository) -> None:
     await repository.enqueue_updates([NewUpdate("tg:1", "telegram", "telegram:42", {})])
     (update,) = await repository.pending_updates(0, 10)
-    assert await repository.record_turn(turn("tg:1", update.id))
-    assert not await repository.record_turn(turn("tg:1", update.id))  # a redelivery
+    assert await repository.record_turns([turn("tg:1", update.id)]) == {"tg:1"}
+    assert await repository.record_turns([turn("tg:1", update.id)]) == set()  # a redelivery
     assert await count(repository, Message) == 3
     assert await count(repository, OutboxMessage) == 2
     assert await repository.pending_updates(0, 10) == []
-    assert await repository.conversation_state("telegram", "42") == {"turns": 1}
+    assert await repository.conversation_states([("telegram", "42")]) == {("telegram", "42"): {"turns": 1}}
 
 
 async def test_outbox_keeps_order_and_marks_delivery(repository: Repository) -> None:
-    await repository.record_turn(turn("k1", None, replies=2))
-    await repository.record_turn(turn("k2", None, replies=1))
+    await repository.record_turns([turn("k1", None, replies=2)])
+    await repository.record_turns([turn("k2", None, replies=1)])
     pending = await repository.pending_outbox(0, 10)
     assert [p.text for p in pending] == ["ответ 0", "ответ 1", "ответ 0"]
-    await repository.mark_sent(pending[0].id, "777")
+    await repository.mark_sent_many([Delivery(pending[0].id, pending[0].message_id, "777")])
     await repository.mark_failed(pending[1].id, "Bad Request: message is too long")
     assert [p.id for p in await repository.pending_outbox(0, 10)] == [pending[2].id]
 
 
 async def test_blocked_contact_is_marked_and_unblocked_when_writing_again(repository: Repository) -> None:
-    await repository.record_turn(turn("k1", None))
+    await repository.record_turns([turn("k1", None)])
     await repository.mark_blocked("telegram", "42")
     assert await repository.is_blocked("telegram", "42")
     assert await repository.pending_outbox(0, 10) == []
-    await repository.record_turn(turn("k2", None))
+    await repository.record_turns([turn("k2", None)])
     assert not await repository.is_blocked("telegram", "42")
     assert await count(repository, Contact) == 1
 
 
 async def test_a_batch_of_turns_is_written_together_and_duplicates_skipped(repository: Repository) -> None:
-    await repository.record_turn(turn("k0", None, replies=1))
+    await repository.record_turns([turn("k0", None, replies=1)])
     batch = [turn("k0", None), turn("k1", None, text="раз"), turn("k2", None, text="два"), turn("k1", None)]
     assert await repository.record_turns(batch) == {"k1", "k2"}
     assert await count(repository, Message) == 2 + 3 + 3
