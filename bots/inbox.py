@@ -109,7 +109,10 @@ class InboxWorker:
         states = await self._load_states([d for _, d in decoded if isinstance(d, InboundMessage)])
         batch = Batch([], [], {})
         for row, item in decoded:
-            channel = self.channels[row.channel]
+            channel = self.channels.get(row.channel)
+            if channel is None:  # stored while that channel was configured: kept for when it is again
+                logger.warning("an update of %s waits: that channel is not configured now", row.channel)
+                continue
             if isinstance(item, InboundMessage):
                 key = state_key(item)
                 turn = self.engine.handle(item, states[key])
@@ -127,9 +130,7 @@ class InboxWorker:
 
     def _decode(self, row: InboxUpdate) -> Decoded:
         channel = self.channels.get(row.channel)
-        if channel is None:
-            return Ignore(f"no channel {row.channel!r} is configured")
-        return channel.decode(row.payload)
+        return Ignore("channel not configured") if channel is None else channel.decode(row.payload)
 
     async def _acknowledge(self, decoded: list[tuple[InboxUpdate, Decoded]]) -> None:
         """Pressed buttons stop spinning before anything else happens."""

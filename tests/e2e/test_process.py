@@ -8,10 +8,11 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.e2e.test_telegram import CHAT, sent
+from tests.e2e.test_telegram import sent
 from tests.fakes.telegram_api import FakeTelegram
 
 OKNO = str(Path(sys.executable).parent / "okno")
+CHAT = 918_273_645  # distinctive, so finding it in the logs cannot be a coincidence of timestamps
 
 
 def environment(fake: FakeTelegram, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -44,7 +45,7 @@ async def test_sigterm_finishes_what_was_received_and_logs_no_citizen_data(
     process = await start(environment(fake, tmp_path), tmp_path)
     try:
         fake.message_update(CHAT, "привет")
-        await fake.wait_for(lambda f: len(sent(f)) == 1, timeout=20)
+        await fake.wait_for(lambda f: len(sent(f, CHAT)) == 1, timeout=20)
         update_id = fake.message_update(CHAT, "забыл пароль от учётки")["update_id"]
         await fake.wait_for(
             lambda f: any(int(c.params.get("offset", 0)) > update_id for c in f.calls_of("getUpdates"))
@@ -55,7 +56,7 @@ async def test_sigterm_finishes_what_was_received_and_logs_no_citizen_data(
         if process.returncode is None:
             process.kill()
     assert process.returncode == 0, stderr.decode()
-    assert len(sent(fake)) == 2  # the greeting, then the answer that was received before SIGTERM
+    assert len(sent(fake, CHAT)) == 2  # the greeting, then the answer that was received before SIGTERM
     logs = stderr.decode()
     assert "stopped" in logs
     assert "забыл пароль" not in logs and str(CHAT) not in logs and "Иван" not in logs

@@ -1,0 +1,26 @@
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bots.inbox import InboxWorker
+from dialog.engine import ConversationEngine
+from storage.db import make_engine, make_sessions
+from storage.records import NewUpdate
+from storage.repositories import Repository
+from storage.state import MemoryStore
+
+
+@pytest.fixture
+async def repository(database_url: str) -> AsyncIterator[Repository]:
+    database = make_engine(database_url)
+    yield Repository(make_sessions(database))
+    await database.dispose()
+
+
+async def test_updates_of_a_channel_not_configured_now_wait_for_it(
+    repository: Repository, engine: ConversationEngine
+) -> None:
+    await repository.enqueue_updates([NewUpdate("vk:1", "vk", "vk:7", {"type": "message_new"})])
+    worker = InboxWorker(repository, {}, engine, MemoryStore(), lambda: None)
+    await worker.handle_batch(await repository.pending_updates(0, 10))
+    assert [u.key for u in await repository.pending_updates(0, 10)] == ["vk:1"]
