@@ -79,9 +79,9 @@ class OutboxDispatcher:
         if channel is None or (row.channel, row.chat_id) in self._blocked:
             return
         buttons = [Button(b[0], b[1]) for b in row.buttons]
+        limiter = self.limiters.get(row.channel)
         attempt = 0
         while True:
-            limiter = self.limiters.get(row.channel)
             if limiter is not None:
                 await limiter.acquire(row.chat_id)
             try:

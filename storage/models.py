@@ -92,7 +92,6 @@ class InboxUpdate(Base):
     chat_key: Mapped[str] = mapped_column(String(96))  # updates of one chat are handled in order
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     done: Mapped[bool] = mapped_column(default=False)
-    attempts: Mapped[int] = mapped_column(default=0)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -69,12 +69,9 @@ class Repository:
         async with self._sessions.begin() as session:
             return await write_turns(session, turns, done_ids)
 
-    async def mark_update_done(self, update_id: int, *, failed: bool = False) -> None:
+    async def mark_update_done(self, update_id: int) -> None:
         async with self._sessions.begin() as session:
-            values: dict[str, Any] = {"done": True} if not failed else {}
-            if failed:
-                values["attempts"] = InboxUpdate.attempts + 1
-            await session.execute(update(InboxUpdate).where(InboxUpdate.id == update_id).values(**values))
+            await session.execute(update(InboxUpdate).where(InboxUpdate.id == update_id).values(done=True))
 
     async def pending_outbox(self, after_id: int, limit: int) -> list[OutboxMessage]:
         async with self._sessions() as session:

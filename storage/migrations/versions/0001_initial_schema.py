@@ -41,7 +41,6 @@ def upgrade() -> None:
         sa.Column("chat_key", sa.String(length=96), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("done", sa.Boolean(), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_updates")),
         sa.UniqueConstraint("key", name=op.f("uq_inbox_updates_key")),
