@@ -16,6 +16,7 @@ from bots.chat import run_chat
 from bots.logs import setup_logging
 from bots.runner import serve
 from bots.settings import Settings, SettingsError, load_settings
+from bots.stats_cli import add_stats_parser, cmd_stats
 from bots.tools import GATES, classify_lines, kb_calibrate, kb_check, run_eval
 from bots.wiring import build_classifier_from, build_engine
 from dialog.errors import KnowledgeError
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="SHARE",
             help="fail unless the metric holds (0.9 or 90%%)",
         )
+    add_stats_parser(sub)
     return parser
 
 
@@ -153,6 +155,7 @@ COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace, Sett
     ("kb", "check"): cmd_kb_check,
     ("kb", "calibrate"): cmd_kb_calibrate,
     ("eval", None): cmd_eval,
+    ("stats", None): cmd_stats,
 }
 
 
