@@ -5,11 +5,24 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from dialog import texts
+from dialog import intake, texts
 from dialog.classifier import Classifier
-from dialog.messages import Action, Button, Decision, InboundMessage, Reply
+from dialog.escalation import ConversationRule, EscalationRule
+from dialog.messages import (
+    Action,
+    Button,
+    Decision,
+    Effect,
+    InboundMessage,
+    RateTicket,
+    RelayToTicket,
+    Reply,
+    StatusQuery,
+    SystemEvent,
+)
 from dialog.normalize import clean
 from dialog.state import ConversationState
+from dialog.ticket_talk import AttachmentPolicy, find_ticket_number, rating_buttons
 
 logger = logging.getLogger("okno.dialog.engine")
 
@@ -18,10 +31,13 @@ OPERATOR = "operator"
 CATEGORY_PREFIX = "cat:"
 TOPIC_PREFIX = "topic:"
 FEEDBACK_PREFIX = "fb:"
+STATUS = "status"
+RATE_PREFIX = "rate:"
 EXPLICIT_RULE = "explicit_request"
 
 _MENU_COMMANDS = {"/start", "/menu", "меню", "начать", "start", "главное меню"}
 _OPERATOR_COMMANDS = {"/operator"}
+_STATUS_COMMANDS = {"/status", "мои обращения", "статус обращения", "статус моего обращения"}
 _YES = {"да", "помог", "помогло", "да помог", "да помогло", "ага", "угу"}
 _NO = {"нет", "не помог", "не помогло", "нет не помог", "нет не помогло", "неа"}
 
@@ -31,6 +47,7 @@ class Turn:
     replies: tuple[Reply, ...]
     state: ConversationState
     decision: Decision
+    effects: tuple[Effect, ...] = ()
 
 
 class ConversationEngine:
@@ -39,21 +56,44 @@ class ConversationEngine:
     def __init__(self, classifier: Classifier) -> None:
         self.classifier = classifier
         self.knowledge = classifier.knowledge
+        self.attachments = AttachmentPolicy.from_facts(self.knowledge.facts)
 
     def handle(self, message: InboundMessage, state: ConversationState) -> Turn:
         state = state.evolve(turns=state.turns + 1)
-        if message.payload is not None:
-            return self._on_button(message.payload, state)
+        if state.intake is not None:
+            return self._intake_answer(message, state)
         command = " ".join(clean(message.text).split())
-        turn = self._on_command(command, state)
+        if state.rating_stage is not None:
+            turn = self._rating(message, command, state)
+            if turn is not None:
+                return turn
+            state = state.evolve(rating_for=None, rating_stage=None)  # they moved on without rating
+        return self._route(message, command, state)
+
+    def _route(self, message: InboundMessage, command: str, state: ConversationState) -> Turn:
+        if message.payload is not None:
+            return self._status_button(message.payload, state) or self._on_button(message.payload, state)
+        turn = self._on_command(command, state) or self._status_query(message.text, state)
         if turn is not None:
             return turn
+        if state.handed_off:
+            return self._relay(message, state)
         if state.last_topic and command.strip(" .!") in _YES | _NO:
             helped = command.strip(" .!") in _YES
             return self._feedback(state, state.last_topic, helped)
         if not message.text.strip() and message.attachments:
             return self._say(state, Decision(Action.FALLBACK, intent="attachment"), texts.ATTACHMENT)
-        return self._on_decision(self.classifier.classify(message.text), state)
+        return self._on_decision(self.classifier.classify(message.text), state, message.text)
+
+    def handle_event(self, event: SystemEvent, state: ConversationState) -> Turn:
+        """A ticket was resolved or closed by people: the bot takes the conversation back."""
+        state = state.evolve(handed_off=None, intake=None, last_topic=None, offered=())
+        decision = Decision(Action.SMALLTALK, intent=f"ticket_{event.kind}", confidence=1.0)
+        if event.kind == "resolved":
+            reply = Reply(texts.RATING_PROMPT.format(number=event.ticket), rating_buttons())
+            return Turn((reply,), state.evolve(rating_for=event.ticket, rating_stage="score"), decision)
+        reply = Reply(texts.TICKET_CLOSED.format(number=event.ticket), (Button(MENU, texts.BUTTON_MENU),))
+        return Turn((reply,), state.evolve(rating_for=None, rating_stage=None), decision)
 
     def _on_command(self, command: str, state: ConversationState) -> Turn | None:
         if command in _MENU_COMMANDS or command.startswith("/start "):
@@ -61,8 +101,59 @@ class ConversationEngine:
         if command in ("/help", "помощь"):
             return self._menu(state, texts.HELP, intent="help")
         if command in _OPERATOR_COMMANDS:
-            return self._handoff(state, EXPLICIT_RULE, texts.OPERATOR_BUTTON_REPLY)
+            return self._explicit_handoff(state)
+        if command.strip(" ?.!") in _STATUS_COMMANDS:
+            return self._effect(state, StatusQuery(None), "status")
         return None
+
+    def _status_button(self, payload: str, state: ConversationState) -> Turn | None:
+        if payload == STATUS or payload.startswith(STATUS + ":"):
+            return self._effect(state, StatusQuery(payload.partition(":")[2] or None), "status")
+        return None
+
+    def _status_query(self, text: str, state: ConversationState) -> Turn | None:
+        number = find_ticket_number(text)
+        return None if number is None else self._effect(state, StatusQuery(number), "status")
+
+    def _effect(self, state: ConversationState, effect: Effect, intent: str, *replies: Reply) -> Turn:
+        decision = Decision(Action.SMALLTALK, intent=intent, confidence=1.0)
+        return Turn(replies, state.evolve(last_topic=None), decision, (effect,))
+
+    # People working on a ticket
+
+    def _intake_answer(self, message: InboundMessage, state: ConversationState) -> Turn:
+        step = intake.answer(state, message.text, message.payload)
+        return self._intake_turn(step, Decision(Action.HANDOFF, rule=(state.intake or {}).get("rule")))
+
+    def _intake_turn(self, step: intake.Step, decision: Decision, *before: Reply) -> Turn:
+        effects: tuple[Effect, ...] = (step.ticket,) if step.ticket else ()
+        return Turn((*before, *step.replies), step.state, decision, effects)
+
+    def _relay(self, message: InboundMessage, state: ConversationState) -> Turn:
+        accepted, refusals = self.attachments.split(message.attachments)
+        decision = Decision(Action.HANDOFF, rule=state.handed_off, intent="relay", confidence=1.0)
+        replies = tuple(Reply(text) for text in refusals)
+        if not message.text.strip() and not accepted:
+            return Turn(replies, state, decision)
+        return Turn(replies, state, decision, (RelayToTicket(message.text, accepted),))
+
+    def _rating(self, message: InboundMessage, command: str, state: ConversationState) -> Turn | None:
+        number = state.rating_for or ""
+        payload = message.payload or ""
+        if payload == RATE_PREFIX + "skip":
+            return self._say(state.evolve(rating_for=None, rating_stage=None), _RATED, texts.RATING_SKIPPED)
+        if state.rating_stage == "score":
+            score = payload.removeprefix(RATE_PREFIX) if payload.startswith(RATE_PREFIX) else command
+            if score in {"1", "2", "3", "4", "5"}:
+                reply = Reply(texts.RATING_COMMENT, (Button(RATE_PREFIX + "skip", texts.BUTTON_SKIP),))
+                state = state.evolve(rating_stage="comment")
+                return self._effect(state, RateTicket(number, score=int(score)), "rating", reply)
+            return None
+        if payload or not message.text.strip() or command in _MENU_COMMANDS:
+            return None
+        state = state.evolve(rating_for=None, rating_stage=None)
+        comment = RateTicket(number, comment=message.text.strip()[:2000])
+        return self._effect(state, comment, "rating", Reply(texts.RATING_THANKS))
 
     # Buttons
 
@@ -70,7 +161,7 @@ class ConversationEngine:
         if payload == MENU:
             return self._menu(state, texts.MENU)
         if payload == OPERATOR:
-            return self._handoff(state, EXPLICIT_RULE, texts.OPERATOR_BUTTON_REPLY)
+            return self._explicit_handoff(state)
         kind, _, value = payload.partition(":")
         if kind + ":" == CATEGORY_PREFIX and self.knowledge.category(value):
             return self._category(state, value)
@@ -112,6 +203,9 @@ class ConversationEngine:
             )
         not_helped = state.not_helped + 1
         state = state.evolve(last_topic=None, not_helped=not_helped)
+        rule = self.classifier.rules.after(not_helped=not_helped)
+        if rule is not None:
+            return self._handoff(state, rule, state.last_question or "")
         if not_helped >= 2:
             return Turn((Reply(texts.NOT_HELPED_AGAIN, self._operator_buttons()),), state, decision)
         related = [t for t in self.knowledge.topics[topic_id].related if t in self.knowledge.topics]
@@ -124,14 +218,16 @@ class ConversationEngine:
 
     # Text
 
-    def _on_decision(self, decision: Decision, state: ConversationState) -> Turn:
+    def _on_decision(self, decision: Decision, state: ConversationState, text: str) -> Turn:
         action = decision.action
         if action is Action.HANDOFF and decision.rule:
             rule = self.classifier.rules.by_id[decision.rule]
-            return self._handoff(state, rule.id, rule.reply, decision)
+            reason = text if rule.id != EXPLICIT_RULE else state.last_question or ""
+            return self._handoff(state, rule, reason, decision)
         if action is Action.SMALLTALK and decision.intent:
             intent = self.classifier.smalltalk.by_id[decision.intent]
             return self._say(state.evolve(fallbacks=0), decision, intent.reply)
+        state = state.evolve(last_question=text.strip()[:1000])
         if action is Action.ANSWER and decision.topic:
             return self._answer(state, decision.topic, decision)
         if action is Action.CLARIFY:
@@ -140,6 +236,9 @@ class ConversationEngine:
 
     def _answer(self, state: ConversationState, topic_id: str, decision: Decision) -> Turn:
         topic = self.knowledge.topics[topic_id]
+        rule = self.classifier.rules.after(topic=topic_id)
+        if rule is not None:  # answered, and the conversation goes on to people (a complaint)
+            return self._handoff(state, rule, state.last_question or "", decision, Reply(topic.answer))
         feedback = (
             Button(f"{FEEDBACK_PREFIX}yes:{topic_id}", texts.BUTTON_YES),
             Button(f"{FEEDBACK_PREFIX}no:{topic_id}", texts.BUTTON_NO),
@@ -161,21 +260,37 @@ class ConversationEngine:
             return self._say(state, decision, special[decision.intent or ""])
         fallbacks = state.fallbacks + 1
         state = state.evolve(fallbacks=fallbacks, last_topic=None, offered=())
+        rule = self.classifier.rules.after(fallbacks=fallbacks)
+        if rule is not None:
+            return self._handoff(state, rule, state.last_question or "", decision)
         if fallbacks >= 2:
             return Turn((Reply(texts.FALLBACK_AGAIN, self._operator_buttons()),), state, decision)
         return Turn((Reply(texts.FALLBACK, (Button(MENU, texts.BUTTON_MENU),)),), state, decision)
 
+    def _explicit_handoff(self, state: ConversationState) -> Turn:
+        rule = self.classifier.rules.by_id[EXPLICIT_RULE]
+        return self._handoff(state, rule, state.last_question or "")
+
     def _handoff(
-        self, state: ConversationState, rule: str, text: str, decision: Decision | None = None
+        self,
+        state: ConversationState,
+        rule: EscalationRule | ConversationRule,
+        reason: str,
+        decision: Decision | None = None,
+        *before: Reply,
     ) -> Turn:
-        decision = decision or Decision(Action.HANDOFF, rule=rule, confidence=1.0)
+        """Hand the conversation to people: the identification questions first, then a ticket."""
+        decision = decision or Decision(Action.HANDOFF, rule=rule.id, confidence=1.0)
         if state.handed_off:
-            text = texts.HANDOFF_PENDING
-        state = state.evolve(handed_off=rule, last_topic=None, offered=(), fallbacks=0, not_helped=0)
-        return Turn((Reply(text),), state, decision)
+            return Turn((*before, Reply(texts.HANDOFF_PENDING)), state, decision)
+        step = intake.start(state, rule.id, rule.level, rule.priority, rule.reply, reason)
+        return self._intake_turn(step, decision, *before)
 
     def _say(self, state: ConversationState, decision: Decision, text: str) -> Turn:
         return Turn((Reply(text),), state.evolve(last_topic=None), decision)
 
     def _operator_buttons(self) -> tuple[Button, ...]:
         return (Button(OPERATOR, texts.BUTTON_OPERATOR), Button(MENU, texts.BUTTON_MENU))
+
+
+_RATED = Decision(Action.SMALLTALK, intent="rating", confidence=1.0)

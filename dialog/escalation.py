@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,15 +22,44 @@ class EscalationRule:
     trigger: Trigger
 
 
+@dataclass(frozen=True, slots=True)
+class ConversationRule:
+    """A rule about the conversation rather than one message: «two fallbacks in a row», a topic."""
+
+    id: str
+    situation: str
+    level: int
+    priority: int
+    reply: str
+    fallbacks: int = 0  # fires at this many fallbacks in a row (0: not this kind)
+    not_helped: int = 0  # fires at this many «Нет» to «Помог ли ответ?» in a row
+    topic: str | None = None  # fires when the bot answers this topic
+
+
 class EscalationRules:
     """All rules, highest priority first."""
 
-    def __init__(self, rules: list[EscalationRule]) -> None:
+    def __init__(self, rules: list[EscalationRule], conversation: Sequence[ConversationRule] = ()) -> None:
         self.rules = sorted(rules, key=lambda r: -r.priority)
-        self.by_id = {r.id: r for r in self.rules}
+        self.conversation = sorted(conversation, key=lambda r: -r.priority)
+        self.by_id: dict[str, EscalationRule | ConversationRule] = {r.id: r for r in self.rules}
+        self.by_id |= {r.id: r for r in self.conversation}
 
     def first_match(self, text: str) -> EscalationRule | None:
         return next((r for r in self.rules if r.trigger.fires(text)), None)
+
+    def after(
+        self, fallbacks: int = 0, not_helped: int = 0, topic: str | None = None
+    ) -> ConversationRule | None:
+        """The conversation rule a new count or an answered topic fires, if any."""
+        for rule in self.conversation:
+            if (
+                (rule.fallbacks and fallbacks >= rule.fallbacks)
+                or (rule.not_helped and not_helped >= rule.not_helped)
+                or (rule.topic is not None and rule.topic == topic)
+            ):
+                return rule
+        return None
 
 
 def load_rules(path: Path) -> EscalationRules:
@@ -41,15 +71,52 @@ def load_rules(path: Path) -> EscalationRules:
             rules.append(_rule(entry))
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{path.name}: rule {entry.get('id', '?')!r}: {exc}")
+    conversation = []
+    for entry in data.get("conversation_rules") or []:
+        try:
+            conversation.append(_conversation_rule(entry))
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(f"{path.name}: conversation rule {entry.get('id', '?')!r}: {exc}")
+    ids = [r.id for r in rules] + [r.id for r in conversation]
+    problems += [
+        f"{path.name}: rule id {i!r} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})
+    ]
     if problems:
         raise KnowledgeError(problems)
-    return EscalationRules(rules)
+    return EscalationRules(rules, conversation)
 
 
-def _rule(entry: dict[str, Any]) -> EscalationRule:
+def _level(entry: dict[str, Any]) -> int:
     level = int(entry["level"])
     if level not in (2, 3):
         raise ValueError(f"level must be 2 (operator) or 3 (specialist), not {level}")
+    return level
+
+
+def _conversation_rule(entry: dict[str, Any]) -> ConversationRule:
+    after = entry["after"]
+    if (
+        not isinstance(after, dict)
+        or len(after) != 1
+        or not set(after) <= {"fallbacks", "not_helped", "topic"}
+    ):
+        raise ValueError("`after` must be exactly one of {fallbacks: N}, {not_helped: N}, {topic: ID}")
+    counts = {key: int(after[key]) for key in ("fallbacks", "not_helped") if key in after}
+    if any(value < 1 for value in counts.values()):
+        raise ValueError("a count in `after` must be at least 1")
+    return ConversationRule(
+        id=str(entry["id"]),
+        situation=str(entry.get("situation", "")),
+        level=_level(entry),
+        priority=int(entry.get("priority", 0)),
+        reply=str(entry["reply"]).strip(),
+        topic=str(after["topic"]) if "topic" in after else None,
+        **counts,
+    )
+
+
+def _rule(entry: dict[str, Any]) -> EscalationRule:
+    level = _level(entry)
     return EscalationRule(
         id=str(entry["id"]),
         situation=str(entry.get("situation", "")),

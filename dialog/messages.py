@@ -23,6 +23,7 @@ class Attachment:
     size: int | None = None
     name: str | None = None
     mime_type: str | None = None
+    ref: str | None = None  # the platform's file id, to pass the file on to an operator
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +73,49 @@ class Decision:
     confidence: float = 0.0
     rule: str | None = None
     intent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SystemEvent:
+    """Something that happened to a citizen's ticket, fed into their conversation in order."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+    kind: str  # "resolved" or "closed"
+    ticket: str  # the ticket's number
+
+
+# Effects: what a turn asks the handoff side to do, written in the same transaction as the turn.
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTicket:
+    rule: str
+    level: int
+    priority: int
+    identification: tuple[tuple[str, str], ...]  # (kind, value) the citizen gave
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelayToTicket:
+    """The citizen's message goes to the operator of their open ticket."""
+
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StatusQuery:
+    number: str | None  # None: all of the citizen's tickets
+
+
+@dataclass(frozen=True, slots=True)
+class RateTicket:
+    number: str
+    score: int | None = None
+    comment: str | None = None
+
+
+Effect = OpenTicket | RelayToTicket | StatusQuery | RateTicket

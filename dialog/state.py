@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -12,8 +12,13 @@ class ConversationState:
     offered: tuple[str, ...] = ()  # topic ids offered as buttons in the last turn
     fallbacks: int = 0  # fallbacks in a row
     not_helped: int = 0  # «Нет» answers to «Помог ли ответ?» in a row
-    handed_off: str | None = None  # the escalation rule once a person is involved
+    handed_off: str | None = None  # the rule of the ticket people are working on: messages go to them
     turns: int = 0
+    intake: dict[str, Any] | None = None  # the identification dialogue before a ticket: rule, step…
+    identity: dict[str, str] = field(default_factory=dict)  # what the citizen told; "" when skipped
+    last_question: str | None = None  # the citizen's last question, a ready description for a ticket
+    rating_for: str | None = None  # the resolved ticket whose rating is asked
+    rating_stage: str | None = None  # "score", then "comment"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -33,8 +38,13 @@ class ConversationState:
                 not_helped=int(data.get("not_helped") or 0),
                 handed_off=_opt_str(data.get("handed_off")),
                 turns=int(data.get("turns") or 0),
+                intake=data["intake"] if isinstance(data.get("intake"), dict) else None,
+                identity={str(k): str(v) for k, v in (data.get("identity") or {}).items()},
+                last_question=_opt_str(data.get("last_question")),
+                rating_for=_opt_str(data.get("rating_for")),
+                rating_stage=_opt_str(data.get("rating_stage")),
             )
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, AttributeError):
             return cls()
 
     def evolve(self, **changes: Any) -> ConversationState:

@@ -31,6 +31,7 @@ def check_knowledge(directory: Path, contract: dict[str, Any] | None) -> list[st
             problems += exc.problems
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{name}: {exc}")
+    problems += _check_conversation_rules(directory, knowledge)
     calibration = directory / "calibration.yaml"
     if calibration.exists() and load_calibration(calibration) is DEFAULT_CALIBRATION:
         problems.append("calibration.yaml was fitted for other features: run `okno kb calibrate`")
@@ -38,6 +39,18 @@ def check_knowledge(directory: Path, contract: dict[str, Any] | None) -> list[st
     if not isinstance(synonyms, dict):
         problems.append("synonyms.yaml: expected a mapping `synonyms: {concept: [variants]}`")
     return problems
+
+
+def _check_conversation_rules(directory: Path, knowledge: KnowledgeBase) -> list[str]:
+    try:
+        rules = load_rules(directory / "escalation.yaml")
+    except (KnowledgeError, KeyError, TypeError, ValueError):
+        return []  # reported above
+    return [
+        f"escalation.yaml: conversation rule {rule.id!r}: unknown topic {rule.topic!r}"
+        for rule in rules.conversation
+        if rule.topic is not None and rule.topic not in knowledge.topics
+    ]
 
 
 def _check_topics(knowledge: KnowledgeBase) -> list[str]:

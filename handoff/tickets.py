@@ -6,7 +6,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
+from dialog.ticket_talk import parse_ticket_number, ticket_number
 from handoff.errors import IllegalTransition
+
+__all__ = ["Level", "Status", "Ticket", "Transition", "parse_ticket_number", "ticket_number"]
 
 
 class Status(StrEnum):
@@ -97,28 +100,3 @@ class Ticket:
             else self
         )
         return replace(moved, level=Level.SPECIALIST, assignee=None)
-
-
-def ticket_number(sequence: int) -> str:
-    """«10427-3»: the sequence and a Luhn check digit, so a mistyped number is not someone else's."""
-    if sequence < 0:
-        raise ValueError("sequence must not be negative")
-    digits = str(sequence)
-    return f"{digits}-{_luhn_digit(digits)}"
-
-
-def parse_ticket_number(text: str) -> int | None:
-    """The sequence of a number as a citizen types it («№ 10427-3», «104273»), if it checks out."""
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if len(digits) < 2:
-        return None
-    body, check = digits[:-1], int(digits[-1])
-    return int(body) if _luhn_digit(body) == check else None
-
-
-def _luhn_digit(digits: str) -> int:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if index % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return (10 - total % 10) % 10

@@ -1,4 +1,4 @@
-"""Database tables: contacts, conversations, messages, and the inbound/outbound queues."""
+"""Database tables: contacts, conversations, messages, the inbound/outbound queues and tickets."""
 
 from __future__ import annotations
 
@@ -119,4 +119,99 @@ class OutboxMessage(Base):
     sent: Mapped[bool] = mapped_column(default=False)
     failed: Mapped[str | None] = mapped_column(String(256))  # why it was given up
     platform_message_id: Mapped[str | None] = mapped_column(String(64))
+    media: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a file to send: {"kind", "ref"}
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TicketRow(Base):
+    """A conversation handed to people: who, why, where it stands, and where operators see it."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("source_key"),
+        Index("ix_tickets_chat", "channel", "chat_id", "status"),
+        Index("ix_tickets_desk", "desk_chat_id", "thread_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    number: Mapped[str | None] = mapped_column(String(24), unique=True)  # set right after the insert
+    source_key: Mapped[str] = mapped_column(String(160))  # the update that opened it: opened once
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    citizen_name: Mapped[str | None] = mapped_column(String(256))
+    rule: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer, default=2)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    assignee_name: Mapped[str | None] = mapped_column(String(256))
+    identification: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    description: Mapped[str] = mapped_column(Text, default="")
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    desk_chat_id: Mapped[str | None] = mapped_column(String(32))
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    reopened_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    awaiting_question: Mapped[bool] = mapped_column(default=False)  # the operator's next message asks
+    sla_alerted: Mapped[bool] = mapped_column(default=False)
+    queue_told: Mapped[int | None] = mapped_column(Integer)  # the queue position the citizen was told
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=0)  # every change checks and bumps it
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TicketEvent(Base):
+    """The audit trail: every transition of a ticket, who made it and when."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # "bot", "citizen", or an operator's id
+    actor_name: Mapped[str | None] = mapped_column(String(256))
+    before: Mapped[str | None] = mapped_column(String(16))
+    after: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HandoffJob(Base):
+    """Work for the handoff side, written in the same transaction as the turn that asked for it."""
+
+    __tablename__ = "handoff_jobs"
+    __table_args__ = (UniqueConstraint("key"), Index("ix_handoff_jobs_pending", "done", "id"))
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(160))
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    done: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DeskPost(Base):
+    """Something to show operators in a ticket's topic; posted through the group's shaped queue."""
+
+    __tablename__ = "desk_posts"
+    __table_args__ = (Index("ix_desk_posts_pending", "done", "desk_chat_id", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    desk_chat_id: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # text, photo, document, card, alert
+    text: Mapped[str] = mapped_column(Text, default="")
+    file_ref: Mapped[str | None] = mapped_column(String(256))
+    done: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

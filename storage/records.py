@@ -32,6 +32,14 @@ class MessageRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class JobRecord:
+    """Work a turn asks of the handoff side (open a ticket, relay a message, …)."""
+
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class TurnRecord:
     """Everything one handled update changes, written in one transaction."""
 
@@ -45,6 +53,7 @@ class TurnRecord:
     outbound: Sequence[MessageRecord]
     engine_state: dict[str, Any]
     keep_state: bool = False  # a fixed notice leaves the conversation where it was
+    jobs: Sequence[JobRecord] = ()  # work for the handoff side, committed with the turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +63,66 @@ class Delivery:
     outbox_id: int
     message_id: int | None  # the stored outbound message
     platform_id: str | None  # the platform's id for it
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    source_key: str
+    channel: str
+    chat_id: str
+    user_id: str
+    rule: str
+    level: int
+    priority: int
+    status: str
+    identification: dict[str, str]
+    description: str
+    desk_chat_id: str | None
+    reopened_from_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A line of a ticket's audit trail."""
+
+    actor: str
+    before: str | None
+    after: str
+    level: int
+    note: str = ""
+    actor_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    """Something for the ticket's topic: kind text/photo/document/card/alert."""
+
+    kind: str
+    text: str = ""
+    file_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenMessage:
+    """A message from people (or about the ticket) to the citizen, through the outbox."""
+
+    text: str
+    buttons: list[list[str]] = field(default_factory=list)
+    media: dict[str, Any] | None = None
+    outcome: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketChange:
+    """Everything one action on a ticket changes, written in one transaction.
+
+    `values` apply only if the ticket is still at `version` (someone else may have acted first).
+    """
+
+    ticket_id: int
+    version: int
+    values: dict[str, Any] = field(default_factory=dict)
+    event: EventRecord | None = None
+    posts: Sequence[PostRecord] = ()
+    to_citizen: Sequence[CitizenMessage] = ()
+    inbox: Sequence[NewUpdate] = ()

@@ -10,7 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.bulk import table, update_by_id
-from storage.models import Contact, Conversation, InboxUpdate, Message, OutboxMessage, ProcessedUpdate, utcnow
+from storage.models import (
+    Contact,
+    Conversation,
+    HandoffJob,
+    InboxUpdate,
+    Message,
+    OutboxMessage,
+    ProcessedUpdate,
+    utcnow,
+)
 from storage.records import MessageRecord, TurnRecord
 
 
@@ -29,6 +38,7 @@ async def write_turns(
         conversations = await _conversations(session, fresh, contacts)
         await _messages_and_outbox(session, fresh, conversations)
         await _states(session, fresh, conversations)
+        await _jobs(session, fresh)
     ids = list(done_ids) + [t.update_id for t in turns if t.update_id is not None]
     if ids:
         await session.execute(update(InboxUpdate).where(InboxUpdate.id.in_(ids)).values(done=True))
@@ -150,6 +160,17 @@ async def _states(
     for rows in (with_state, without):
         if rows:
             await session.execute(*update_by_id(Conversation, rows))
+
+
+async def _jobs(session: AsyncSession, turns: Sequence[TurnRecord]) -> None:
+    rows = [
+        {"key": f"{turn.update_key}:{index}", "channel": turn.channel, "chat_id": turn.chat_id}
+        | {"user_id": turn.user_id, "kind": job.kind, "payload": job.payload}
+        for turn in turns
+        for index, job in enumerate(turn.jobs)
+    ]
+    if rows:
+        await session.execute(insert(table(HandoffJob)), rows)
 
 
 MESSAGES = table(Message)

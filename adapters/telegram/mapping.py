@@ -36,6 +36,11 @@ def keyboard_dict(buttons: Sequence[Button]) -> dict[str, Any] | None:
     return _keyboard_dict(tuple(buttons)) if buttons else None
 
 
+def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """The same keyboard as an aiogram object, for methods other than the plain send."""
+    return _keyboard(tuple(buttons)) if buttons else None
+
+
 @functools.lru_cache(maxsize=1024)
 def _keyboard_dict(buttons: tuple[Button, ...]) -> dict[str, Any]:
     return _keyboard(buttons).model_dump(mode="json", exclude_none=True)
@@ -143,10 +148,12 @@ def attachments(message: Message) -> tuple[Attachment, ...]:
     found: list[Attachment] = []
     if message.photo:
         best = message.photo[-1]
-        found.append(Attachment(AttachmentKind.PHOTO, best.file_size, None, "image/jpeg"))
+        found.append(Attachment(AttachmentKind.PHOTO, best.file_size, None, "image/jpeg", best.file_id))
     if message.document:
         doc = message.document
-        found.append(Attachment(AttachmentKind.DOCUMENT, doc.file_size, doc.file_name, doc.mime_type))
+        found.append(
+            Attachment(AttachmentKind.DOCUMENT, doc.file_size, doc.file_name, doc.mime_type, doc.file_id)
+        )
     if message.sticker:
         found.append(Attachment(AttachmentKind.STICKER, None, message.sticker.emoji))
     if message.voice or message.audio or message.video_note:

@@ -7,7 +7,18 @@ from sqlalchemy import inspect
 from storage.db import make_engine
 from storage.migrate import downgrade, upgrade
 
-TABLES = {"contacts", "conversations", "messages", "inbox_updates", "processed_updates", "outbox_messages"}
+TABLES = {
+    "contacts",
+    "conversations",
+    "messages",
+    "inbox_updates",
+    "processed_updates",
+    "outbox_messages",
+    "tickets",
+    "ticket_events",
+    "handoff_jobs",
+    "desk_posts",
+}
 
 
 async def tables(url: str) -> set[str]:

@@ -39,24 +39,26 @@ def test_not_helped_offers_related_topics_and_an_operator(engine: ConversationEn
     assert "operator" in ids and any(i.startswith("topic:") for i in ids)
     again = engine.handle(press(ids[0]), turn.state)  # a related topic
     twice = engine.handle(text("нет"), again.state)
+    # the second «Нет» is an escalation rule: the identification questions begin
+    assert twice.decision.rule == "repeated_not_helped"
     assert "оператор" in twice.replies[0].text
-    assert twice.replies[0].buttons[0].id == "operator"
+    assert [b.id for b in twice.replies[0].buttons] == ["intake:skip", "intake:cancel"]
 
 
 def test_operator_button_hands_off(engine: ConversationEngine) -> None:
     turn = engine.handle(press("operator"), ConversationState())
     assert turn.decision.action is Action.HANDOFF
-    assert turn.state.handed_off == "explicit_request"
-    second = engine.handle(text("оператор"), turn.state)
-    assert "уже передан" in second.replies[0].text
+    assert turn.state.intake is not None and turn.state.intake["rule"] == "explicit_request"
+    assert "фамилию" in turn.replies[0].text
 
 
-def test_two_fallbacks_in_a_row_offer_an_operator(engine: ConversationEngine) -> None:
+def test_two_fallbacks_in_a_row_hand_off(engine: ConversationEngine) -> None:
     first = engine.handle(text("как сварить борщ"), ConversationState())
     assert first.decision.action is Action.FALLBACK
     assert "operator" not in [b.id for b in first.replies[0].buttons]
     second = engine.handle(text("посоветуй сериал"), first.state)
-    assert "operator" in [b.id for b in second.replies[0].buttons]
+    assert second.state.intake is not None and second.state.intake["rule"] == "repeated_fallback"
+    assert "оператор" in second.replies[0].text
 
 
 def test_an_answer_resets_the_fallback_streak(engine: ConversationEngine) -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from handoff import identification as ident
+from dialog import identification as ident
 
 
 @pytest.mark.parametrize(

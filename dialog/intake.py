@@ -1,0 +1,113 @@
+"""The identification dialogue before a handoff: one question at a time, each one skippable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dialog import identification, texts
+from dialog.messages import Button, OpenTicket, Reply
+from dialog.normalize import clean
+from dialog.state import ConversationState
+
+SKIP = "intake:skip"
+CANCEL = "intake:cancel"
+STEPS = ("full_name", "snils", "phone", "application_number", "description")
+CHECKS: dict[str, Callable[[str], str | None]] = {
+    "full_name": identification.full_name,
+    "snils": identification.snils,
+    "phone": identification.phone,
+    "application_number": identification.application_number,
+}
+_SKIP_WORDS = {
+    "пропустить",
+    "пропуск",
+    "пропусти",
+    "нет",
+    "не знаю",
+    "нету",
+    "не помню",
+    "-",
+    "—",
+    "нет номера",
+}
+_CANCEL_WORDS = {"отмена", "отменить", "/cancel", "не надо", "не нужно", "/menu", "/start", "меню"}
+MIN_DESCRIPTION_WORDS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one intake turn produces."""
+
+    replies: tuple[Reply, ...]
+    state: ConversationState
+    ticket: OpenTicket | None = None
+
+
+def start(state: ConversationState, rule: str, level: int, priority: int, reply: str, reason: str) -> Step:
+    """Begin collecting what the operator needs; questions answered before are not asked again."""
+    description = reason if len(reason.split()) >= MIN_DESCRIPTION_WORDS else ""
+    intake = {"rule": rule, "level": level, "priority": priority, "description": description, "step": None}
+    state = state.evolve(intake=intake, last_topic=None, offered=(), fallbacks=0, not_helped=0)
+    first = _next_step(state)
+    intro = [reply, texts.INTAKE_INTRO] if first in CHECKS else [reply]
+    return _ask_or_finish(state, intro)
+
+
+def answer(state: ConversationState, text: str, payload: str | None) -> Step:
+    """The citizen's answer to the current question: recorded, re-asked with a hint, skipped or cancelled."""
+    step = str((state.intake or {}).get("step"))
+    command = " ".join(clean(text).split()).strip(" .!")
+    if payload == CANCEL or (payload is None and command in _CANCEL_WORDS):
+        return Step((Reply(texts.INTAKE_CANCELLED),), state.evolve(intake=None))
+    skipped = payload == SKIP or (payload is None and command in _SKIP_WORDS)
+    if payload is not None and not skipped:  # another button while a question is open: ask again
+        return _ask_or_finish(state, [])
+    value = "" if skipped else text.strip()
+    if step == "description":
+        return _described(state, value)
+    check = CHECKS.get(step)
+    if check is None:  # a state from an older version: start the questions over
+        return _ask_or_finish(state, [])
+    if value:
+        normalized = check(value)
+        if normalized is None:
+            return _ask_or_finish(state, [identification.HINTS[step]])
+        value = normalized
+    return _ask_or_finish(state.evolve(identity={**state.identity, step: value}), [])
+
+
+def _described(state: ConversationState, value: str) -> Step:
+    if value and len(value.split()) < MIN_DESCRIPTION_WORDS:
+        return _ask_or_finish(state, [texts.INTAKE_MORE_DETAIL])
+    intake = dict(state.intake or {}) | {"description": value[:1000], "described": True}
+    return _ask_or_finish(state.evolve(intake=intake), [])
+
+
+def _next_step(state: ConversationState) -> str | None:
+    intake = state.intake or {}
+    for step in STEPS:
+        if step == "description":
+            if not intake.get("description") and not intake.get("described"):
+                return step
+        elif step not in state.identity:
+            return step
+    return None
+
+
+def _ask_or_finish(state: ConversationState, preface: list[str]) -> Step:
+    intake = dict(state.intake or {})
+    step = _next_step(state)
+    if step is None:
+        ticket = OpenTicket(
+            rule=str(intake["rule"]),
+            level=int(intake["level"]),
+            priority=int(intake["priority"]),
+            identification=tuple((k, v) for k, v in state.identity.items() if v),
+            description=str(intake.get("description") or ""),
+        )
+        replies = (Reply("\n\n".join(preface)),) if preface else ()
+        return Step(replies, state.evolve(intake=None, handed_off=ticket.rule), ticket)
+    buttons = (Button(SKIP, texts.BUTTON_SKIP), Button(CANCEL, texts.BUTTON_CANCEL))
+    text = "\n\n".join([*preface, texts.INTAKE_QUESTIONS[step]])
+    return Step((Reply(text, buttons),), state.evolve(intake=intake | {"step": step}))

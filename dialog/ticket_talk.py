@@ -1,0 +1,91 @@
+"""What the conversation needs to know about tickets: their numbers, files operators accept, ratings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from dialog import texts
+from dialog.messages import Attachment, AttachmentKind, Button
+
+_NUMBER = re.compile(r"(?<![\d-])(\d{4,10})\s?[-‐–—]\s?(\d)(?![\d-])")
+_TICKET_WORDS = re.compile(r"обращени|статус|номер|тикет|№", re.IGNORECASE)
+_SIZE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(КБ|МБ|ГБ)", re.IGNORECASE)
+_UNITS = {"кб": 1024, "мб": 1024**2, "гб": 1024**3}
+_FORMATS = {"JPEG": ("image/jpeg", "image/jpg"), "PNG": ("image/png",), "PDF": ("application/pdf",)}
+
+
+def ticket_number(sequence: int) -> str:
+    """«10427-3»: the sequence and a Luhn check digit, so a mistyped number is not someone else's."""
+    if sequence < 0:
+        raise ValueError("sequence must not be negative")
+    digits = str(sequence)
+    return f"{digits}-{_luhn_digit(digits)}"
+
+
+def parse_ticket_number(text: str) -> int | None:
+    """The sequence of a number as a citizen types it («№ 10427-3», «104273»), if it checks out."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) < 2:
+        return None
+    body, check = digits[:-1], int(digits[-1])
+    return int(body) if _luhn_digit(body) == check else None
+
+
+def find_ticket_number(text: str) -> str | None:
+    """A valid ticket number in a message about a ticket («статус обращения 10427-3», «№10427-3»)."""
+    match = _NUMBER.search(text)
+    if match is None:
+        return None
+    rest = (text[: match.start()] + text[match.end() :]).strip(" №#.?!")
+    if rest and not _TICKET_WORDS.search(text):
+        return None  # a number inside some other question (a date range, a phone) is not a query
+    number = f"{match.group(1)}-{match.group(2)}"
+    return number if parse_ticket_number(number) is not None else None
+
+
+def _luhn_digit(digits: str) -> int:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return (10 - total % 10) % 10
+
+
+def rating_buttons() -> tuple[Button, ...]:
+    return (*(Button(f"rate:{n}", str(n)) for n in range(1, 6)), Button("rate:skip", texts.BUTTON_SKIP))
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentPolicy:
+    """Which files a citizen may pass to an operator, from the facts («JPEG или PNG», «2 МБ»)."""
+
+    mime_types: frozenset[str]
+    max_bytes: int
+    formats: str
+    limit: str
+
+    @classmethod
+    def from_facts(cls, facts: Mapping[str, str]) -> AttachmentPolicy:
+        formats = facts.get("upload_formats", "JPEG или PNG")
+        limit = facts.get("upload_limit", "2 МБ")
+        mimes = {m for name, found in _FORMATS.items() if name in formats.upper() for m in found}
+        size = _SIZE.search(limit)
+        max_bytes = int(float(size.group(1).replace(",", ".")) * _UNITS[size.group(2).lower()]) if size else 0
+        return cls(frozenset(mimes), max_bytes, formats, limit)
+
+    def split(self, attachments: Sequence[Attachment]) -> tuple[tuple[Attachment, ...], list[str]]:
+        """The files to pass on, and a reply for each one refused."""
+        accepted, refusals = [], []
+        for item in attachments:
+            if item.kind not in (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT) or item.ref is None:
+                refusals.append(texts.ATTACHMENT_KIND_REFUSED.format(formats=self.formats, limit=self.limit))
+            elif (item.mime_type or "").lower() not in self.mime_types or (item.size or 0) > self.max_bytes:
+                name = item.name or ("фото" if item.kind is AttachmentKind.PHOTO else "файл")
+                refusals.append(
+                    texts.ATTACHMENT_REFUSED.format(name=name, formats=self.formats, limit=self.limit)
+                )
+            else:
+                accepted.append(item)
+        return tuple(accepted), refusals

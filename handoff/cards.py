@@ -1,0 +1,117 @@
+"""What operators see: a ticket's topic name, its card with buttons, and the lines posted in its topic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dialog.identification import mask
+from dialog.messages import Button
+from handoff.tickets import Level, Status
+from storage.models import TicketRow
+
+MSK = ZoneInfo("Europe/Moscow")
+CARD_LIMIT = 4000
+TOPIC_NAME_LIMIT = 128
+CHANNELS = {"telegram": "Telegram", "vk": "ВКонтакте", "web": "веб-чат", "test": "тест"}
+IDENTITY_LABELS = {
+    "full_name": "ФИО",
+    "snils": "СНИЛС",
+    "phone": "Телефон",
+    "application_number": "Номер заявления",
+}
+LEVELS = {Level.BOT: "бот", Level.OPERATOR: "оператор", Level.SPECIALIST: "старший специалист"}
+ACTIONS = {
+    "take": "Взять",
+    "transfer": "Передать специалисту",
+    "ask": "Требуется уточнение",
+    "resolve": "Решено",
+    "templates": "Шаблоны",
+}
+_BUTTONS_BY_STATUS = {
+    Status.NEW: ("take", "transfer", "templates"),
+    Status.IN_PROGRESS: ("transfer", "ask", "resolve", "templates"),
+    Status.NEEDS_INFO: ("resolve", "templates"),
+    Status.RESOLVED: (),
+    Status.CLOSED: (),
+}
+
+
+def topic_name(ticket: TicketRow, situation: str) -> str:
+    """«10427-3 · в работе · отказ без объяснения причин»."""
+    name = f"{ticket.number} · {Status(ticket.status).label} · {situation or ticket.rule}"
+    return name if len(name) <= TOPIC_NAME_LIMIT else name[: TOPIC_NAME_LIMIT - 1] + "…"
+
+
+def card_buttons(ticket: TicketRow) -> tuple[Button, ...]:
+    actions = _BUTTONS_BY_STATUS[Status(ticket.status)]
+    if ticket.level >= Level.SPECIALIST:
+        actions = tuple(a for a in actions if a != "transfer")
+    return tuple(Button(f"{action}:{ticket.id}", ACTIONS[action]) for action in actions)
+
+
+def card_text(ticket: TicketRow, situation: str, transcript: Sequence[tuple[str, str]], masked: bool) -> str:
+    status, level = Status(ticket.status), Level(ticket.level)
+    lines = [
+        f"Обращение № {ticket.number} · {status.label} · уровень {level} ({LEVELS[level]})",
+        f"Канал: {CHANNELS.get(ticket.channel, ticket.channel)}",
+        f"Гражданин: {ticket.citizen_name or 'имя не указано'}",
+    ]
+    lines += [
+        f"{IDENTITY_LABELS.get(k, k)}: {mask(k, v) if masked else v}"
+        for k, v in ticket.identification.items()
+    ]
+    lines.append(f"Причина передачи: {situation or ticket.rule}")
+    if ticket.description:
+        lines.append(f"Описание: {ticket.description}")
+    lines.append(f"Открыто: {_clock(ticket.opened_at)}")
+    if ticket.assignee_name:
+        lines.append(f"Ведёт: {ticket.assignee_name}")
+    if ticket.reopen_count:
+        lines.append(f"Открыто повторно: {ticket.reopen_count} раз(а)")
+    if ticket.rating:
+        lines.append(
+            f"Оценка гражданина: {ticket.rating} из 5"
+            + (f" — {ticket.rating_comment}" if ticket.rating_comment else "")
+        )
+    head = "\n".join(lines)
+    return _with_transcript(head, transcript)
+
+
+def _with_transcript(head: str, transcript: Sequence[tuple[str, str]]) -> str:
+    """The transcript's newest lines that fit under the card limit."""
+    lines: list[str] = []
+    budget = CARD_LIMIT - len(head) - 40
+    for direction, text in reversed(transcript):
+        who = "Гражданин" if direction == "in" else "Бот"
+        line = f"{who}: {_short(text, 300)}"
+        if budget - len(line) - 1 < 0:
+            break
+        budget -= len(line) + 1
+        lines.insert(0, line)
+    if not lines:
+        return head
+    return head + "\n\nПереписка с ботом:\n" + "\n".join(lines)
+
+
+def citizen_post(text: str, files: int = 0) -> str:
+    extra = f" (+ файлов: {files})" if files else ""
+    return f"👤 Гражданин: {text}{extra}" if text else f"👤 Гражданин прислал файл{extra}"
+
+
+def system_post(text: str) -> str:
+    return f"ℹ️ {text}"
+
+
+def _clock(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:  # SQLite gives naive UTC values back
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    return moment.astimezone(MSK).strftime("%d.%m.%Y %H:%M МСК")
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

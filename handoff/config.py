@@ -1,0 +1,41 @@
+"""How the human side is set up: the operators' groups, who may act, and the time limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffConfig:
+    desk_chats: tuple[str, ...] = ()  # operators' groups; tickets are spread over them
+    specialist_chat: str | None = None  # level 3 tickets; None: the operators' group
+    operators: frozenset[str] = field(default_factory=frozenset)  # empty: any member of the group
+    specialists: frozenset[str] = field(default_factory=frozenset)  # empty: any operator
+    supervisors: frozenset[str] = field(default_factory=frozenset)
+    show_operator_name: bool = True
+    mask_identification: bool = True
+    reopen_days: float = 7.0
+    take_sla_minutes: float = 15.0
+    needs_info_days: float = 3.0
+    minutes_per_ticket: float = 6.0  # for the citizen's wait estimate
+    group_posts_per_minute: float = 20.0  # Telegram allows a bot about 20 messages a minute in a group
+    card_debounce_seconds: float = 5.0
+    transcript_messages: int = 12
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.desk_chats)
+
+    def all_desks(self) -> tuple[str, ...]:
+        extra = (
+            (self.specialist_chat,)
+            if self.specialist_chat and self.specialist_chat not in self.desk_chats
+            else ()
+        )
+        return (*self.desk_chats, *extra)
+
+    def desk_for(self, level: int, spread: int) -> str | None:
+        """The group a ticket of this level goes to; `spread` picks one of several operator groups."""
+        if level >= 3 and self.specialist_chat:
+            return self.specialist_chat
+        return self.desk_chats[spread % len(self.desk_chats)] if self.desk_chats else None

@@ -1,0 +1,287 @@
+"""The operators' side: buttons on ticket cards and messages written in tickets' topics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from handoff import texts
+from handoff.canned import CannedReplies
+from handoff.cards import system_post
+from handoff.config import HandoffConfig
+from handoff.errors import DeskError
+from handoff.ports import Desk, DeskEvent, DeskMessage, DeskPress
+from handoff.tickets import Level, Status
+from handoff.tracking import Tracker, event_update
+from storage.models import TicketRow
+from storage.records import CitizenMessage, EventRecord, PostRecord, TicketChange
+from storage.tickets import TicketStore
+
+logger = logging.getLogger("okno.handoff.desk")
+
+NOTE_PREFIXES = ("!", "/note")
+TEMPLATE = "tpl"
+
+
+class OperatorDesk:
+    def __init__(
+        self,
+        store: TicketStore,
+        desk: Desk,
+        config: HandoffConfig,
+        tracker: Tracker,
+        canned: CannedReplies,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.desk = desk
+        self.config = config
+        self.tracker = tracker
+        self.canned = canned
+        self.clock = clock
+
+    def owns(self, chat_id: str) -> bool:
+        return chat_id in self.config.all_desks()
+
+    async def handle(self, event: DeskEvent) -> None:
+        if isinstance(event, DeskPress):
+            await self._press(event)
+        else:
+            await self._message(event)
+
+    # Who may act
+
+    async def allowed(self, user_id: str, chat_id: str, level: int) -> bool:
+        config = self.config
+        if user_id in config.supervisors:
+            return True
+        if level >= Level.SPECIALIST and config.specialists:
+            return user_id in config.specialists
+        if config.operators:
+            return user_id in config.operators or user_id in config.specialists
+        try:
+            return await self.desk.is_member(chat_id, user_id)
+        except DeskError:
+            logger.warning("membership of %s could not be checked; the action is refused", user_id)
+            return False
+
+    # Buttons
+
+    async def _press(self, press: DeskPress) -> None:
+        ticket = await self.store.ticket(press.ticket_id)
+        if ticket is None or ticket.desk_chat_id != press.chat_id:
+            await self.desk.answer(press.callback_id, texts.TICKET_UNKNOWN, alert=True)
+            return
+        if not await self.allowed(press.user_id, press.chat_id, ticket.level):
+            logger.info(
+                "user %s pressed %s on ticket %s without the right", press.user_id, press.action, ticket.id
+            )
+            await self.desk.answer(press.callback_id, texts.NOT_ALLOWED, alert=True)
+            return
+        actions = {
+            "take": self._take,
+            "transfer": self._transfer,
+            "ask": self._ask,
+            "resolve": self._resolve,
+            "templates": self._templates,
+            TEMPLATE: self._template,
+        }
+        action = actions.get(press.action)
+        if action is None:
+            await self.desk.answer(press.callback_id, texts.TICKET_UNKNOWN, alert=True)
+            return
+        answer = await action(press, ticket)
+        await self.desk.answer(
+            press.callback_id,
+            answer or "",
+            alert=bool(answer and answer != texts.YOU_TOOK.format(number=ticket.number)),
+        )
+
+    async def _take(self, press: DeskPress, ticket: TicketRow) -> str | None:
+        def take(row: TicketRow) -> TicketChange | None:
+            if row.status != Status.NEW.value:
+                return None
+            return self._taking(row, press.user_id, press.user_name)
+
+        taken = await self.tracker.change(ticket.id, take)
+        if taken is not None:
+            return texts.YOU_TOOK.format(number=ticket.number)
+        current = await self.store.ticket(ticket.id)
+        if current is not None and current.assignee:
+            return (
+                None
+                if current.assignee == press.user_id
+                else texts.TAKEN_BY.format(name=current.assignee_name)
+            )
+        return texts.NOT_NOW.format(status=Status(current.status).label if current else "закрыто")
+
+    def _taking(self, row: TicketRow, user_id: str, user_name: str) -> TicketChange:
+        now = self.clock()
+        values: dict[str, Any] = {"status": Status.IN_PROGRESS.value, "assignee": user_id}
+        values["assignee_name"] = user_name
+        values |= {"status_changed_at": now, "taken_at": row.taken_at or now}
+        event = EventRecord(user_id, row.status, Status.IN_PROGRESS.value, row.level, "взято", user_name)
+        name = f" {user_name}" if self.config.show_operator_name else ""
+        told = CitizenMessage(texts.TAKEN.format(number=row.number, name=name))
+        return TicketChange(row.id, row.version, values, event, [PostRecord("card")], [told])
+
+    async def _transfer(self, press: DeskPress, ticket: TicketRow) -> str | None:
+        target = self.config.specialist_chat or ticket.desk_chat_id
+
+        def transfer(row: TicketRow) -> TicketChange | None:
+            if row.level >= Level.SPECIALIST or row.status not in (
+                Status.NEW.value,
+                Status.IN_PROGRESS.value,
+            ):
+                return None
+            note = texts.TRANSFERRED_NOTE.format(name=press.user_name)
+            values: dict[str, Any] = {"level": int(Level.SPECIALIST), "status": Status.NEW.value}
+            values["assignee"] = None
+            values |= {"assignee_name": None, "status_changed_at": self.clock(), "sla_alerted": False}
+            event = EventRecord(
+                press.user_id, row.status, Status.NEW.value, int(Level.SPECIALIST), note, press.user_name
+            )
+            posts = [PostRecord("text", system_post(note)), PostRecord("card")]
+            if target != row.desk_chat_id:  # a topic in the specialists' group; the old one is closed
+                values |= {"desk_chat_id": target}
+                posts = [PostRecord("card"), PostRecord("text", system_post(texts.TRANSFERRED_HERE))]
+            told = CitizenMessage(texts.TRANSFERRED.format(number=row.number))
+            return TicketChange(row.id, row.version, values, event, posts, [told])
+
+        if target != ticket.desk_chat_id and ticket.thread_id is not None and ticket.desk_chat_id:
+            await self._close_old_topic(ticket, texts.TRANSFERRED_NOTE.format(name=press.user_name))
+        moved = await self.tracker.change(ticket.id, transfer)
+        if moved is not None and target != ticket.desk_chat_id:
+            await self.store.set_topic(ticket.id, None, None)
+        return None if moved else texts.NOT_NOW.format(status=Status(ticket.status).label)
+
+    async def _close_old_topic(self, ticket: TicketRow, note: str) -> None:
+        assert ticket.desk_chat_id is not None and ticket.thread_id is not None  # checked by the caller
+        try:
+            await self.desk.post(ticket.desk_chat_id, ticket.thread_id, system_post(note))
+            await self.desk.close_topic(ticket.desk_chat_id, ticket.thread_id)
+        except DeskError as exc:
+            logger.info("the old topic of ticket %s was not closed: %s", ticket.id, exc)
+
+    async def _ask(self, press: DeskPress, ticket: TicketRow) -> str | None:
+        if ticket.status != Status.IN_PROGRESS.value:
+            return texts.NOT_NOW.format(status=Status(ticket.status).label)
+
+        def ask(row: TicketRow) -> TicketChange:
+            prompt = texts.ASK_PROMPT.format(name=press.user_name)
+            return TicketChange(
+                row.id, row.version, {"awaiting_question": True}, None, [PostRecord("text", prompt)]
+            )
+
+        await self.tracker.change(ticket.id, ask)
+        return None
+
+    async def _resolve(self, press: DeskPress, ticket: TicketRow) -> str | None:
+        def resolve(row: TicketRow) -> TicketChange | None:
+            if row.status not in (Status.IN_PROGRESS.value, Status.NEEDS_INFO.value):
+                return None
+            now = self.clock()
+            note = texts.RESOLVED_NOTE.format(name=press.user_name)
+            values: dict[str, Any] = {"status": Status.RESOLVED.value, "resolved_at": now}
+            values["status_changed_at"] = now
+            values |= {"awaiting_question": False, "assignee": row.assignee or press.user_id}
+            values |= {"assignee_name": row.assignee_name or press.user_name, "taken_at": row.taken_at or now}
+            event = EventRecord(
+                press.user_id, row.status, Status.RESOLVED.value, row.level, note, press.user_name
+            )
+            posts = [PostRecord("text", system_post(note)), PostRecord("card"), PostRecord("close")]
+            told = CitizenMessage(texts.RESOLVED.format(number=row.number))
+            return TicketChange(
+                row.id,
+                row.version,
+                values,
+                event,
+                posts,
+                [told],
+                [event_update(row, "resolved", str(row.version))],
+            )
+
+        done = await self.tracker.change(ticket.id, resolve)
+        return None if done else texts.NOT_NOW.format(status=Status(ticket.status).label)
+
+    async def _templates(self, press: DeskPress, ticket: TicketRow) -> str | None:
+        if ticket.thread_id is None or ticket.desk_chat_id is None:
+            return texts.TICKET_UNKNOWN
+        buttons = self.canned.buttons(ticket.id)
+        await self.desk.post(ticket.desk_chat_id, ticket.thread_id, texts.TEMPLATES_PROMPT, buttons)
+        return None
+
+    async def _template(self, press: DeskPress, ticket: TicketRow) -> str | None:
+        reply = self.canned.get(press.argument)
+        if reply is None:
+            return texts.TICKET_UNKNOWN
+        text = self.canned.render(reply, ticket)
+        sent = await self._to_citizen(ticket, press.user_id, press.user_name, text, ())
+        if sent:
+            note = system_post(texts.TEMPLATE_SENT.format(title=reply.title))
+            await self.store.post(ticket, [PostRecord("text", note)])
+            self.tracker.on_change()
+        return None if sent else texts.CLOSED_FOR_CITIZEN
+
+    # Messages in a topic
+
+    async def _message(self, message: DeskMessage) -> None:
+        if message.thread_id is None:
+            return  # the group's general topic: operators talking among themselves
+        ticket = await self.store.by_thread(message.chat_id, message.thread_id)
+        if ticket is None:
+            return
+        text = message.text.strip()
+        if text.startswith(NOTE_PREFIXES):
+            return  # a private note: it stays in the topic
+        if not await self.allowed(message.user_id, message.chat_id, ticket.level):
+            await self._say(ticket, texts.NOT_OPERATOR)
+            return
+        files = tuple({"kind": f.kind, "ref": f.ref} for f in message.files)
+        if not await self._to_citizen(ticket, message.user_id, message.user_name, text, files):
+            await self._say(ticket, texts.CLOSED_FOR_CITIZEN)
+
+    async def _to_citizen(
+        self, ticket: TicketRow, user_id: str, user_name: str, text: str, files: tuple[dict[str, str], ...]
+    ) -> bool:
+        """The operator's words to the citizen; a new ticket is taken by whoever answers first."""
+        prefix = f"{user_name}: " if self.config.show_operator_name and user_name else ""
+
+        def relay(row: TicketRow) -> TicketChange | None:
+            if row.status not in (Status.NEW.value, Status.IN_PROGRESS.value, Status.NEEDS_INFO.value):
+                return None
+            if row.awaiting_question:
+                body = texts.NEEDS_INFO.format(number=row.number, question=text)
+                messages = [CitizenMessage(body)] + [CitizenMessage("", media=f) for f in files]
+                now = self.clock()
+                values = {
+                    "status": Status.NEEDS_INFO.value,
+                    "awaiting_question": False,
+                    "status_changed_at": now,
+                }
+                event = EventRecord(
+                    user_id, row.status, Status.NEEDS_INFO.value, row.level, "уточнение", user_name
+                )
+                posts = [PostRecord("text", system_post(texts.NEEDS_INFO_NOTE)), PostRecord("card")]
+                return TicketChange(row.id, row.version, values, event, posts, messages)
+            messages = [CitizenMessage(prefix + text)] if text else []
+            messages += [CitizenMessage(prefix.rstrip(": ") if prefix else "", media=f) for f in files]
+            if row.status == Status.NEW.value:
+                taking = self._taking(row, user_id, user_name)
+                return TicketChange(
+                    row.id,
+                    row.version,
+                    taking.values,
+                    taking.event,
+                    taking.posts,
+                    [*taking.to_citizen, *messages],
+                )
+            return TicketChange(row.id, row.version, {}, None, (), messages)
+
+        return await self.tracker.change(ticket.id, relay) is not None
+
+    async def _say(self, ticket: TicketRow, text: str) -> None:
+        await self.store.post(ticket, [PostRecord("text", system_post(text))])
+        self.tracker.on_change()

@@ -1,0 +1,274 @@
+"""The handoff worker: turns the conversation's handoff jobs into tickets, relays and answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from dialog.ticket_talk import ticket_number
+from handoff import texts
+from handoff.cards import citizen_post, system_post
+from handoff.config import HandoffConfig
+from handoff.hours import Schedule, when
+from handoff.jobs import Relay, rate_of
+from handoff.tickets import Status
+from handoff.tracking import Tracker, aware, event_update
+from storage.models import HandoffJob, TicketRow
+from storage.records import CitizenMessage, EventRecord, NewTicket, PostRecord, TicketChange
+from storage.tickets import TicketStore
+
+logger = logging.getLogger("okno.handoff.service")
+
+BATCH = 200
+POLL_SECONDS = 1.0
+ATTEMPTS = 3
+FIRST_NUMBER = 10_000  # ticket numbers start with five digits: «10001-8»
+
+
+class HandoffService:
+    """Runs the jobs in the order the turns wrote them; each job is one or two transactions."""
+
+    def __init__(
+        self,
+        store: TicketStore,
+        config: HandoffConfig,
+        schedules: dict[int, Schedule],
+        tracker: Tracker,
+        clock: Callable[[], datetime],
+        on_change: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.schedules = schedules
+        self.tracker = tracker
+        self.clock = clock
+        self.on_change = on_change
+        self._wake = asyncio.Event()
+        self._failures: dict[int, int] = {}
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        last_id = 0
+        while not stop.is_set():
+            jobs = await self.store.pending_jobs(last_id, BATCH)
+            for job in jobs:
+                if await self._run_job(job):
+                    last_id = job.id
+                else:
+                    break  # retried from here on the next pass, so a chat's jobs keep their order
+            if not jobs or last_id != jobs[-1].id:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                self._wake.clear()
+
+    async def _run_job(self, job: HandoffJob) -> bool:
+        try:
+            await self.handle(job)
+        except Exception:  # one bad job must not stop the others; retried, then given up
+            failures = self._failures.get(job.id, 0) + 1
+            self._failures[job.id] = failures
+            logger.exception(
+                "handoff job %s (%s) failed, attempt %d of %d", job.id, job.kind, failures, ATTEMPTS
+            )
+            if failures < ATTEMPTS:
+                await asyncio.sleep(0.2 * failures**2)
+                return False
+            logger.error("handoff job %s given up after %d attempts", job.id, ATTEMPTS)
+        await self.store.finish_job(job.id)
+        self.on_change()
+        return True
+
+    async def handle(self, job: HandoffJob) -> None:
+        handlers = {"open": self._open, "relay": self._relay, "status": self._status, "rate": self._rate}
+        handler = handlers.get(job.kind)
+        if handler is None:
+            logger.warning("unknown handoff job kind %r skipped", job.kind)
+            return
+        await handler(job)
+
+    # Opening and reopening
+
+    async def _open(self, job: HandoffJob) -> None:
+        payload = job.payload
+        active = await self.store.active_ticket(job.channel, job.chat_id)
+        if active is not None:  # asked for a person again while one is on it: they see it in the topic
+            await self._to_ticket(active, Relay(str(payload.get("description") or ""), ()), job.chat_id)
+            await self.store.send_to_citizen(
+                job.channel, job.chat_id, [CitizenMessage(texts.ALREADY_OPEN.format(number=active.number))]
+            )
+            return
+        now = self.clock()
+        previous = await self.store.last_resolved(job.channel, job.chat_id)
+        if previous is not None and aware(previous.resolved_at) > now - timedelta(
+            days=self.config.reopen_days
+        ):
+            await self._reopen(previous, job)
+            return
+        await self._create(job, previous)
+
+    async def _create(self, job: HandoffJob, previous: TicketRow | None) -> None:
+        payload = job.payload
+        level = int(payload.get("level") or 2)
+        spread = await self.store.count_active()
+        new = NewTicket(
+            source_key=job.key,
+            channel=job.channel,
+            chat_id=job.chat_id,
+            user_id=job.user_id,
+            rule=str(payload.get("rule") or "explicit_request"),
+            level=level,
+            priority=int(payload.get("priority") or 0),
+            status=Status.NEW.value,
+            identification={str(k): str(v) for k, v in (payload.get("identification") or {}).items()},
+            description=str(payload.get("description") or "")[:2000],
+            desk_chat_id=self.config.desk_for(level, spread),
+            reopened_from_id=previous.id if previous else None,
+        )
+        posts = [PostRecord("card")]
+        if previous is not None:
+            posts.append(
+                PostRecord("text", system_post(texts.NEW_TICKET_LINK.format(number=previous.number)))
+            )
+        event = EventRecord("bot", None, Status.NEW.value, level, note=new.rule)
+        ticket, created = await self.store.open_ticket(
+            new, lambda sequence: ticket_number(FIRST_NUMBER + sequence), event, posts
+        )
+        if not created:
+            return  # the job ran before and crashed after the ticket was written: told already
+        if not self.config.enabled:
+            logger.warning(
+                "ticket %s opened, but no operators' group is set (OKNO_DESK_CHAT_IDS)", ticket.number
+            )
+        position = await self.tracker.position(ticket)
+        await self.store.send_to_citizen(job.channel, job.chat_id, [self._opened_message(ticket, position)])
+        await self.store.note(ticket.id, {"queue_told": position})
+
+    def _opened_message(self, ticket: TicketRow, position: int) -> CitizenMessage:
+        now = self.clock()
+        schedule = self.schedules[min(ticket.level, 3)]
+        button = [[f"status:{ticket.number}", texts.BUTTON_STATUS]]
+        if schedule.is_open(now):
+            wait = self.tracker.wait_text(position)
+            text = texts.OPENED_IN_HOURS.format(number=ticket.number, position=position, wait=wait)
+        else:
+            back = when(schedule.next_opening(now), now)
+            text = texts.OPENED_OFF_HOURS.format(number=ticket.number, back=back)
+        return CitizenMessage(text, button, outcome="handoff")
+
+    async def _reopen(self, ticket: TicketRow, job: HandoffJob) -> None:
+        description = str(job.payload.get("description") or "")
+        status = Status.IN_PROGRESS if ticket.assignee else Status.NEW
+
+        def change(row: TicketRow) -> TicketChange | None:
+            if row.status != Status.RESOLVED.value:
+                return None
+            posts = [
+                PostRecord("reopen"),
+                PostRecord("text", system_post(texts.REOPENED_NOTE.format(days=self._days()))),
+            ]
+            if description:
+                posts.append(PostRecord("text", citizen_post(description)))
+            return TicketChange(
+                row.id,
+                row.version,
+                {"status": status.value, "resolved_at": None, "reopen_count": row.reopen_count + 1}
+                | {"status_changed_at": self.clock(), "rating": None, "rating_comment": None},
+                EventRecord("citizen", row.status, status.value, row.level, note="повторное обращение"),
+                [*posts, PostRecord("card")],
+                [CitizenMessage(texts.REOPENED.format(number=row.number), outcome="handoff")],
+            )
+
+        await self.tracker.change(ticket.id, change)
+
+    def _days(self) -> str:
+        return f"{self.config.reopen_days:g}"
+
+    # Messages from the citizen
+
+    async def _relay(self, job: HandoffJob) -> None:
+        relay = Relay.from_payload(job.payload)
+        ticket = await self.store.active_ticket(job.channel, job.chat_id)
+        if ticket is None:  # closed meanwhile: the conversation goes back to the bot
+            last = await self.store.tickets_of(job.channel, job.chat_id, 1)
+            await self.store.send_to_citizen(job.channel, job.chat_id, [CitizenMessage(texts.NO_TICKET)])
+            if last:
+                await self.tracker.inject(event_update(last[0], "closed", "relay"))
+            return
+        await self._to_ticket(ticket, relay, job.chat_id)
+
+    async def _to_ticket(self, ticket: TicketRow, relay: Relay, chat_id: str) -> None:
+        posts = []
+        if relay.text or not relay.files:
+            posts.append(PostRecord("text", citizen_post(relay.text)))
+        posts += [PostRecord(f.kind, f.name or "", f.ref) for f in relay.files]
+        if ticket.status != Status.NEEDS_INFO.value:
+            await self.store.post(ticket, posts)
+            return
+
+        def answered(row: TicketRow) -> TicketChange | None:
+            if row.status != Status.NEEDS_INFO.value:
+                return TicketChange(row.id, row.version, {}, None, posts)
+            event = EventRecord(
+                "citizen", row.status, Status.IN_PROGRESS.value, row.level, note="ответ на уточнение"
+            )
+            values = {"status": Status.IN_PROGRESS.value, "status_changed_at": self.clock()}
+            return TicketChange(row.id, row.version, values, event, [*posts, PostRecord("card")])
+
+        await self.tracker.change(ticket.id, answered)
+
+    # Questions about tickets
+
+    async def _status(self, job: HandoffJob) -> None:
+        number = job.payload.get("number")
+        if number:
+            ticket = await self.store.by_number(str(number))
+            own = ticket is not None and (ticket.channel, ticket.chat_id) == (job.channel, job.chat_id)
+            # someone else's number is answered exactly like an unknown one
+            lines = (
+                [await self._status_line(ticket)]
+                if own and ticket
+                else [texts.STATUS_NOT_FOUND.format(number=number)]
+            )
+        else:
+            tickets = await self.store.tickets_of(job.channel, job.chat_id)
+            lines = [await self._status_line(t) for t in tickets] or [texts.STATUS_NONE]
+        await self.store.send_to_citizen(
+            job.channel, job.chat_id, [CitizenMessage("\n".join(lines), outcome="status")]
+        )
+
+    async def _status_line(self, ticket: TicketRow) -> str:
+        opened = aware(ticket.opened_at).astimezone(self.tracker.timezone).strftime("%d.%m.%Y %H:%M")
+        line = texts.STATUS_LINE.format(
+            number=ticket.number, status=Status(ticket.status).label, opened=opened
+        )
+        if ticket.status == Status.NEW.value:
+            line += texts.STATUS_QUEUE.format(position=await self.tracker.position(ticket))
+        return line
+
+    async def _rate(self, job: HandoffJob) -> None:
+        rating = rate_of(job.payload)
+        ticket = await self.store.by_number(rating.number)
+        if ticket is None or (ticket.channel, ticket.chat_id) != (job.channel, job.chat_id):
+            logger.info("a rating for a ticket that is not the citizen's was ignored")
+            return
+
+        def rate(row: TicketRow) -> TicketChange:
+            values: dict[str, Any] = {}
+            posts = []
+            if rating.score is not None and 1 <= rating.score <= 5:
+                values["rating"] = rating.score
+                posts.append(PostRecord("text", system_post(texts.RATING_NOTE.format(score=rating.score))))
+            if rating.comment:
+                values["rating_comment"] = rating.comment[:2000]
+                posts.append(
+                    PostRecord("text", system_post(texts.COMMENT_NOTE.format(comment=rating.comment)))
+                )
+            return TicketChange(row.id, row.version, values, None, [*posts, PostRecord("card")])
+
+        await self.tracker.change(ticket.id, rate)

@@ -1,0 +1,242 @@
+"""The operators' group in Telegram: a forum supergroup, one topic per ticket, through aiogram."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import ChatMemberAdministrator, Message, MessageEntity, Update, User
+from pydantic import ValidationError
+
+from adapters.telegram.mapping import button_payload, keyboard
+from dialog.messages import Button
+from handoff.errors import DeskError, DeskMisconfigured, DeskRetryLater, DeskUnavailable, TopicGone
+from handoff.ports import DeskEvent, DeskFile, DeskMessage, DeskPress
+
+logger = logging.getLogger("okno.handoff.telegram")
+
+T = TypeVar("T")
+_GONE = (
+    "message thread not found",
+    "topic_deleted",
+    "topic_closed",
+    "topic_id_invalid",
+    "message to edit not found",
+)
+_MEMBERS = ("creator", "administrator", "member", "restricted")
+
+
+class TelegramDesk:
+    """The Desk port over a Bot that is an administrator of the groups with «Manage topics»."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def create_topic(self, chat_id: str, name: str) -> int:
+        topic = await _call(self.bot.create_forum_topic(int(chat_id), name))
+        return topic.message_thread_id
+
+    async def rename_topic(self, chat_id: str, thread_id: int, name: str) -> None:
+        await _call(self.bot.edit_forum_topic(int(chat_id), thread_id, name=name))
+
+    async def close_topic(self, chat_id: str, thread_id: int) -> None:
+        try:
+            await _call(self.bot.close_forum_topic(int(chat_id), thread_id))
+        except DeskError as exc:
+            if "not_modified" not in str(exc).lower():
+                raise
+
+    async def reopen_topic(self, chat_id: str, thread_id: int) -> None:
+        try:
+            await _call(self.bot.reopen_forum_topic(int(chat_id), thread_id))
+        except DeskError as exc:
+            if "not_modified" not in str(exc).lower():
+                raise
+
+    async def post(
+        self,
+        chat_id: str,
+        thread_id: int,
+        text: str,
+        buttons: Sequence[Button] = (),
+        mentions: Sequence[str] = (),
+    ) -> int:
+        entities = None
+        if mentions:
+            text, entities = _with_mentions(text, mentions)
+        message = await _call(
+            self.bot.send_message(
+                int(chat_id),
+                text,
+                message_thread_id=thread_id,
+                reply_markup=keyboard(buttons),
+                entities=entities,
+            )
+        )
+        return message.message_id
+
+    async def post_file(self, chat_id: str, thread_id: int, file: DeskFile, caption: str) -> int:
+        send = self.bot.send_photo if file.kind == "photo" else self.bot.send_document
+        message = await _call(
+            send(int(chat_id), file.ref, message_thread_id=thread_id, caption=caption or None)
+        )
+        return message.message_id
+
+    async def edit(self, chat_id: str, message_id: int, text: str, buttons: Sequence[Button] = ()) -> None:
+        try:
+            await _call(
+                self.bot.edit_message_text(
+                    text=text,
+                    chat_id=int(chat_id),
+                    message_id=message_id,
+                    reply_markup=keyboard(buttons),
+                )
+            )
+        except DeskError as exc:
+            if "message is not modified" not in str(exc):
+                raise
+
+    async def answer(self, callback_id: str, text: str = "", alert: bool = False) -> None:
+        try:
+            await _call(self.bot.answer_callback_query(callback_id, text=text or None, show_alert=alert))
+        except DeskError as exc:  # an answer older than ~15 s is refused; nothing else depends on it
+            logger.info("a button press was not answered: %s", exc)
+
+    async def missing_rights(self, chat_id: str) -> list[str]:
+        try:
+            chat = await _call(self.bot.get_chat(int(chat_id)))
+            me = await _call(self.bot.get_me())
+            member = await _call(self.bot.get_chat_member(int(chat_id), me.id))
+        except DeskError as exc:
+            return [f"группа недоступна боту ({exc})"]
+        missing = []
+        if not getattr(chat, "is_forum", False):
+            missing.append("в группе не включены темы (форум)")
+        if not isinstance(member, ChatMemberAdministrator):
+            missing.append("бот не администратор группы")
+        elif not member.can_manage_topics:
+            missing.append("у бота нет права «Управление темами»")
+        return missing
+
+    async def is_member(self, chat_id: str, user_id: str) -> bool:
+        member = await _call(self.bot.get_chat_member(int(chat_id), int(user_id)))
+        return member.status in _MEMBERS
+
+
+async def check_desks(desk: TelegramDesk, chats: Sequence[str]) -> None:
+    """At startup: the bot can run tickets in every group, or a message says what to fix."""
+    problems = []
+    for chat in chats:
+        missing = await desk.missing_rights(chat)
+        if missing:
+            problems.append(f"группа {chat}: " + "; ".join(missing))
+    if problems:
+        raise DeskMisconfigured(
+            "Бот не может вести обращения в группе операторов — "
+            + " | ".join(problems)
+            + ". Сделайте бота администратором с правом «Управление темами» и включите темы в группе "
+            "(или уберите группу из OKNO_DESK_CHAT_IDS), затем запустите Okno снова."
+        )
+
+
+async def _call(request: Awaitable[T]) -> T:
+    try:
+        return await request
+    except TelegramRetryAfter as exc:
+        raise DeskRetryLater(float(exc.retry_after)) from exc
+    except (TelegramServerError, TelegramNetworkError) as exc:
+        raise DeskUnavailable(str(exc)) from exc
+    except (TelegramBadRequest, TelegramNotFound, TelegramForbiddenError) as exc:
+        if any(marker in exc.message.lower() for marker in _GONE):
+            raise TopicGone(exc.message) from exc
+        raise DeskError(exc.message) from exc
+
+
+def _with_mentions(text: str, user_ids: Sequence[str]) -> tuple[str, list[MessageEntity]]:
+    """The text followed by a mention of each user id, which notifies them even without a username."""
+    entities = []
+    text += "\n"
+    for index, user_id in enumerate(user_ids, 1):
+        label = f"руководитель {index}"
+        offset = len(text.encode("utf-16-le")) // 2  # Telegram counts offsets in UTF-16 units
+        entities.append(
+            MessageEntity(
+                type="text_mention",
+                offset=offset,
+                length=len(label.encode("utf-16-le")) // 2,
+                user=User(id=int(user_id), is_bot=False, first_name=label),
+            )
+        )
+        text += label + " "
+    return text.rstrip(), entities
+
+
+# Updates from the operators' groups
+
+
+def desk_chat(payload: dict[str, Any]) -> str | None:
+    """The group an update comes from, if it is a group at all."""
+    for kind in ("message", "edited_message"):
+        chat = (payload.get(kind) or {}).get("chat") or {}
+        if chat.get("type") in ("group", "supergroup"):
+            return str(chat.get("id"))
+    query = payload.get("callback_query") or {}
+    chat = (query.get("message") or {}).get("chat") or {}
+    return str(chat["id"]) if chat.get("type") in ("group", "supergroup") else None
+
+
+def decode_desk(payload: dict[str, Any]) -> DeskEvent | None:
+    try:
+        update = Update.model_validate(payload)
+    except ValidationError:
+        logger.warning("malformed update from an operators' group ignored")
+        return None
+    if update.callback_query is not None and update.callback_query.message is not None:
+        return _press(
+            update.callback_query.id,
+            update.callback_query.from_user,
+            update.callback_query.message.chat.id,
+            getattr(update.callback_query.message, "message_thread_id", None),
+            update.callback_query.data,
+        )
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    return DeskMessage(
+        chat_id=str(message.chat.id),
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        user_id=str(message.from_user.id),
+        user_name=message.from_user.full_name,
+        text=message.text or message.caption or "",
+        files=_files(message),
+    )
+
+
+def _press(
+    callback_id: str, user: User, chat_id: int, thread_id: int | None, data: str | None
+) -> DeskPress | None:
+    action, _, rest = button_payload(data).partition(":")
+    ticket, _, argument = rest.partition(":")
+    if not ticket.isdigit():
+        return DeskPress(str(chat_id), thread_id, str(user.id), user.full_name, callback_id, "unknown", 0)
+    return DeskPress(
+        str(chat_id), thread_id, str(user.id), user.full_name, callback_id, action, int(ticket), argument
+    )
+
+
+def _files(message: Message) -> tuple[DeskFile, ...]:
+    if message.photo:
+        return (DeskFile("photo", message.photo[-1].file_id),)
+    if message.document:
+        return (DeskFile("document", message.document.file_id, message.document.file_name),)
+    return ()

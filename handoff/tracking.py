@@ -1,0 +1,78 @@
+"""Changing tickets safely when several people act at once, and where a ticket stands in the queue."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from handoff.config import HandoffConfig
+from storage.models import TicketRow
+from storage.records import NewUpdate, TicketChange
+from storage.tickets import TicketStore
+
+logger = logging.getLogger("okno.handoff.tracking")
+
+ATTEMPTS = 5
+MSK = ZoneInfo("Europe/Moscow")
+
+Build = Callable[[TicketRow], TicketChange | None]
+
+
+def aware(moment: datetime | None) -> datetime:
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    if moment is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def event_update(ticket: TicketRow, kind: str, tag: str) -> NewUpdate:
+    """A ticket event for the citizen's conversation, handled in order with their messages."""
+    event = {"kind": kind, "ticket": ticket.number, "chat_id": ticket.chat_id, "user_id": ticket.user_id}
+    return NewUpdate(
+        key=f"event:{ticket.id}:{kind}:{tag}",
+        channel=ticket.channel,
+        chat_key=f"{ticket.channel}:{ticket.chat_id}",
+        payload={"okno_event": event},
+    )
+
+
+class Tracker:
+    def __init__(self, store: TicketStore, config: HandoffConfig, on_change: Callable[[], None]) -> None:
+        self.store = store
+        self.config = config
+        self.on_change = on_change
+        self.timezone = MSK
+
+    async def change(self, ticket_id: int, build: Build) -> TicketRow | None:
+        """Build a change from the ticket as it is now and apply it; rebuilt if someone was faster.
+
+        `build` returns None when the change no longer makes sense; then nothing is written."""
+        for _ in range(ATTEMPTS):
+            ticket = await self.store.ticket(ticket_id)
+            if ticket is None:
+                return None
+            change = build(ticket)
+            if change is None:
+                return None
+            updated = await self.store.apply(change)
+            if updated is not None:
+                self.on_change()
+                return updated
+        logger.warning("ticket %s changed %d times under us; giving up this change", ticket_id, ATTEMPTS)
+        return None
+
+    async def inject(self, update: NewUpdate) -> None:
+        await self.store.inject([update])
+        self.on_change()
+
+    async def position(self, ticket: TicketRow) -> int:
+        return await self.store.queue_position(ticket)
+
+    def wait_text(self, position: int) -> str:
+        minutes = max(1, round(position * self.config.minutes_per_ticket))
+        if minutes < 60:
+            return f"около {minutes} мин"
+        hours, rest = divmod(minutes, 60)
+        return f"около {hours} ч {rest:02d} мин"

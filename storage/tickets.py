@@ -1,0 +1,303 @@
+"""The tickets repository: tickets with their audit trail, handoff jobs and posts for operators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import (
+    Contact,
+    Conversation,
+    DeskPost,
+    HandoffJob,
+    InboxUpdate,
+    Message,
+    OutboxMessage,
+    TicketEvent,
+    TicketRow,
+    utcnow,
+)
+from storage.records import CitizenMessage, EventRecord, NewTicket, NewUpdate, PostRecord, TicketChange
+
+ACTIVE = ("new", "in_progress", "needs_info")
+
+
+class TicketStore:
+    """All database access of the handoff side; each method is one transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    # Jobs
+
+    async def pending_jobs(self, after_id: int, limit: int) -> list[HandoffJob]:
+        async with self._sessions() as session:
+            query = (
+                select(HandoffJob)
+                .where(HandoffJob.done.is_(False), HandoffJob.id > after_id)
+                .order_by(HandoffJob.id)
+                .limit(limit)
+            )
+            return list((await session.scalars(query)).all())
+
+    async def finish_job(self, job_id: int) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(update(HandoffJob).where(HandoffJob.id == job_id).values(done=True))
+
+    # Tickets
+
+    async def open_ticket(
+        self, new: NewTicket, numbering: Callable[[int], str], event: EventRecord, posts: Sequence[PostRecord]
+    ) -> tuple[TicketRow, bool]:
+        """The ticket for `new.source_key`: created with its number, event and posts, or the one
+        already created for that key (a job run twice). True when it is new."""
+        async with self._sessions.begin() as session:
+            found = await session.scalar(select(TicketRow).where(TicketRow.source_key == new.source_key))
+            if found is not None:
+                return found, False
+            contact = await session.scalar(
+                select(Contact).where(Contact.channel == new.channel, Contact.external_id == new.user_id)
+            )
+            values = {k: getattr(new, k) for k in NewTicket.__dataclass_fields__}
+            row = TicketRow(
+                **values,
+                contact_id=contact.id if contact else None,
+                citizen_name=contact.display_name if contact else None,
+            )
+            session.add(row)
+            await session.flush()
+            row.number = numbering(row.id)
+            await _write_event(session, row.id, event)
+            await _write_posts(session, row, posts)
+            return row, True
+
+    async def ticket(self, ticket_id: int) -> TicketRow | None:
+        async with self._sessions() as session:
+            return await session.get(TicketRow, ticket_id)
+
+    async def by_number(self, number: str) -> TicketRow | None:
+        async with self._sessions() as session:
+            return await session.scalar(select(TicketRow).where(TicketRow.number == number))
+
+    async def by_thread(self, desk_chat_id: str, thread_id: int) -> TicketRow | None:
+        async with self._sessions() as session:
+            query = (
+                select(TicketRow)
+                .where(TicketRow.desk_chat_id == desk_chat_id, TicketRow.thread_id == thread_id)
+                .order_by(TicketRow.id.desc())
+                .limit(1)
+            )
+            return await session.scalar(query)
+
+    async def active_ticket(self, channel: str, chat_id: str) -> TicketRow | None:
+        async with self._sessions() as session:
+            return await session.scalar(_of_chat(channel, chat_id).where(TicketRow.status.in_(ACTIVE)))
+
+    async def last_resolved(self, channel: str, chat_id: str) -> TicketRow | None:
+        async with self._sessions() as session:
+            return await session.scalar(_of_chat(channel, chat_id).where(TicketRow.status == "resolved"))
+
+    async def tickets_of(self, channel: str, chat_id: str, limit: int = 5) -> list[TicketRow]:
+        async with self._sessions() as session:
+            return list((await session.scalars(_of_chat(channel, chat_id).limit(limit))).all())
+
+    async def waiting(self, level: int | None = None) -> list[TicketRow]:
+        """Tickets nobody has taken yet, in the order they will be taken."""
+        async with self._sessions() as session:
+            query = select(TicketRow).where(TicketRow.status == "new")
+            if level is not None:
+                query = query.where(TicketRow.level == level)
+            query = query.order_by(TicketRow.priority.desc(), TicketRow.opened_at, TicketRow.id)
+            return list((await session.scalars(query)).all())
+
+    async def with_status(self, status: str, changed_before: datetime) -> list[TicketRow]:
+        async with self._sessions() as session:
+            query = select(TicketRow).where(
+                TicketRow.status == status, TicketRow.status_changed_at < changed_before
+            )
+            return list((await session.scalars(query)).all())
+
+    async def events(self, ticket_id: int) -> list[TicketEvent]:
+        async with self._sessions() as session:
+            query = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+            return list((await session.scalars(query)).all())
+
+    async def transcript(self, channel: str, chat_id: str, limit: int) -> list[tuple[str, str]]:
+        """The conversation's last messages, oldest first: (direction, text)."""
+        async with self._sessions() as session:
+            query = (
+                select(Message.direction, Message.text)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Conversation.channel == channel, Conversation.chat_id == chat_id, Message.text != "")
+                .order_by(Message.id.desc())
+                .limit(limit)
+            )
+            rows = (await session.execute(query)).all()
+            return [(str(direction), str(text)) for direction, text in reversed(rows)]
+
+    async def apply(self, change: TicketChange) -> TicketRow | None:
+        """Apply a change if the ticket is still at its version; None if someone else changed it first."""
+        async with self._sessions.begin() as session:
+            values = change.values | {"version": change.version + 1}
+            result = await session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == change.ticket_id, TicketRow.version == change.version)
+                .values(**values)
+                .returning(TicketRow.id)
+            )
+            if result.scalar_one_or_none() is None:
+                return None
+            row = await session.get(TicketRow, change.ticket_id, populate_existing=True)
+            assert row is not None  # updated above in this transaction
+            if change.event is not None:
+                await _write_event(session, row.id, change.event)
+            await _write_posts(session, row, change.posts)
+            await _to_citizen(session, row.channel, row.chat_id, change.to_citizen)
+            if change.inbox:
+                await session.execute(
+                    insert(InboxUpdate),
+                    [
+                        {"key": u.key, "channel": u.channel, "chat_key": u.chat_key, "payload": u.payload}
+                        for u in change.inbox
+                    ],
+                )
+            return row
+
+    # Messages that are not ticket changes
+
+    async def post(self, ticket: TicketRow, posts: Sequence[PostRecord]) -> None:
+        async with self._sessions.begin() as session:
+            await _write_posts(session, ticket, posts)
+
+    async def send_to_citizen(self, channel: str, chat_id: str, messages: Sequence[CitizenMessage]) -> None:
+        async with self._sessions.begin() as session:
+            await _to_citizen(session, channel, chat_id, messages)
+
+    async def pending_posts(self, desk_chat_id: str, limit: int = 200) -> list[DeskPost]:
+        async with self._sessions() as session:
+            query = (
+                select(DeskPost)
+                .where(DeskPost.done.is_(False), DeskPost.desk_chat_id == desk_chat_id)
+                .order_by(DeskPost.id)
+                .limit(limit)
+            )
+            return list((await session.scalars(query)).all())
+
+    async def desks_with_posts(self) -> list[str]:
+        async with self._sessions() as session:
+            query = select(DeskPost.desk_chat_id).where(DeskPost.done.is_(False)).distinct()
+            return [str(chat) for chat in (await session.scalars(query)).all()]
+
+    async def finish_posts(self, ids: Sequence[int]) -> None:
+        if ids:
+            async with self._sessions.begin() as session:
+                await session.execute(update(DeskPost).where(DeskPost.id.in_(list(ids))).values(done=True))
+
+    async def set_topic(self, ticket_id: int, thread_id: int | None, card_message_id: int | None) -> None:
+        """Where the ticket lives in the operators' group; not a ticket change, so no version bump."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id)
+                .values(thread_id=thread_id, card_message_id=card_message_id)
+            )
+
+    async def note(self, ticket_id: int, values: dict[str, Any]) -> None:
+        """Bookkeeping fields (sla_alerted, queue_told) that do not change what operators act on."""
+        async with self._sessions.begin() as session:
+            await session.execute(update(TicketRow).where(TicketRow.id == ticket_id).values(**values))
+
+    async def queue_position(self, ticket: TicketRow) -> int:
+        """1 for the next ticket to be taken at its level: higher priority first, then older first."""
+        async with self._sessions() as session:
+            ahead = (
+                select(func.count())
+                .select_from(TicketRow)
+                .where(
+                    TicketRow.status == "new",
+                    TicketRow.level == ticket.level,
+                    TicketRow.id != ticket.id,
+                    (TicketRow.priority > ticket.priority)
+                    | ((TicketRow.priority == ticket.priority) & (TicketRow.id < ticket.id)),
+                )
+            )
+            return int(await session.scalar(ahead) or 0) + 1
+
+    async def inject(self, updates: Sequence[NewUpdate]) -> None:
+        """Updates that did not come from a platform (ticket events) into the inbox; duplicates skipped."""
+        async with self._sessions.begin() as session:
+            await _insert_updates(session, updates)
+
+    async def count_active(self) -> int:
+        async with self._sessions() as session:
+            query = select(func.count()).select_from(TicketRow).where(TicketRow.status.in_(ACTIVE))
+            return int(await session.scalar(query) or 0)
+
+
+def _of_chat(channel: str, chat_id: str) -> Select[TicketRow]:
+    return (
+        select(TicketRow)
+        .where(TicketRow.channel == channel, TicketRow.chat_id == chat_id)
+        .order_by(TicketRow.id.desc())
+    )
+
+
+async def _insert_updates(session: AsyncSession, updates: Sequence[NewUpdate]) -> None:
+    if not updates:
+        return
+    rows = [
+        {"key": u.key, "channel": u.channel, "chat_key": u.chat_key, "payload": u.payload} for u in updates
+    ]
+    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert_(InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["key"]))
+
+
+async def _write_event(session: AsyncSession, ticket_id: int, event: EventRecord) -> None:
+    values = {k: getattr(event, k) for k in EventRecord.__dataclass_fields__}
+    await session.execute(insert(TicketEvent).values(ticket_id=ticket_id, at=utcnow(), **values))
+
+
+async def _write_posts(session: AsyncSession, ticket: TicketRow, posts: Sequence[PostRecord]) -> None:
+    if posts and ticket.desk_chat_id:
+        rows = [
+            {"desk_chat_id": ticket.desk_chat_id, "ticket_id": ticket.id, "kind": p.kind, "text": p.text}
+            | {"file_ref": p.file_ref}
+            for p in posts
+        ]
+        await session.execute(insert(DeskPost), rows)
+
+
+async def _to_citizen(
+    session: AsyncSession, channel: str, chat_id: str, messages: Sequence[CitizenMessage]
+) -> None:
+    if not messages:
+        return
+    conversation = await session.scalar(
+        select(Conversation.id).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+    )
+    for message in messages:
+        message_id = None
+        if conversation is not None:  # kept with the conversation, for transcripts and statistics
+            message_id = await session.scalar(
+                insert(Message)
+                .values(
+                    conversation_id=conversation, direction="out", text=message.text, outcome=message.outcome
+                )
+                .returning(Message.id)
+            )
+        await session.execute(
+            insert(OutboxMessage).values(
+                channel=channel,
+                chat_id=chat_id,
+                message_id=message_id,
+                text=message.text,
+                buttons=message.buttons,
+                media=message.media,
+            )
+        )
