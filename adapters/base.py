@@ -60,3 +60,7 @@ class Channel(Protocol):
         Raises RetryLater, ChatBlocked, TemporaryFailure or PermanentFailure.
         """
         ...
+
+    async def send_media(self, chat_id: str, kind: str, ref: str, caption: str) -> str | None:
+        """Deliver a photo or document an operator sent, by the platform's file id; raises as `send`."""
+        ...

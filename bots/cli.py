@@ -20,6 +20,7 @@ from bots.stats_cli import add_stats_parser, cmd_stats
 from bots.tools import GATES, classify_lines, kb_calibrate, kb_check, run_eval
 from bots.wiring import build_classifier_from, build_engine
 from dialog.errors import KnowledgeError
+from handoff.errors import DeskMisconfigured
 from storage.migrate import upgrade
 
 
@@ -100,6 +101,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(serve(settings))
     except* BadToken as group:
+        failure = f"{group.exceptions[0]}"
+    except* DeskMisconfigured as group:
         failure = f"{group.exceptions[0]}"
     except* (OSError, SQLAlchemyError) as group:
         failure = (

@@ -12,13 +12,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from adapters.base import Blocked, Channel, Decoded, Ignore, Notice
 from adapters.text import split_text
 from bots.keyed import wait_for_either
 from dialog.engine import ConversationEngine, Turn
-from dialog.messages import InboundMessage
+from dialog.messages import InboundMessage, SystemEvent
 from dialog.state import ConversationState
+from handoff.jobs import effects_to_jobs
 from storage.models import InboxUpdate
 from storage.records import MessageRecord, TurnRecord
 from storage.repositories import Repository
@@ -48,12 +50,14 @@ class InboxWorker:
         engine: ConversationEngine,
         states: StateStore,
         on_replies: Callable[[], None],
+        desk: DeskRoute | None = None,
     ) -> None:
         self.repository = repository
         self.channels = channels
         self.engine = engine
         self.states = states
         self.on_replies = on_replies
+        self.desk = desk
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -75,6 +79,10 @@ class InboxWorker:
             last_id = rows[-1].id
 
     async def handle_batch(self, rows: list[InboxUpdate]) -> None:
+        if self.desk is not None:
+            rows = await self._desk_updates(rows, self.desk)
+            if not rows:
+                return
         try:
             batch = await self._process(rows)
             await self.repository.record_turns(batch.turns, batch.done_ids)
@@ -84,6 +92,20 @@ class InboxWorker:
                 await self._handle_alone(row)
             return
         await self._after_write(batch)
+
+    async def _desk_updates(self, rows: list[InboxUpdate], desk: DeskRoute) -> list[InboxUpdate]:
+        """Updates from the operators' groups go to the desk, one by one; the rest are returned."""
+        citizens = []
+        for row in rows:
+            if not desk.owns(row.payload):
+                citizens.append(row)
+                continue
+            try:
+                await desk.handle(row.payload)
+            except Exception:  # one operator's update must not hold up the group
+                logger.exception("an update from the operators' group failed and was skipped")
+            await self.repository.mark_update_done(row.id)
+        return citizens
 
     async def _handle_alone(self, row: InboxUpdate) -> None:
         for attempt in range(1, ATTEMPTS + 1):
@@ -106,18 +128,20 @@ class InboxWorker:
     async def _process(self, rows: list[InboxUpdate]) -> Batch:
         decoded = [(row, self._decode(row)) for row in rows]
         await self._acknowledge(decoded)
-        states = await self._load_states([d for _, d in decoded if isinstance(d, InboundMessage)])
+        states = await self._load_states(
+            [d for _, d in decoded if isinstance(d, InboundMessage | SystemEvent)]
+        )
         batch = Batch([], [], {})
         for row, item in decoded:
             channel = self.channels.get(row.channel)
             if channel is None:  # stored while that channel was configured: kept for when it is again
                 logger.warning("an update of %s waits: that channel is not configured now", row.channel)
                 continue
-            if isinstance(item, InboundMessage):
+            if isinstance(item, InboundMessage | SystemEvent):
                 key = state_key(item)
-                turn = self.engine.handle(item, states[key])
+                message, turn = self._run_engine(item, states[key])
                 states[key] = batch.states[key] = turn.state
-                batch.turns.append(self._turn_record(row, channel, item, turn))
+                batch.turns.append(self._turn_record(row, channel, message, turn))
             elif isinstance(item, Notice):
                 message = InboundMessage(row.channel, item.chat_id, item.user_id)
                 notice = [MessageRecord(text=item.text)]
@@ -128,11 +152,30 @@ class InboxWorker:
                 batch.done_ids.append(row.id)
         return batch
 
-    def _decode(self, row: InboxUpdate) -> Decoded:
-        channel = self.channels.get(row.channel)
-        return Ignore("channel not configured") if channel is None else channel.decode(row.payload)
+    def _run_engine(
+        self, item: InboundMessage | SystemEvent, state: ConversationState
+    ) -> tuple[InboundMessage, Turn]:
+        if isinstance(item, SystemEvent):  # recorded as a message of the conversation, like a button
+            message = InboundMessage(item.channel, item.chat_id, item.user_id, payload=f"event:{item.kind}")
+            return message, self.engine.handle_event(item, state)
+        return item, self.engine.handle(item, state)
 
-    async def _acknowledge(self, decoded: list[tuple[InboxUpdate, Decoded]]) -> None:
+    def _decode(self, row: InboxUpdate) -> Decoded | SystemEvent:
+        channel = self.channels.get(row.channel)
+        if channel is None:
+            return Ignore("channel not configured")
+        event = row.payload.get("okno_event")
+        if isinstance(event, dict):  # written by the handoff side, never by a platform
+            return SystemEvent(
+                row.channel,
+                str(event["chat_id"]),
+                str(event["user_id"]),
+                str(event["kind"]),
+                str(event["ticket"]),
+            )
+        return channel.decode(row.payload)
+
+    async def _acknowledge(self, decoded: list[tuple[InboxUpdate, Decoded | SystemEvent]]) -> None:
         """Pressed buttons stop spinning before anything else happens."""
         pressed = [
             self.channels[row.channel].acknowledge(row.payload)
@@ -141,7 +184,9 @@ class InboxWorker:
         ]
         await asyncio.gather(*pressed)
 
-    async def _load_states(self, messages: list[InboundMessage]) -> dict[str, ConversationState]:
+    async def _load_states(
+        self, messages: list[InboundMessage | SystemEvent]
+    ) -> dict[str, ConversationState]:
         chats = list(dict.fromkeys((m.channel, m.chat_id) for m in messages))
         keys = [state_key_of(channel, chat) for channel, chat in chats]
         cached = dict(zip(chats, await self.states.load_many(keys), strict=True))
@@ -182,10 +227,19 @@ class InboxWorker:
             outbound=outbound,
             engine_state=turn.state.to_dict() if turn else {},
             keep_state=turn is None,
+            jobs=effects_to_jobs(turn.effects) if turn else (),
         )
 
 
-def state_key(message: InboundMessage) -> str:
+class DeskRoute(Protocol):
+    """Where updates from the operators' groups go instead of the conversation engine."""
+
+    def owns(self, payload: dict[str, Any]) -> bool: ...
+
+    async def handle(self, payload: dict[str, Any]) -> None: ...
+
+
+def state_key(message: InboundMessage | SystemEvent) -> str:
     return state_key_of(message.channel, message.chat_id)
 
 

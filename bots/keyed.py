@@ -8,6 +8,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from handoff.waiting import wait_for_either
+
+__all__ = ["GroupCommit", "KeyedQueue", "wait_for_either"]
+
 logger = logging.getLogger("okno.bots.keyed")
 
 T = TypeVar("T")
@@ -64,16 +68,6 @@ class KeyedQueue(Generic[T]):
             del self._queues[key]
             if not self._queues:
                 self._idle.set()
-
-
-async def wait_for_either(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:
-    """Return when either event is set or the timeout passes."""
-    waiters = [asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
 
 
 class GroupCommit(Generic[T]):

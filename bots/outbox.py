@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 
 from adapters.base import Channel
 from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
@@ -39,6 +40,7 @@ class OutboxDispatcher:
         self._stop = asyncio.Event()
         self._blocked: set[tuple[str, str]] = set()
         self._deliveries = GroupCommit(repository.mark_sent_many)
+        self.on_blocked: Callable[[str, str], Awaitable[None]] | None = None  # set by the wiring
 
     def wake(self) -> None:
         self._wake.set()
@@ -74,6 +76,13 @@ class OutboxDispatcher:
             last_id = row.id
         return last_id
 
+    @staticmethod
+    async def _send(channel: Channel, row: OutboxMessage, buttons: list[Button]) -> str | None:
+        media = row.media or {}
+        if media.get("ref"):  # a file an operator sent the citizen
+            return await channel.send_media(row.chat_id, str(media.get("kind")), str(media["ref"]), row.text)
+        return await channel.send(row.chat_id, row.text, buttons)
+
     async def deliver(self, row: OutboxMessage) -> None:
         channel = self.channels.get(row.channel)
         if channel is None or (row.channel, row.chat_id) in self._blocked:
@@ -85,7 +94,7 @@ class OutboxDispatcher:
             if limiter is not None:
                 await limiter.acquire(row.chat_id)
             try:
-                message_id = await channel.send(row.chat_id, row.text, buttons)
+                message_id = await self._send(channel, row, buttons)
             except RetryLater as exc:
                 logger.warning("%s asks to slow down for %.1f s", row.channel, exc.seconds)
                 await asyncio.sleep(exc.seconds)
@@ -102,6 +111,8 @@ class OutboxDispatcher:
                 logger.info("a %s citizen blocked the bot; their pending replies are dropped", row.channel)
                 self._blocked.add((row.channel, row.chat_id))
                 await self.repository.mark_blocked(row.channel, row.chat_id)
+                if self.on_blocked is not None:
+                    await self.on_blocked(row.channel, row.chat_id)
                 return
             except PermanentFailure as exc:
                 logger.error("a reply was refused for good: %s", exc)

@@ -13,6 +13,7 @@ from aiohttp import web
 from adapters.telegram.receiving import Polling, bot_id, register_webhook, webhook_handler
 from bots.settings import Settings
 from bots.wiring import Runtime, build_runtime
+from handoff.telegram_desk import check_desks
 from storage.migrate import upgrade_async
 
 logger = logging.getLogger("okno.bots.runner")
@@ -35,6 +36,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
     """Receivers stop first; the inbox finishes its updates; then the outbox drains."""
+    handoff = runtime.handoff
+    if handoff.desk is not None:  # a group the bot cannot run tickets in stops the start, saying why
+        await check_desks(handoff.desk, handoff.config.all_desks())
     delivered = asyncio.Event()
 
     async def inbox_then_outbox() -> None:
@@ -46,6 +50,10 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(inbox_then_outbox(), name="inbox")
         tasks.create_task(runtime.outbox.run(delivered), name="outbox")
+        tasks.create_task(handoff.service.run(stop), name="handoff")
+        for name, loop in (("desk-poster", handoff.poster), ("ticket-watch", handoff.watch)):
+            if loop is not None:
+                tasks.create_task(loop.run(stop), name=name)
         for name, receiver in receivers(runtime).items():
             tasks.create_task(receiver(stop), name=name)
 

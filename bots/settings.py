@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dialog.knowledge import DEFAULT_KNOWLEDGE_DIR
 
@@ -42,6 +42,23 @@ class Settings(BaseSettings):
     telegram_rate_per_second: float = Field(30.0, ge=0)  # whole bot; 0 turns the limiter off
     telegram_chat_rate_per_second: float = Field(1.0, ge=0)  # one chat; 0 turns it off
 
+    # The operators' side: Telegram forum supergroups where the same bot runs tickets
+    desk_chat_ids: Annotated[list[int], NoDecode] = []  # operators' groups; tickets are spread over them
+    desk_specialist_chat_id: int | None = None  # level 3 tickets; unset: the operators' group
+    desk_operator_ids: Annotated[list[int], NoDecode] = []  # unset: every member of the group
+    desk_specialist_ids: Annotated[list[int], NoDecode] = []
+    desk_supervisor_ids: Annotated[list[int], NoDecode] = []  # called when a ticket waits too long
+    desk_show_operator_name: bool = True  # citizens see «Анна: …» before an operator's words
+    desk_mask_identification: bool = True  # cards show СНИЛС and phone partly hidden
+    desk_posts_per_minute: float = Field(20.0, ge=0)  # per group, all topics together; 0: no limit
+    desk_card_debounce_seconds: float = Field(5.0, ge=0)
+
+    # Tickets
+    ticket_reopen_days: float = Field(7.0, ge=0)  # writing again sooner reopens the resolved ticket
+    ticket_take_sla_minutes: float = Field(15.0, gt=0)  # not taken by then: supervisors are called
+    ticket_needs_info_days: float = Field(3.0, gt=0)  # no answer to a clarification: closed
+    ticket_minutes_per_ticket: float = Field(6.0, gt=0)  # for the wait estimate citizens are told
+
     # Web server (webhooks)
     web_host: str = "127.0.0.1"
     web_port: int = Field(8080, ge=1, le=65535)
@@ -52,6 +69,16 @@ class Settings(BaseSettings):
     # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["text", "json"] = "text"
+
+    @field_validator(
+        "desk_chat_ids", "desk_operator_ids", "desk_specialist_ids", "desk_supervisor_ids", mode="before"
+    )
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        """«-1001, -1002» or «[-1001, -1002]»: both are accepted."""
+        if isinstance(value, str):
+            return [int(part) for part in value.strip("[] ").replace(";", ",").split(",") if part.strip()]
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -6,11 +6,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import Channel
 from adapters.telegram.channel import TelegramChannel, make_bot
+from bots.handoff_wiring import HandoffParts, build_handoff
 from bots.inbox import InboxWorker
 from bots.outbox import OutboxDispatcher
 from bots.ratelimit import RateLimiter
@@ -59,6 +61,7 @@ class Runtime:
     channels: dict[str, Channel]
     inbox: InboxWorker
     outbox: OutboxDispatcher
+    handoff: HandoffParts
     telegram: TelegramChannel | None = None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -70,7 +73,11 @@ class Runtime:
                 logger.exception("error while closing")
 
 
-def build_runtime(settings: Settings, engine: ConversationEngine | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    engine: ConversationEngine | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Runtime:
     """Construct everything; nothing connects until the runner starts the loops."""
     database = make_engine(settings.database_url)
     repository = Repository(make_sessions(database))
@@ -87,8 +94,19 @@ def build_runtime(settings: Settings, engine: ConversationEngine | None = None) 
             states, telegram.name, settings.telegram_rate_per_second, settings.telegram_chat_rate_per_second
         )
     outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
-    inbox = InboxWorker(repository, channels, engine, states, outbox.wake)
-    runtime = Runtime(settings, database, repository, states, engine, channels, inbox, outbox, telegram)
+    sessions = make_sessions(database)
+    handoff = build_handoff(settings, sessions, states, engine, telegram.bot if telegram else None, clock)
+
+    def replies_and_jobs() -> None:  # a written batch may hold replies and handoff jobs
+        outbox.wake()
+        handoff.service.wake()
+
+    inbox = InboxWorker(repository, channels, engine, states, replies_and_jobs, handoff.route)
+    handoff.wakers.callbacks += [outbox.wake, inbox.wake]
+    outbox.on_blocked = handoff.service.citizen_blocked
+    runtime = Runtime(
+        settings, database, repository, states, engine, channels, inbox, outbox, handoff, telegram
+    )
     runtime.closers += [database.dispose, states.close]
     if telegram is not None:
         runtime.closers.append(telegram.close)

@@ -92,8 +92,8 @@ class ConversationEngine:
         if event.kind == "resolved":
             reply = Reply(texts.RATING_PROMPT.format(number=event.ticket), rating_buttons())
             return Turn((reply,), state.evolve(rating_for=event.ticket, rating_stage="score"), decision)
-        reply = Reply(texts.TICKET_CLOSED.format(number=event.ticket), (Button(MENU, texts.BUTTON_MENU),))
-        return Turn((reply,), state.evolve(rating_for=None, rating_stage=None), decision)
+        # closed without a resolution: the handoff side has told the citizen why
+        return Turn((), state.evolve(rating_for=None, rating_stage=None), decision)
 
     def _on_command(self, command: str, state: ConversationState) -> Turn | None:
         if command in _MENU_COMMANDS or command.startswith("/start "):

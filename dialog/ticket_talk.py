@@ -10,7 +10,7 @@ from dialog import texts
 from dialog.messages import Attachment, AttachmentKind, Button
 
 _NUMBER = re.compile(r"(?<![\d-])(\d{4,10})\s?[-‐–—]\s?(\d)(?![\d-])")
-_TICKET_WORDS = re.compile(r"обращени|статус|номер|тикет|№", re.IGNORECASE)
+_TICKET_WORDS = re.compile(r"обращени|тикет", re.IGNORECASE)
 _SIZE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(КБ|МБ|ГБ)", re.IGNORECASE)
 _UNITS = {"кб": 1024, "мб": 1024**2, "гб": 1024**3}
 _FORMATS = {"JPEG": ("image/jpeg", "image/jpg"), "PNG": ("image/png",), "PDF": ("application/pdf",)}
@@ -38,11 +38,12 @@ def find_ticket_number(text: str) -> str | None:
     match = _NUMBER.search(text)
     if match is None:
         return None
-    rest = (text[: match.start()] + text[match.end() :]).strip(" №#.?!")
-    if rest and not _TICKET_WORDS.search(text):
-        return None  # a number inside some other question (a date range, a phone) is not a query
     number = f"{match.group(1)}-{match.group(2)}"
-    return number if parse_ticket_number(number) is not None else None
+    if _TICKET_WORDS.search(text):  # «статус обращения …»: even a mistyped number gets an answer
+        return number
+    rest = (text[: match.start()] + text[match.end() :]).strip(" №#.?!")
+    # a bare number is a query only if it checks out; inside other words it is something else
+    return number if not rest and parse_ticket_number(number) is not None else None
 
 
 def _luhn_digit(digits: str) -> int:

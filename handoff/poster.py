@@ -23,6 +23,7 @@ from handoff.config import HandoffConfig
 from handoff.errors import DeskRetryLater, TopicGone
 from handoff.ports import Desk, DeskFile
 from handoff.tickets import Status
+from handoff.waiting import wait_for_either
 from storage.models import DeskPost, TicketRow
 from storage.records import PostRecord
 from storage.tickets import TicketStore
@@ -102,8 +103,7 @@ class GroupPoster:
                 logger.exception("posting to group %s failed; retrying in %.1f s", chat, delay)
             if delay:
                 wake = self._wake[chat]
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_either(wake, stop), delay)
+                await wait_for_either(wake, stop, delay)
                 wake.clear()
 
     async def flush_one(self, chat: str) -> float:
@@ -177,6 +177,9 @@ class GroupPoster:
         try:
             await send(_thread(ticket))
         except TopicGone:
+            if ticket.status in (Status.RESOLVED.value, Status.CLOSED.value):  # closed by us when done
+                logger.info("a post for finished ticket %s stays out of its closed topic", ticket.number)
+                return ticket
             logger.warning("the topic of ticket %s is gone; creating it again", ticket.number)
             ticket = await self._new_topic(chat, ticket)
             await self._spend(chat)
@@ -262,12 +265,3 @@ def _merge(texts: Sequence[str]) -> list[str]:
 
 def _record(post: DeskPost) -> PostRecord:
     return PostRecord(post.kind, post.text, post.file_ref)
-
-
-async def _either(first: asyncio.Event, second: asyncio.Event) -> None:
-    waits = [asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())]
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()

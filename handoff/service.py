@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from handoff.hours import Schedule, when
 from handoff.jobs import Relay, rate_of
 from handoff.tickets import Status
 from handoff.tracking import Tracker, aware, event_update
+from handoff.waiting import wait_for_either
 from storage.models import HandoffJob, TicketRow
 from storage.records import CitizenMessage, EventRecord, NewTicket, PostRecord, TicketChange
 from storage.tickets import TicketStore
@@ -63,8 +63,7 @@ class HandoffService:
                 else:
                     break  # retried from here on the next pass, so a chat's jobs keep their order
             if not jobs or last_id != jobs[-1].id:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                await wait_for_either(self._wake, stop, POLL_SECONDS)
                 self._wake.clear()
 
     async def _run_job(self, job: HandoffJob) -> bool:
@@ -128,6 +127,7 @@ class HandoffService:
             identification={str(k): str(v) for k, v in (payload.get("identification") or {}).items()},
             description=str(payload.get("description") or "")[:2000],
             desk_chat_id=self.config.desk_for(level, spread),
+            opened_at=self.clock(),
             reopened_from_id=previous.id if previous else None,
         )
         posts = [PostRecord("card")]
@@ -221,6 +221,13 @@ class HandoffService:
             return TicketChange(row.id, row.version, values, event, [*posts, PostRecord("card")])
 
         await self.tracker.change(ticket.id, answered)
+
+    async def citizen_blocked(self, channel: str, chat_id: str) -> None:
+        """The citizen blocked the bot: whoever works on their ticket should know replies do not arrive."""
+        ticket = await self.store.active_ticket(channel, chat_id)
+        if ticket is not None:
+            await self.store.post(ticket, [PostRecord("text", system_post(texts.CITIZEN_BLOCKED))])
+            self.on_change()
 
     # Questions about tickets
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    AiogramError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -15,6 +16,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods.base import TelegramMethod
 from aiogram.types import ChatMemberAdministrator, Message, MessageEntity, Update, User
 from pydantic import ValidationError
 
@@ -34,6 +36,15 @@ _GONE = (
     "message to edit not found",
 )
 _MEMBERS = ("creator", "administrator", "member", "restricted")
+
+
+class GetRawChat(TelegramMethod[dict[str, Any]]):
+    """getChat as plain JSON: only `is_forum` matters, and the full ChatFullInfo grows every release."""
+
+    __returning__ = dict[str, Any]
+    __api_method__ = "getChat"
+
+    chat_id: int
 
 
 class TelegramDesk:
@@ -114,13 +125,13 @@ class TelegramDesk:
 
     async def missing_rights(self, chat_id: str) -> list[str]:
         try:
-            chat = await _call(self.bot.get_chat(int(chat_id)))
+            chat = await _call(self.bot(GetRawChat(chat_id=int(chat_id))))
             me = await _call(self.bot.get_me())
             member = await _call(self.bot.get_chat_member(int(chat_id), me.id))
         except DeskError as exc:
             return [f"группа недоступна боту ({exc})"]
         missing = []
-        if not getattr(chat, "is_forum", False):
+        if not chat.get("is_forum"):
             missing.append("в группе не включены темы (форум)")
         if not isinstance(member, ChatMemberAdministrator):
             missing.append("бот не администратор группы")
@@ -160,6 +171,8 @@ async def _call(request: Awaitable[T]) -> T:
         if any(marker in exc.message.lower() for marker in _GONE):
             raise TopicGone(exc.message) from exc
         raise DeskError(exc.message) from exc
+    except AiogramError as exc:  # an answer aiogram cannot read: a newer or odd Bot API server
+        raise DeskError(str(exc)) from exc
 
 
 def _with_mentions(text: str, user_ids: Sequence[str]) -> tuple[str, list[MessageEntity]]:

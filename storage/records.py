@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -78,6 +79,7 @@ class NewTicket:
     identification: dict[str, str]
     description: str
     desk_chat_id: str | None
+    opened_at: datetime
     reopened_from_id: int | None = None
 
 

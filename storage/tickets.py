@@ -67,6 +67,7 @@ class TicketStore:
             values = {k: getattr(new, k) for k in NewTicket.__dataclass_fields__}
             row = TicketRow(
                 **values,
+                status_changed_at=new.opened_at,
                 contact_id=contact.id if contact else None,
                 citizen_name=contact.display_name if contact else None,
             )

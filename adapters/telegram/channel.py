@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -99,27 +99,42 @@ class TelegramChannel:
             logger.info("callback query not answered: %s", exc)
 
     async def send(self, chat_id: str, text: str, buttons: Sequence[Button]) -> str | None:
-        try:
-            method = SendText(
-                chat_id=int(chat_id),
-                text=text,
-                reply_markup=mapping.keyboard_dict(buttons),
-                link_preview_options=_NO_PREVIEW,
-            )
-            message = await self.bot(method)
-        except TelegramRetryAfter as exc:
-            raise RetryLater(float(exc.retry_after)) from exc
-        except TelegramForbiddenError as exc:
-            raise ChatBlocked(exc.message) from exc
-        except (TelegramServerError, TelegramNetworkError) as exc:
-            raise TemporaryFailure(str(exc)) from exc
-        except TelegramUnauthorizedError as exc:
-            raise PermanentFailure("the bot token was rejected (Unauthorized)") from exc
-        except (TelegramBadRequest, TelegramNotFound) as exc:
-            if "chat not found" in exc.message.lower():
-                raise ChatBlocked(exc.message) from exc
-            raise PermanentFailure(exc.message) from exc
-        return str(message.message_id)
+        method = SendText(
+            chat_id=int(chat_id),
+            text=text,
+            reply_markup=mapping.keyboard_dict(buttons),
+            link_preview_options=_NO_PREVIEW,
+        )
+        sent: Awaitable[SentMessage] = self.bot(method)
+        return await _delivered(sent)
+
+    async def send_media(self, chat_id: str, kind: str, ref: str, caption: str) -> str | None:
+        send = self.bot.send_photo if kind == "photo" else self.bot.send_document
+        return await _delivered(send(int(chat_id), ref, caption=caption or None))
 
     async def close(self) -> None:
         await self.bot.session.close()
+
+
+class _Sent(Protocol):
+    @property
+    def message_id(self) -> int: ...
+
+
+async def _delivered(request: Awaitable[_Sent]) -> str:
+    """The message id of a send, or the adapter error that says what to do about the failure."""
+    try:
+        message = await request
+    except TelegramRetryAfter as exc:
+        raise RetryLater(float(exc.retry_after)) from exc
+    except TelegramForbiddenError as exc:
+        raise ChatBlocked(exc.message) from exc
+    except (TelegramServerError, TelegramNetworkError) as exc:
+        raise TemporaryFailure(str(exc)) from exc
+    except TelegramUnauthorizedError as exc:
+        raise PermanentFailure("the bot token was rejected (Unauthorized)") from exc
+    except (TelegramBadRequest, TelegramNotFound) as exc:
+        if "chat not found" in exc.message.lower():
+            raise ChatBlocked(exc.message) from exc
+        raise PermanentFailure(exc.message) from exc
+    return str(message.message_id)

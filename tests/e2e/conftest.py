@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +75,15 @@ def make_settings(fake: FakeTelegram, backend: Backend, **overrides: Any) -> Set
 
 @contextlib.asynccontextmanager
 async def running(
-    settings: Settings, engine: ConversationEngine, *, inbox: bool = True
+    settings: Settings,
+    engine: ConversationEngine,
+    *,
+    inbox: bool = True,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Okno running until the block ends, then shut down as on SIGTERM."""
     await upgrade_async(settings.database_url)
-    runtime = build_runtime(settings, engine)
+    runtime = build_runtime(settings, engine, clock)
     if not inbox:  # receive and store only, as if the process died before handling
         runtime.inbox.run = _idle  # type: ignore[method-assign]
     stop = asyncio.Event()

@@ -93,6 +93,7 @@ class FakeTelegram:
         self.webhook: JSON = {"url": "", "secret_token": None, "allowed_updates": None}
         self.messages: dict[tuple[str, int], JSON] = {}  # (chat_id, message_id) -> the bot's message
         self.topics: dict[int, JSON] = {}  # message_thread_id -> ForumTopic (+ "is_closed")
+        self.members: dict[int, str] = {}  # user id -> chat member status other than "member"
         self._queue: list[JSON] = []
         self._allowed: list[str] = []
         self._chats: dict[str, JSON] = {}
@@ -193,12 +194,31 @@ class FakeTelegram:
         sender = self._sender(chat_id, user_id, chat_type, first_name)
         return self._push({"message": self._message(message_id, chat_id, sender, text=text)})
 
+    def add_group(self, chat_id: int, *, forum: bool = True) -> None:
+        """A supergroup the bot is in, with topics turned on unless ``forum=False``."""
+        self._chats[str(chat_id)] = {
+            "id": chat_id,
+            "type": "supergroup",
+            "title": "Операторы",
+            "is_forum": forum,
+        }
+
+    def topic_update(
+        self, chat_id: int, thread_id: int, user_id: int, name: str = "Анна", text: str = "", **content: Any
+    ) -> JSON:
+        """A member writes in a forum topic of a group added with ``add_group``."""
+        message = self._message(None, chat_id, _user(user_id, name), **content)
+        message |= {"message_thread_id": thread_id, "is_topic_message": True}
+        return self._push({"message": message | ({"text": text} if text else {})})
+
     def callback_update(
         self, chat_id: int, data: str, user_id: int | None = None, message_id: int = 1
     ) -> JSON:
         message = self.messages.get((str(chat_id), message_id))
         message = message or self._message(message_id, chat_id, self.bot_user, text="…")
-        user = _user(user_id or chat_id, "Иван")
+        user = _user(
+            user_id or chat_id, "Иван" if user_id is None or user_id == chat_id else f"Оператор {user_id}"
+        )
         query = {"id": str(next(self._seq)), "from": user, "chat_instance": f"ci{chat_id}", "data": data}
         return self._push({"callback_query": query | {"message": message}})
 
@@ -331,7 +351,9 @@ class FakeTelegram:
         chat_id = _chat_id(params)
         message = self._message(None, chat_id, self.bot_user, **content)
         if thread := params.get("message_thread_id"):
-            if self.topics.get(thread, {}).get("is_closed"):
+            if thread not in self.topics:
+                raise ApiError(400, "Bad Request: message thread not found")
+            if self.topics[thread].get("is_closed"):
                 raise ApiError(400, "Bad Request: TOPIC_CLOSED")
             message |= {"message_thread_id": thread, "is_topic_message": True}
         _set_markup(message, params)
@@ -347,11 +369,12 @@ class FakeTelegram:
     def _edit(self, params: JSON, **content: Any) -> JSON | bool:
         if "inline_message_id" in params:
             return True
-        key = (str(chat_id := _chat_id(params)), int(params.get("message_id", 0)))
-        old = self.messages.get(key) or self._message(key[1], chat_id, self.bot_user)
+        key = (str(_chat_id(params)), int(params.get("message_id", 0)))
+        if (old := self.messages.get(key)) is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
         new = {**old, **content}
         _set_markup(new, params)
-        if key in self.messages and new == old:
+        if new == old:
             raise ApiError(400, NOT_MODIFIED)
         self.messages[key] = new | {"edit_date": int(time.time())}
         return self.messages[key]
@@ -397,6 +420,8 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: TOPIC_ID_INVALID")
         if call.method == "deleteForumTopic":
             del self.topics[thread]
+            for key in [k for k, m in self.messages.items() if m.get("message_thread_id") == thread]:
+                del self.messages[key]
         elif call.method == "editForumTopic":
             topic |= {key: call.params[key] for key in ("name", "icon_custom_emoji_id") if key in call.params}
         else:
@@ -410,7 +435,26 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: invalid user_id specified")
         if user_id == self.bot_user["id"]:
             return self.bot_member
-        return {"status": "member", "user": _user(user_id, "Иван")}
+        return {"status": self.members.get(user_id, "member"), "user": _user(user_id, "Иван")}
+
+    async def _api_getChat(self, call: Call) -> JSON:
+        chat = self._chats.get(str(chat_id := _chat_id(call.params)))
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        kinds = (
+            "unlimited_gifts",
+            "limited_gifts",
+            "unique_gifts",
+            "premium_subscription",
+            "gifts_from_channels",
+        )
+        gifts = dict.fromkeys(kinds, True)
+        return {
+            "id": chat_id,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": gifts,
+        } | chat
 
     async def _api_getChatAdministrators(self, call: Call) -> list[JSON]:
         _chat_id(call.params)

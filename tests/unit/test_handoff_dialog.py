@@ -110,7 +110,9 @@ def test_status_queries_by_number_button_and_command(engine: ConversationEngine)
     assert turn.effects == (StatusQuery(number),)
     assert engine.handle(press(f"status:{number}"), ConversationState()).effects == (StatusQuery(number),)
     assert engine.handle(text("/status"), ConversationState()).effects == (StatusQuery(None),)
-    assert find_ticket_number("статус обращения 10427-4") is None  # the check digit does not match
+    assert find_ticket_number("10427-4") is None  # a bare number whose check digit does not match
+    assert find_ticket_number(number) == number
+    assert find_ticket_number("статус обращения 10427-4") == "10427-4"  # answered «не найдено»
     assert find_ticket_number("с 2020-2 по 2021 год") is None
 
 

@@ -1,0 +1,120 @@
+"""Building the human side from the settings: tickets, the operators' group, the ticket watch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bots.settings import Settings
+from dialog.engine import ConversationEngine
+from handoff.canned import load_canned
+from handoff.config import HandoffConfig
+from handoff.desk import OperatorDesk
+from handoff.hours import load_calendar, schedules
+from handoff.poster import CardRenderer, GroupPoster
+from handoff.service import HandoffService
+from handoff.telegram_desk import TelegramDesk, decode_desk, desk_chat
+from handoff.tracking import Tracker
+from handoff.watch import TicketWatch
+from storage.state import StateStore
+from storage.tickets import TicketStore
+
+logger = logging.getLogger("okno.bots.handoff")
+
+
+def handoff_config(settings: Settings) -> HandoffConfig:
+    def ids(values: list[int]) -> frozenset[str]:
+        return frozenset(str(v) for v in values)
+
+    return HandoffConfig(
+        desk_chats=tuple(str(c) for c in settings.desk_chat_ids),
+        specialist_chat=str(settings.desk_specialist_chat_id) if settings.desk_specialist_chat_id else None,
+        operators=ids(settings.desk_operator_ids),
+        specialists=ids(settings.desk_specialist_ids),
+        supervisors=ids(settings.desk_supervisor_ids),
+        show_operator_name=settings.desk_show_operator_name,
+        mask_identification=settings.desk_mask_identification,
+        reopen_days=settings.ticket_reopen_days,
+        take_sla_minutes=settings.ticket_take_sla_minutes,
+        needs_info_days=settings.ticket_needs_info_days,
+        minutes_per_ticket=settings.ticket_minutes_per_ticket,
+        group_posts_per_minute=settings.desk_posts_per_minute,
+        card_debounce_seconds=settings.desk_card_debounce_seconds,
+    )
+
+
+@dataclass
+class Wakers:
+    """Everyone to wake when tickets change: the poster, the outbox, the inbox (ticket events)."""
+
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+
+    def __call__(self) -> None:
+        for wake in self.callbacks:
+            wake()
+
+
+class TelegramDeskRoute:
+    """Updates from the operators' groups, taken out of the citizens' stream for the desk."""
+
+    def __init__(self, desk: OperatorDesk) -> None:
+        self.desk = desk
+
+    def owns(self, payload: dict[str, Any]) -> bool:
+        chat = desk_chat(payload)
+        return chat is not None and self.desk.owns(chat)
+
+    async def handle(self, payload: dict[str, Any]) -> None:
+        event = decode_desk(payload)
+        if event is not None:
+            await self.desk.handle(event)
+
+
+@dataclass
+class HandoffParts:
+    config: HandoffConfig
+    store: TicketStore
+    service: HandoffService
+    wakers: Wakers
+    desk: TelegramDesk | None = None
+    operators: OperatorDesk | None = None
+    poster: GroupPoster | None = None
+    watch: TicketWatch | None = None
+    route: TelegramDeskRoute | None = None
+
+
+def build_handoff(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    states: StateStore,
+    engine: ConversationEngine,
+    bot: Bot | None,
+    clock: Callable[[], datetime] | None = None,
+) -> HandoffParts:
+    config = handoff_config(settings)
+    clock = clock or (lambda: datetime.now(UTC))
+    facts = engine.knowledge.facts
+    hours = schedules(facts, load_calendar())
+    store = TicketStore(sessions)
+    wakers = Wakers()
+    tracker = Tracker(store, config, wakers)
+    parts = HandoffParts(config, store, HandoffService(store, config, hours, tracker, clock, wakers), wakers)
+    if bot is None or not config.enabled:
+        return parts
+    rules = engine.classifier.rules
+    situations = {rule_id: rule.situation for rule_id, rule in rules.by_id.items()}
+    parts.desk = TelegramDesk(bot)
+    parts.operators = OperatorDesk(store, parts.desk, config, tracker, load_canned(facts), clock)
+    parts.poster = GroupPoster(
+        store, parts.desk, config, CardRenderer(store, config, situations), states.take_token
+    )
+    parts.watch = TicketWatch(store, config, hours, tracker, clock)
+    parts.route = TelegramDeskRoute(parts.operators)
+    wakers.callbacks.append(parts.poster.wake)
+    return parts
