@@ -36,6 +36,7 @@ calibrate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/classify.py
 	$(BIN)/python benchmarks/telegram_e2e.py
+	$(BIN)/python benchmarks/handoff.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,7 @@ from handoff.desk import OperatorDesk
 from handoff.hours import load_calendar, schedules
 from handoff.poster import CardRenderer, GroupPoster
 from handoff.service import HandoffService
-from handoff.telegram_desk import TelegramDesk, decode_desk, desk_chat
+from handoff.telegram_desk import TelegramDesk, decode_desk, desk_chat, desk_topic
 from handoff.tracking import Tracker
 from handoff.watch import TicketWatch
 from storage.state import StateStore
@@ -69,6 +69,9 @@ class TelegramDeskRoute:
     def owns(self, payload: dict[str, Any]) -> bool:
         chat = desk_chat(payload)
         return chat is not None and self.desk.owns(chat)
+
+    def order_key(self, payload: dict[str, Any]) -> str:
+        return desk_topic(payload)
 
     async def handle(self, payload: dict[str, Any]) -> None:
         event = decode_desk(payload)

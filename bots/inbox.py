@@ -31,6 +31,7 @@ logger = logging.getLogger("okno.bots.inbox")
 ATTEMPTS = 3
 BATCH = 200
 POLL_SECONDS = 1.0
+DESK_CONCURRENCY = 16  # operators' topics handled at once
 
 
 @dataclass
@@ -94,17 +95,27 @@ class InboxWorker:
         await self._after_write(batch)
 
     async def _desk_updates(self, rows: list[InboxUpdate], desk: DeskRoute) -> list[InboxUpdate]:
-        """Updates from the operators' groups go to the desk, one by one; the rest are returned."""
-        citizens = []
+        """Updates from the operators' groups go to the desk, each topic's in order, topics side by
+        side; the citizens' updates are returned."""
+        citizens: list[InboxUpdate] = []
+        topics: dict[str, list[InboxUpdate]] = {}
         for row in rows:
-            if not desk.owns(row.payload):
+            if desk.owns(row.payload):
+                topics.setdefault(desk.order_key(row.payload), []).append(row)
+            else:
                 citizens.append(row)
-                continue
-            try:
-                await desk.handle(row.payload)
-            except Exception:  # one operator's update must not hold up the group
-                logger.exception("an update from the operators' group failed and was skipped")
-            await self.repository.mark_update_done(row.id)
+        limit = asyncio.Semaphore(DESK_CONCURRENCY)
+
+        async def run_topic(items: list[InboxUpdate]) -> None:
+            async with limit:
+                for row in items:
+                    try:
+                        await desk.handle(row.payload)
+                    except Exception:  # one operator's update must not hold up the group
+                        logger.exception("an update from the operators' group failed and was skipped")
+
+        await asyncio.gather(*(run_topic(items) for items in topics.values()))
+        await self.repository.mark_updates_done([row.id for items in topics.values() for row in items])
         return citizens
 
     async def _handle_alone(self, row: InboxUpdate) -> None:
@@ -235,6 +246,10 @@ class DeskRoute(Protocol):
     """Where updates from the operators' groups go instead of the conversation engine."""
 
     def owns(self, payload: dict[str, Any]) -> bool: ...
+
+    def order_key(self, payload: dict[str, Any]) -> str:
+        """Updates with the same key are handled in order (one ticket's topic)."""
+        ...
 
     async def handle(self, payload: dict[str, Any]) -> None: ...
 

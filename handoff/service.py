@@ -26,6 +26,7 @@ logger = logging.getLogger("okno.handoff.service")
 BATCH = 200
 POLL_SECONDS = 1.0
 ATTEMPTS = 3
+CONCURRENCY = 16  # chats whose jobs run at once
 FIRST_NUMBER = 10_000  # ticket numbers start with five digits: «10001-8»
 
 
@@ -48,7 +49,6 @@ class HandoffService:
         self.clock = clock
         self.on_change = on_change
         self._wake = asyncio.Event()
-        self._failures: dict[int, int] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -57,31 +57,40 @@ class HandoffService:
         last_id = 0
         while not stop.is_set():
             jobs = await self.store.pending_jobs(last_id, BATCH)
-            for job in jobs:
-                if await self._run_job(job):
-                    last_id = job.id
-                else:
-                    break  # retried from here on the next pass, so a chat's jobs keep their order
-            if not jobs or last_id != jobs[-1].id:
+            if jobs:
+                await self.run_batch(jobs)
+                last_id = jobs[-1].id
+            else:
                 await wait_for_either(self._wake, stop, POLL_SECONDS)
                 self._wake.clear()
 
-    async def _run_job(self, job: HandoffJob) -> bool:
-        try:
-            await self.handle(job)
-        except Exception:  # one bad job must not stop the others; retried, then given up
-            failures = self._failures.get(job.id, 0) + 1
-            self._failures[job.id] = failures
-            logger.exception(
-                "handoff job %s (%s) failed, attempt %d of %d", job.id, job.kind, failures, ATTEMPTS
-            )
-            if failures < ATTEMPTS:
-                await asyncio.sleep(0.2 * failures**2)
-                return False
-            logger.error("handoff job %s given up after %d attempts", job.id, ATTEMPTS)
-        await self.store.finish_job(job.id)
+    async def run_batch(self, jobs: list[HandoffJob]) -> None:
+        """Chats side by side, each chat's jobs in their order."""
+        by_chat: dict[tuple[str, str], list[HandoffJob]] = {}
+        for job in jobs:
+            by_chat.setdefault((job.channel, job.chat_id), []).append(job)
+        limit = asyncio.Semaphore(CONCURRENCY)
+
+        async def run_chat(items: list[HandoffJob]) -> None:
+            async with limit:
+                for job in items:
+                    await self._run_job(job)
+                await self.store.finish_jobs([job.id for job in items])
+
+        await asyncio.gather(*(run_chat(items) for items in by_chat.values()))
         self.on_change()
-        return True
+
+    async def _run_job(self, job: HandoffJob) -> None:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                await self.handle(job)
+                return
+            except Exception:  # one bad job must not stop the others; retried, then given up
+                logger.exception(
+                    "handoff job %s (%s) failed, attempt %d of %d", job.id, job.kind, attempt, ATTEMPTS
+                )
+                await asyncio.sleep(0.2 * attempt**2)
+        logger.error("handoff job %s given up after %d attempts", job.id, ATTEMPTS)
 
     async def handle(self, job: HandoffJob) -> None:
         handlers = {"open": self._open, "relay": self._relay, "status": self._status, "rate": self._rate}

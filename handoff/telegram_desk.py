@@ -208,6 +208,12 @@ def desk_chat(payload: dict[str, Any]) -> str | None:
     return str(chat["id"]) if chat.get("type") in ("group", "supergroup") else None
 
 
+def desk_topic(payload: dict[str, Any]) -> str:
+    """The group and topic an update belongs to: one topic's updates are handled in order."""
+    message = payload.get("message") or (payload.get("callback_query") or {}).get("message") or {}
+    return f"{desk_chat(payload)}:{message.get('message_thread_id')}"
+
+
 def decode_desk(payload: dict[str, Any]) -> DeskEvent | None:
     try:
         update = Update.model_validate(payload)

@@ -70,8 +70,15 @@ class Repository:
             return await write_turns(session, turns, done_ids)
 
     async def mark_update_done(self, update_id: int) -> None:
+        await self.mark_updates_done([update_id])
+
+    async def mark_updates_done(self, update_ids: Sequence[int]) -> None:
+        if not update_ids:
+            return
         async with self._sessions.begin() as session:
-            await session.execute(update(InboxUpdate).where(InboxUpdate.id == update_id).values(done=True))
+            await session.execute(
+                update(InboxUpdate).where(InboxUpdate.id.in_(list(update_ids))).values(done=True)
+            )
 
     async def pending_outbox(self, after_id: int, limit: int) -> list[OutboxMessage]:
         async with self._sessions() as session:

@@ -46,9 +46,11 @@ class TicketStore:
             )
             return list((await session.scalars(query)).all())
 
-    async def finish_job(self, job_id: int) -> None:
+    async def finish_jobs(self, job_ids: Sequence[int]) -> None:
         async with self._sessions.begin() as session:
-            await session.execute(update(HandoffJob).where(HandoffJob.id == job_id).values(done=True))
+            await session.execute(
+                update(HandoffJob).where(HandoffJob.id.in_(list(job_ids))).values(done=True)
+            )
 
     # Tickets
 
@@ -114,7 +116,7 @@ class TicketStore:
             query = select(TicketRow).where(TicketRow.status == "new")
             if level is not None:
                 query = query.where(TicketRow.level == level)
-            query = query.order_by(TicketRow.priority.desc(), TicketRow.opened_at, TicketRow.id)
+            query = query.order_by(TicketRow.priority.desc(), TicketRow.id)  # as queue_position counts
             return list((await session.scalars(query)).all())
 
     async def with_status(self, status: str, changed_before: datetime) -> list[TicketRow]:
