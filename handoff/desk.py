@@ -145,7 +145,7 @@ class OperatorDesk:
             )
             posts = [PostRecord("text", system_post(note)), PostRecord("card")]
             if target != row.desk_chat_id:  # a topic in the specialists' group; the old one is closed
-                values |= {"desk_chat_id": target}
+                values |= {"desk_chat_id": target, "thread_id": None, "card_message_id": None}
                 posts = [PostRecord("card"), PostRecord("text", system_post(texts.TRANSFERRED_HERE))]
             told = CitizenMessage(texts.TRANSFERRED.format(number=row.number))
             return TicketChange(row.id, row.version, values, event, posts, [told])
@@ -153,8 +153,6 @@ class OperatorDesk:
         if target != ticket.desk_chat_id and ticket.thread_id is not None and ticket.desk_chat_id:
             await self._close_old_topic(ticket, texts.TRANSFERRED_NOTE.format(name=press.user_name))
         moved = await self.tracker.change(ticket.id, transfer)
-        if moved is not None and target != ticket.desk_chat_id:
-            await self.store.set_topic(ticket.id, None, None)
         return None if moved else texts.NOT_NOW.format(status=Status(ticket.status).label)
 
     async def _close_old_topic(self, ticket: TicketRow, note: str) -> None:

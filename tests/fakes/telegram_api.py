@@ -235,6 +235,12 @@ class FakeTelegram:
             {"message": self._message(None, chat_id, self._sender(chat_id, user_id), photo=photo)}
         )
 
+    def document_update(self, chat_id: int, file_id: str, size: int, name: str, mime_type: str) -> JSON:
+        document = _file(file_id, size, file_name=name, mime_type=mime_type)
+        return self._push(
+            {"message": self._message(None, chat_id, self._sender(chat_id, None), document=document)}
+        )
+
     def _push(self, update: JSON) -> JSON:
         self.push_update(update)
         return update

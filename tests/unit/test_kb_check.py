@@ -83,3 +83,30 @@ def test_paraphrase_that_a_rule_would_steal_is_reported(
     edit_topics(kb_copy, "account.yaml", lambda d: d["topics"][0]["paraphrases"].append("позовите оператора"))
     assert kb_check(kb_copy, CONTRACT, sys.stdout) == 1
     assert "is taken by rule explicit_request (handoff)" in capsys.readouterr().out
+
+
+def test_escalation_rules_about_the_conversation_are_checked(kb_copy: Path) -> None:
+    path = kb_copy / "escalation.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rules = {r["id"]: r for r in data["conversation_rules"]}
+    assert set(rules) == {"repeated_fallback", "repeated_not_helped", "complaint"}
+    assert rules["complaint"]["level"] == 3 and rules["repeated_fallback"]["after"] == {"fallbacks": 2}
+    rules["complaint"]["after"] = {"topic": "no_such_topic"}
+    rules["repeated_fallback"]["after"] = {"fallbacks": 0}
+    rules["repeated_not_helped"]["level"] = 5
+    data["conversation_rules"].append(dict(rules["complaint"], after={"topic": "complaint"}))
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    problems = check_knowledge(kb_copy, None)
+    assert any("repeated_fallback" in p and "at least 1" in p for p in problems)
+    assert any("repeated_not_helped" in p and "level" in p for p in problems)
+    assert any("'complaint' is used twice" in p for p in problems)
+
+
+def test_a_conversation_rule_for_an_unknown_topic_is_reported(kb_copy: Path) -> None:
+    path = kb_copy / "escalation.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["conversation_rules"][-1]["after"] = {"topic": "no_such_topic"}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert check_knowledge(kb_copy, None) == [
+        "escalation.yaml: conversation rule 'complaint': unknown topic 'no_such_topic'"
+    ]
