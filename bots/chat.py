@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from dialog.engine import ConversationEngine
-from dialog.messages import Button, InboundMessage, Reply
+from dialog.messages import Button, Effect, InboundMessage, OpenTicket, RelayToTicket, Reply
 from dialog.state import ConversationState
 
 QUIT = {"/quit", "/exit", "выход"}
@@ -43,9 +43,22 @@ def run_chat(engine: ConversationEngine, read: Callable[[str], str], out: TextIO
         turn = engine.handle(pending, state)
         state = turn.state
         text, buttons = render(turn.replies)
-        out.write(text)
+        out.write(text + "".join(_effect_line(effect) for effect in turn.effects))
         out.flush()
         pending = None
+
+
+def _effect_line(effect: Effect) -> str:
+    """The terminal has no operators: say what would have happened with them."""
+    if isinstance(effect, OpenTicket):
+        data = ", ".join(f"{k}={v}" for k, v in effect.identification) or "без данных"
+        return (
+            f"     (здесь открылось бы обращение к оператору: правило {effect.rule}, уровень {effect.level}, "
+            f"{data}; операторы работают в Telegram-группе, см. OKNO_DESK_CHAT_IDS)\n"
+        )
+    if isinstance(effect, RelayToTicket):
+        return "     (сообщение ушло бы оператору)\n"
+    return "     (обращений в терминале нет)\n"
 
 
 def _message(line: str, buttons: list[Button]) -> InboundMessage:

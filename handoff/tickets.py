@@ -1,15 +1,13 @@
-"""Tickets: statuses, the transitions between them, the audit trail, and citizen-facing numbers."""
+"""Tickets: statuses and the legal transitions between them, levels, and citizen-facing numbers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime
 from enum import IntEnum, StrEnum
 
 from dialog.ticket_talk import parse_ticket_number, ticket_number
 from handoff.errors import IllegalTransition
 
-__all__ = ["Level", "Status", "Ticket", "Transition", "parse_ticket_number", "ticket_number"]
+__all__ = ["TRANSITIONS", "Level", "Status", "check_transition", "parse_ticket_number", "ticket_number"]
 
 
 class Status(StrEnum):
@@ -41,62 +39,18 @@ class Level(IntEnum):
 
 
 # Where each status may go. «Решено» may be reopened when the citizen writes again in time.
+# «Новое» again means back in the queue: after a transfer to a specialist, or a reopened ticket
+# whose operator is gone.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.NEW: frozenset({Status.IN_PROGRESS, Status.CLOSED}),
     Status.IN_PROGRESS: frozenset({Status.NEEDS_INFO, Status.RESOLVED, Status.NEW}),
-    Status.NEEDS_INFO: frozenset({Status.IN_PROGRESS, Status.CLOSED}),
-    Status.RESOLVED: frozenset({Status.IN_PROGRESS, Status.CLOSED}),
+    Status.NEEDS_INFO: frozenset({Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED}),
+    Status.RESOLVED: frozenset({Status.IN_PROGRESS, Status.NEW, Status.CLOSED}),
     Status.CLOSED: frozenset(),
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One line of the audit trail."""
-
-    actor: str  # "bot", "citizen", or an operator's id
-    at: datetime
-    before: Status
-    after: Status
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Ticket:
-    number: str
-    channel: str
-    contact_id: int
-    rule: str
-    level: Level
-    status: Status
-    opened_at: datetime
-    assignee: str | None = None
-    trail: tuple[Transition, ...] = ()
-
-    def move(self, to: Status, actor: str, at: datetime, note: str = "") -> Ticket:
-        """The ticket in its new status, with the move recorded; illegal moves are refused."""
-        if to not in TRANSITIONS[self.status]:
-            raise IllegalTransition(f"ticket {self.number}: {self.status.label} → {to.label} is not allowed")
-        assignee = None if to is Status.NEW else self.assignee
-        return replace(
-            self,
-            status=to,
-            assignee=assignee,
-            trail=(*self.trail, Transition(actor, at, self.status, to, note)),
-        )
-
-    def take(self, operator: str, at: datetime) -> Ticket:
-        if self.status is not Status.NEW:
-            raise IllegalTransition(f"ticket {self.number} is {self.status.label}, not new")
-        return replace(self.move(Status.IN_PROGRESS, operator, at), assignee=operator)
-
-    def escalate(self, actor: str, at: datetime) -> Ticket:
-        """To a senior specialist: the level rises and the ticket waits for someone to take it."""
-        if self.level is Level.SPECIALIST:
-            raise IllegalTransition(f"ticket {self.number} is already with a specialist")
-        moved = (
-            self.move(Status.NEW, actor, at, note="передано специалисту")
-            if self.status is not Status.NEW
-            else self
-        )
-        return replace(moved, level=Level.SPECIALIST, assignee=None)
+def check_transition(before: str, after: str) -> None:
+    """Raise IllegalTransition unless a ticket may go from `before` to `after` (staying put is fine)."""
+    if before != after and Status(after) not in TRANSITIONS[Status(before)]:
+        raise IllegalTransition(f"{Status(before).label} → {Status(after).label} is not allowed")

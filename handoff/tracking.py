@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from handoff.config import HandoffConfig
+from handoff.tickets import check_transition
 from storage.models import TicketRow
 from storage.records import NewUpdate, TicketChange
 from storage.tickets import TicketStore
@@ -56,6 +57,8 @@ class Tracker:
             change = build(ticket)
             if change is None:
                 return None
+            if "status" in change.values:  # every writer goes through here: no illegal move gets stored
+                check_transition(ticket.status, str(change.values["status"]))
             updated = await self.store.apply(change)
             if updated is not None:
                 self.on_change()

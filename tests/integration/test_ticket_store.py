@@ -269,3 +269,22 @@ async def test_inject_skips_an_update_already_there(
     async with sessions() as session:
         rows = (await session.scalars(select(InboxUpdate).order_by(InboxUpdate.id))).all()
     assert [(r.key, r.payload) for r in rows] == [(first.key, first.payload), (second.key, second.payload)]
+
+
+async def test_an_illegal_move_is_refused_and_nothing_is_stored(
+    store: TicketStore, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from handoff.config import HandoffConfig  # noqa: PLC0415 - the handoff side on top of the store
+    from handoff.errors import IllegalTransition  # noqa: PLC0415
+    from handoff.tracking import Tracker  # noqa: PLC0415
+
+    ticket = await open_one(store, "illegal")
+    tracker = Tracker(store, HandoffConfig(), lambda: None)
+    event = EventRecord("op", "new", "resolved", 2)
+    with pytest.raises(IllegalTransition):
+        await tracker.change(
+            ticket.id, lambda row: TicketChange(row.id, row.version, {"status": "resolved"}, event)
+        )
+    unchanged = await store.ticket(ticket.id)
+    assert unchanged is not None and unchanged.status == "new" and unchanged.version == ticket.version
+    assert await count(sessions, TicketEvent, TicketEvent.ticket_id == ticket.id) == 1

@@ -130,3 +130,18 @@ def test_terminal_chat_ends_cleanly_on_end_of_input(engine: ConversationEngine) 
     out = io.StringIO()
     run_chat(engine, read, out)
     assert "Выберите раздел" in out.getvalue() or "Здравствуйте" in out.getvalue()
+
+
+def test_terminal_chat_says_where_a_ticket_would_go(engine: ConversationEngine) -> None:
+    script = iter(["позовите оператора", "Петров Пётр", "нет", "нет", "нет", "не могу подписать заявление"])
+
+    def read(_prompt: str) -> str:
+        line = next(script, None)
+        if line is None:
+            raise EOFError
+        return line
+
+    out = io.StringIO()
+    run_chat(engine, read, out)
+    text = out.getvalue()
+    assert "СНИЛС" in text and "открылось бы обращение" in text and "full_name=Петров Пётр" in text
