@@ -28,7 +28,7 @@ from storage.tickets import TicketStore
 logger = logging.getLogger("okno.bots.handoff")
 
 
-def handoff_config(settings: Settings) -> HandoffConfig:
+def handoff_config(settings: Settings, facts: dict[str, str] | None = None) -> HandoffConfig:
     def ids(values: list[int]) -> frozenset[str]:
         return frozenset(str(v) for v in values)
 
@@ -46,6 +46,7 @@ def handoff_config(settings: Settings) -> HandoffConfig:
         minutes_per_ticket=settings.ticket_minutes_per_ticket,
         group_posts_per_minute=settings.desk_posts_per_minute,
         card_debounce_seconds=settings.desk_card_debounce_seconds,
+        hotline=(facts or {}).get("hotline_phone", ""),
     )
 
 
@@ -100,15 +101,19 @@ def build_handoff(
     bot: Bot | None,
     clock: Callable[[], datetime] | None = None,
 ) -> HandoffParts:
-    config = handoff_config(settings)
-    clock = clock or (lambda: datetime.now(UTC))
     facts = engine.knowledge.facts
+    config = handoff_config(settings, facts)
+    clock = clock or (lambda: datetime.now(UTC))
     hours = schedules(facts, load_calendar())
     store = TicketStore(sessions)
     wakers = Wakers()
     tracker = Tracker(store, config, wakers)
     parts = HandoffParts(config, store, HandoffService(store, config, hours, tracker, clock, wakers), wakers)
     if bot is None or not config.enabled:
+        if bot is not None:
+            logger.warning(
+                "OKNO_DESK_CHAT_IDS is not set: citizens who need a person are told to call the hotline"
+            )
         return parts
     rules = engine.classifier.rules
     situations = {rule_id: rule.situation for rule_id, rule in rules.by_id.items()}

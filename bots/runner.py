@@ -80,12 +80,14 @@ async def serve_webhooks(runtime: Runtime, stop: asyncio.Event) -> None:
         me = await bot_id(telegram.bot)
         handler = webhook_handler(me, secret, runtime.repository, runtime.inbox.wake)
         app.router.add_post(settings.telegram_webhook_path, handler)
-        url = (settings.telegram_webhook_url or "").rstrip("/") + settings.telegram_webhook_path
-        await register_webhook(telegram.bot, url, secret)
     web_runner = web.AppRunner(app, access_log=None)
     await web_runner.setup()
     await web.TCPSite(web_runner, settings.web_host, settings.web_port).start()
     logger.info("listening on %s:%d", settings.web_host, settings.web_port)
+    if telegram is not None and settings.telegram_webhook_secret is not None:
+        # registered only once we listen: Telegram may call the moment it knows the address
+        url = (settings.telegram_webhook_url or "").rstrip("/") + settings.telegram_webhook_path
+        await register_webhook(telegram.bot, url, settings.telegram_webhook_secret.get_secret_value())
     try:
         await stop.wait()
     finally:

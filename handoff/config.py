@@ -21,6 +21,7 @@ class HandoffConfig:
     group_posts_per_minute: float = 20.0  # Telegram allows a bot about 20 messages a minute in a group
     card_debounce_seconds: float = 5.0
     transcript_messages: int = 12
+    hotline: str = ""  # told to citizens when no operators' group is connected
 
     @property
     def enabled(self) -> bool:

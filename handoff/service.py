@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -49,6 +50,7 @@ class HandoffService:
         self.clock = clock
         self.on_change = on_change
         self._wake = asyncio.Event()
+        self._spread = itertools.count()
 
     def wake(self) -> None:
         self._wake.set()
@@ -123,7 +125,6 @@ class HandoffService:
     async def _create(self, job: HandoffJob, previous: TicketRow | None) -> None:
         payload = job.payload
         level = int(payload.get("level") or 2)
-        spread = await self.store.count_active()
         new = NewTicket(
             source_key=job.key,
             channel=job.channel,
@@ -135,7 +136,7 @@ class HandoffService:
             status=Status.NEW.value,
             identification={str(k): str(v) for k, v in (payload.get("identification") or {}).items()},
             description=str(payload.get("description") or "")[:2000],
-            desk_chat_id=self.config.desk_for(level, spread),
+            desk_chat_id=self.config.desk_for(level, next(self._spread)),  # round robin over groups
             opened_at=self.clock(),
             reopened_from_id=previous.id if previous else None,
         )
@@ -150,10 +151,15 @@ class HandoffService:
         )
         if not created:
             return  # the job ran before and crashed after the ticket was written: told already
-        if not self.config.enabled:
+        if not self.config.enabled:  # nobody would see it: say so instead of promising an answer
             logger.warning(
                 "ticket %s opened, but no operators' group is set (OKNO_DESK_CHAT_IDS)", ticket.number
             )
+            text = texts.NO_OPERATORS.format(number=ticket.number, hotline=self.config.hotline)
+            await self.store.send_to_citizen(
+                job.channel, job.chat_id, [CitizenMessage(text, outcome="handoff")]
+            )
+            return
         position = await self.tracker.position(ticket)
         await self.store.send_to_citizen(job.channel, job.chat_id, [self._opened_message(ticket, position)])
         await self.store.note(ticket.id, {"queue_told": position})

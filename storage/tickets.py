@@ -237,11 +237,6 @@ class TicketStore:
         async with self._sessions.begin() as session:
             await _insert_updates(session, updates)
 
-    async def count_active(self) -> int:
-        async with self._sessions() as session:
-            query = select(func.count()).select_from(TicketRow).where(TicketRow.status.in_(ACTIVE))
-            return int(await session.scalar(query) or 0)
-
 
 def _of_chat(channel: str, chat_id: str) -> Select[TicketRow]:
     return (

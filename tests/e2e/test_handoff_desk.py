@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialog.engine import ConversationEngine
-from tests.e2e.conftest import Backend, running
+from tests.e2e.conftest import Backend, make_settings, running
 from tests.e2e.desk_helpers import (
     ANNA,
     CHAT,
@@ -135,3 +135,35 @@ async def test_citizens_hear_when_their_place_in_the_queue_moves_a_lot(
         told = len(to_citizen(fake, chats[2]))
         await runtime.handoff.watch.check()  # nothing new to say
     assert len(to_citizen(fake, chats[2])) == told
+
+
+async def test_without_an_operators_group_citizens_are_sent_to_the_hotline(
+    fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine
+) -> None:
+    async with running(make_settings(fake, sqlite_backend), engine, clock=Clock()):
+        for text in ["позовите оператора", "нет", "нет", "нет", "нет", "не могу войти в личный кабинет"]:
+            fake.message_update(CHAT, text)
+        await fake.wait_for(lambda f: any("не подключены" in t for t in to_citizen(f)))
+    assert "8 800 555-35-35" in to_citizen(fake)[-1]
+    assert not fake.calls_of("createForumTopic")
+
+
+async def test_tickets_are_spread_over_several_operators_groups(
+    fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine
+) -> None:
+    second = DESK - 1
+    fake.add_group(second)
+    settings = desk_settings(fake, sqlite_backend, desk_chat_ids=[DESK, second])
+    async with running(settings, engine, clock=Clock()) as runtime:
+        for chat in (CHAT, CHAT + 1):
+            for text in ["позовите оператора", "нет", "нет", "нет", "нет", "не могу войти в личный кабинет"]:
+                fake.message_update(chat, text)
+        await fake.wait_for(lambda f: len(f.calls_of("createForumTopic")) == 2)
+        groups = {c.params["chat_id"] for c in fake.calls_of("createForumTopic")}
+        tickets = [
+            t
+            for chat in (CHAT, CHAT + 1)
+            for t in await runtime.handoff.store.tickets_of("telegram", str(chat))
+        ]
+    assert groups == {DESK, second}
+    assert {t.desk_chat_id for t in tickets} == {str(DESK), str(second)}
