@@ -63,9 +63,16 @@ def answer(state: ConversationState, text: str, payload: str | None) -> Step:
     skipped = payload == SKIP or (payload is None and command in _SKIP_WORDS)
     if payload is not None and not skipped:  # another button while a question is open: ask again
         return _ask_or_finish(state, [])
+    if not skipped and not text.strip():  # a sticker or a photo is not an answer
+        return _ask_or_finish(state, [texts.INTAKE_TEXT_PLEASE])
     value = "" if skipped else text.strip()
     if step == "description":
         return _described(state, value)
+    return _identified(state, step, value)
+
+
+def _identified(state: ConversationState, step: str, value: str) -> Step:
+    """One identification answer, checked and normalized; a wrong one is asked again with a hint."""
     check = CHECKS.get(step)
     if check is None:  # a state from an older version: start the questions over
         return _ask_or_finish(state, [])

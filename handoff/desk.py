@@ -159,6 +159,8 @@ class OperatorDesk:
         assert ticket.desk_chat_id is not None and ticket.thread_id is not None  # checked by the caller
         try:
             await self.desk.post(ticket.desk_chat_id, ticket.thread_id, system_post(note))
+            if ticket.card_message_id:  # the old card's buttons would act on a ticket that moved on
+                await self.desk.edit(ticket.desk_chat_id, ticket.card_message_id, system_post(note))
             await self.desk.close_topic(ticket.desk_chat_id, ticket.thread_id)
         except DeskError as exc:
             logger.info("the old topic of ticket %s was not closed: %s", ticket.id, exc)

@@ -108,7 +108,8 @@ class HandoffService:
         payload = job.payload
         active = await self.store.active_ticket(job.channel, job.chat_id)
         if active is not None:  # asked for a person again while one is on it: they see it in the topic
-            await self._to_ticket(active, Relay(str(payload.get("description") or ""), ()), job.chat_id)
+            if description := str(payload.get("description") or ""):
+                await self._to_ticket(active, Relay(description, ()), job.chat_id)
             await self.store.send_to_citizen(
                 job.channel, job.chat_id, [CitizenMessage(texts.ALREADY_OPEN.format(number=active.number))]
             )

@@ -128,3 +128,10 @@ def test_resolution_asks_for_a_rating_and_an_optional_comment(engine: Conversati
     assert commented.state.rating_stage is None
     moved_on = engine.handle(text("как восстановить пароль"), turn.state)  # no rating: a new question
     assert moved_on.decision.topic == "password_recovery" and not moved_on.effects
+
+
+def test_a_sticker_during_the_questions_is_not_taken_for_an_answer(engine: ConversationEngine) -> None:
+    turn = engine.handle(text("позовите оператора"), ConversationState())
+    sticker = engine.handle(text("", Attachment(AttachmentKind.STICKER)), turn.state)
+    assert "текстом" in sticker.replies[0].text and "фамилию" in sticker.replies[0].text
+    assert sticker.state.identity == {}
