@@ -10,72 +10,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.telegram_wire import (
+    BLOCKED,
+    JSON,
+    MAX_POLL_SECONDS,
+    NOT_MODIFIED,
+    OPT_IN_UPDATES,
+    SEND_PREFIXES,
+    WEBHOOK_CONFLICT,
+    ApiError,
+    Call,
+    administrator,
+    bot_id_of,
+    brief,
+    caption_of,
+    chat_id_of,
+    fault,
+    file_object,
+    photo_size,
+    read_params,
+    required,
+    set_markup,
+    user_object,
+)
+
+__all__ = ["ApiError", "Call", "FakeTelegram"]
+
 logger = logging.getLogger(__name__)
-
-JSON = dict[str, Any]
-MAX_POLL_SECONDS = 5.0
-BLOCKED = "Forbidden: bot was blocked by the user"
-NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup are "
-    "exactly the same as a current content and reply markup of the message"
-)
-WEBHOOK_CONFLICT = (
-    "Conflict: can't use getUpdates method while webhook is active; "
-    "use deleteWebhook to delete the webhook first"
-)
-# Plain-string parameters that must never be JSON-decoded (a text "123" stays "123").
-TEXT_PARAMS = frozenset({"text", "caption", "name", "data", "url", "secret_token", "callback_query_id"})
-RAW_PARAMS = TEXT_PARAMS | {"file_id", "photo", "document", "sticker", "icon_custom_emoji_id"}
-# Update kinds Telegram delivers only when they are asked for in allowed_updates.
-OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
-# Methods that post into a chat, so they answer 403 once the user has blocked the bot.
-SEND_PREFIXES = ("send", "edit", "copy", "forward")
-# The bot's administrator rights, each "can_<right>": all granted except promoting members.
-ADMIN_RIGHTS: tuple[str, ...] = (
-    "manage_chat",
-    "delete_messages",
-    "manage_video_chats",
-    "restrict_members",
-    "change_info",
-)
-ADMIN_RIGHTS += ("invite_users", "post_stories", "edit_stories", "delete_stories", "pin_messages")
-ADMIN_RIGHTS += ("send_welcome_messages", "manage_topics")
-
-
-class ApiError(Exception):
-    """A Bot API error answer: ``{"ok": false, "error_code": status, "description": ...}``."""
-
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.status, self.description, self.retry_after = status, description, retry_after
-
-    def response(self) -> web.Response:
-        body: JSON = {"ok": False, "error_code": self.status, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return web.json_response(body, status=self.status)
-
-
-@dataclass
-class Call:
-    """One API request; ``files`` are uploads by parameter, ``status`` the HTTP status answered."""
-
-    method: str
-    params: dict[str, Any]
-    at: float = field(default_factory=time.monotonic)
-    files: dict[str, bytes] = field(default_factory=dict)
-    status: int = 0
-
 
 Handler = Callable[[Call], Awaitable[Any]]
 
@@ -85,9 +54,9 @@ class FakeTelegram:
 
     def __init__(self, token: str = "123:ABC", *, username: str = "okno_test_bot") -> None:
         self.token, self.url = token, ""
-        self.bot_user: JSON = {"id": _bot_id(token), "is_bot": True, "first_name": "Okno"}
+        self.bot_user: JSON = {"id": bot_id_of(token), "is_bot": True, "first_name": "Okno"}
         self.bot_user["username"] = username
-        self.bot_member: JSON = _administrator(self.bot_user)
+        self.bot_member: JSON = administrator(self.bot_user)
         self.calls: list[Call] = []
         self.allowed_updates_seen: list[list[str]] = []
         self.webhook: JSON = {"url": "", "secret_token": None, "allowed_updates": None}
@@ -146,7 +115,7 @@ class FakeTelegram:
         self, method: str, status: int = 429, retry_after: int = 1, count: int = 1, *, description: str = ""
     ) -> None:
         """Answer the next ``count`` calls of ``method`` with an error worded like the real API's."""
-        error = _fault(status, retry_after, description)
+        error = fault(status, retry_after, description)
         self._faults.setdefault(self._name(method), []).extend([error] * count)
 
     def hang_next(self, method: str, seconds: float, count: int = 1) -> None:
@@ -159,7 +128,7 @@ class FakeTelegram:
     def set_bot_member(self, status: str = "administrator", **rights: bool) -> None:
         """How getChatMember/getChatAdministrators describe the bot, e.g. ``can_manage_topics=False``."""
         member = {"status": status, "user": self.bot_user}
-        self.bot_member = _administrator(self.bot_user, **rights) if status == "administrator" else member
+        self.bot_member = administrator(self.bot_user, **rights) if status == "administrator" else member
 
     async def wait_for(self, predicate: Callable[[FakeTelegram], object], timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
@@ -170,7 +139,7 @@ class FakeTelegram:
 
     def summary(self) -> str:
         lines = [
-            f"  +{c.at - self._started:.3f}s {c.method} -> {c.status} {_brief(c.params)}" for c in self.calls
+            f"  +{c.at - self._started:.3f}s {c.method} -> {c.status} {brief(c.params)}" for c in self.calls
         ]
         return "\n".join(lines) or "  (no calls)"
 
@@ -207,7 +176,7 @@ class FakeTelegram:
         self, chat_id: int, thread_id: int, user_id: int, name: str = "Анна", text: str = "", **content: Any
     ) -> JSON:
         """A member writes in a forum topic of a group added with ``add_group``."""
-        message = self._message(None, chat_id, _user(user_id, name), **content)
+        message = self._message(None, chat_id, user_object(user_id, name), **content)
         message |= {"message_thread_id": thread_id, "is_topic_message": True}
         return self._push({"message": message | ({"text": text} if text else {})})
 
@@ -216,27 +185,27 @@ class FakeTelegram:
     ) -> JSON:
         message = self.messages.get((str(chat_id), message_id))
         message = message or self._message(message_id, chat_id, self.bot_user, text="…")
-        user = _user(
+        user = user_object(
             user_id or chat_id, "Иван" if user_id is None or user_id == chat_id else f"Оператор {user_id}"
         )
         query = {"id": str(next(self._seq)), "from": user, "chat_instance": f"ci{chat_id}", "data": data}
         return self._push({"callback_query": query | {"message": message}})
 
     def sticker_update(self, chat_id: int, user_id: int | None = None) -> JSON:
-        sticker = _file(f"sticker-{next(self._seq)}", 20_000, type="regular", width=512, height=512)
+        sticker = file_object(f"sticker-{next(self._seq)}", 20_000, type="regular", width=512, height=512)
         sticker |= {"is_animated": False, "is_video": False, "emoji": "👍"}
         return self._push(
             {"message": self._message(None, chat_id, self._sender(chat_id, user_id), sticker=sticker)}
         )
 
     def photo_update(self, chat_id: int, file_id: str, file_size: int, user_id: int | None = None) -> JSON:
-        photo = [_photo(f"{file_id}-thumb", max(1, file_size // 20), 90), _photo(file_id, file_size)]
+        photo = [photo_size(f"{file_id}-thumb", max(1, file_size // 20), 90), photo_size(file_id, file_size)]
         return self._push(
             {"message": self._message(None, chat_id, self._sender(chat_id, user_id), photo=photo)}
         )
 
     def document_update(self, chat_id: int, file_id: str, size: int, name: str, mime_type: str) -> JSON:
-        document = _file(file_id, size, file_name=name, mime_type=mime_type)
+        document = file_object(file_id, size, file_name=name, mime_type=mime_type)
         return self._push(
             {"message": self._message(None, chat_id, self._sender(chat_id, None), document=document)}
         )
@@ -252,7 +221,7 @@ class FakeTelegram:
         chat: JSON = {"id": chat_id, "type": chat_type}
         chat |= {"first_name": name} if chat_type == "private" else {"title": "Okno test chat"}
         self._chats[str(chat_id)] = chat
-        return _user(user_id or (chat_id if chat_type == "private" else 4242), name)
+        return user_object(user_id or (chat_id if chat_type == "private" else 4242), name)
 
     def _message(self, message_id: int | None, chat_id: int, sender: JSON, **content: Any) -> JSON:
         default = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
@@ -266,7 +235,7 @@ class FakeTelegram:
     async def _handle_api(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return ApiError(401, "Unauthorized").response()
-        params, files = await _read_params(request)
+        params, files = await read_params(request)
         call = Call(self._name(request.match_info["method"]), params, files=files)
         self.calls.append(call)
         logger.debug("%s %s", call.method, params)
@@ -332,16 +301,16 @@ class FakeTelegram:
         return bool(kinds & set(self._allowed)) if self._allowed else not kinds & OPT_IN_UPDATES
 
     async def _api_sendMessage(self, call: Call) -> JSON:
-        return self._new_message(call.params, text=_required(call.params, "text"))
+        return self._new_message(call.params, text=required(call.params, "text"))
 
     async def _api_sendPhoto(self, call: Call) -> JSON:
-        photo = _photo(*self._file_param(call, "photo"))
-        return self._new_message(call.params, photo=[photo], **_caption(call.params))
+        photo = photo_size(*self._file_param(call, "photo"))
+        return self._new_message(call.params, photo=[photo], **caption_of(call.params))
 
     async def _api_sendDocument(self, call: Call) -> JSON:
         file_id, size = self._file_param(call, "document")
-        document = _file(file_id, size, file_name=file_id)
-        return self._new_message(call.params, document=document, **_caption(call.params))
+        document = file_object(file_id, size, file_name=file_id)
+        return self._new_message(call.params, document=document, **caption_of(call.params))
 
     def _file_param(self, call: Call, key: str) -> tuple[str, int]:
         """An upload is registered (so getFile and downloads serve it); a file_id is taken as is."""
@@ -354,7 +323,7 @@ class FakeTelegram:
         return file_id, len(self._files.get(file_id, ("", b""))[1])
 
     def _new_message(self, params: JSON, **content: Any) -> JSON:
-        chat_id = _chat_id(params)
+        chat_id = chat_id_of(params)
         message = self._message(None, chat_id, self.bot_user, **content)
         if thread := params.get("message_thread_id"):
             if thread not in self.topics:
@@ -362,12 +331,12 @@ class FakeTelegram:
             if self.topics[thread].get("is_closed"):
                 raise ApiError(400, "Bad Request: TOPIC_CLOSED")
             message |= {"message_thread_id": thread, "is_topic_message": True}
-        _set_markup(message, params)
+        set_markup(message, params)
         self.messages[(str(chat_id), message["message_id"])] = message
         return message
 
     async def _api_editMessageText(self, call: Call) -> JSON | bool:
-        return self._edit(call.params, text=_required(call.params, "text"))
+        return self._edit(call.params, text=required(call.params, "text"))
 
     async def _api_editMessageReplyMarkup(self, call: Call) -> JSON | bool:
         return self._edit(call.params)
@@ -375,11 +344,11 @@ class FakeTelegram:
     def _edit(self, params: JSON, **content: Any) -> JSON | bool:
         if "inline_message_id" in params:
             return True
-        key = (str(_chat_id(params)), int(params.get("message_id", 0)))
+        key = (str(chat_id_of(params)), int(params.get("message_id", 0)))
         if (old := self.messages.get(key)) is None:
             raise ApiError(400, "Bad Request: message to edit not found")
         new = {**old, **content}
-        _set_markup(new, params)
+        set_markup(new, params)
         if new == old:
             raise ApiError(400, NOT_MODIFIED)
         self.messages[key] = new | {"edit_date": int(time.time())}
@@ -408,11 +377,11 @@ class FakeTelegram:
         if not isinstance(file_id, str) or file_id not in self._files:
             raise ApiError(400, "Bad Request: invalid file_id")
         path, content = self._files[file_id]
-        return _file(file_id, len(content), file_path=path)
+        return file_object(file_id, len(content), file_path=path)
 
     async def _api_createForumTopic(self, call: Call) -> JSON:
-        _chat_id(call.params)
-        topic = {"message_thread_id": next(self._seq) + 100, "name": _required(call.params, "name")}
+        chat_id_of(call.params)
+        topic = {"message_thread_id": next(self._seq) + 100, "name": required(call.params, "name")}
         topic["icon_color"] = call.params.get("icon_color", 7322096)
         if emoji := call.params.get("icon_custom_emoji_id"):
             topic["icon_custom_emoji_id"] = emoji
@@ -441,10 +410,10 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: invalid user_id specified")
         if user_id == self.bot_user["id"]:
             return self.bot_member
-        return {"status": self.members.get(user_id, "member"), "user": _user(user_id, "Иван")}
+        return {"status": self.members.get(user_id, "member"), "user": user_object(user_id, "Иван")}
 
     async def _api_getChat(self, call: Call) -> JSON:
-        chat = self._chats.get(str(chat_id := _chat_id(call.params)))
+        chat = self._chats.get(str(chat_id := chat_id_of(call.params)))
         if chat is None:
             raise ApiError(400, "Bad Request: chat not found")
         kinds = (
@@ -463,103 +432,5 @@ class FakeTelegram:
         } | chat
 
     async def _api_getChatAdministrators(self, call: Call) -> list[JSON]:
-        _chat_id(call.params)
+        chat_id_of(call.params)
         return [self.bot_member] if self.bot_member["status"] == "administrator" else []
-
-
-async def _read_params(request: web.Request) -> tuple[JSON, dict[str, bytes]]:
-    """Parameters from the query and a JSON, urlencoded or multipart body, plus uploads by parameter."""
-    raw: JSON = dict(request.query)
-    uploads: dict[str, bytes] = {}
-    if request.content_type == "application/json" and request.body_exists:
-        body = await request.json()
-        raw.update(body if isinstance(body, dict) else {})
-    elif request.body_exists:
-        for key, value in (await request.post()).items():
-            if isinstance(value, web.FileField):
-                uploads[key] = value.file.read()
-            else:
-                raw[key] = value if isinstance(value, str) else value.decode()
-    params = {key: _decode(key, value) for key, value in raw.items()}
-    return params, _attach(params, uploads)
-
-
-def _decode(key: str, value: Any) -> Any:
-    """Form fields are strings; complex ones (reply_markup, allowed_updates) and numbers are JSON."""
-    if not isinstance(value, str) or key in RAW_PARAMS:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def _attach(params: JSON, uploads: dict[str, bytes]) -> dict[str, bytes]:
-    """Match uploads to parameters: ``photo=attach://<part>`` (aiogram) or a part named ``photo``."""
-    files: dict[str, bytes] = {}
-    for key, value in params.items():
-        if isinstance(value, str) and value.startswith("attach://") and value[9:] in uploads:
-            files[key] = uploads.pop(value[9:])
-    for name, content in uploads.items():
-        params.setdefault(name, f"attach://{name}")
-        files[name] = content
-    return files
-
-
-def _fault(status: int, retry_after: int, description: str) -> ApiError:
-    if status == HTTPStatus.TOO_MANY_REQUESTS:
-        return ApiError(status, description or f"Too Many Requests: retry after {retry_after}", retry_after)
-    defaults = {400: "Bad Request", 403: BLOCKED, 500: "Internal Server Error"}
-    return ApiError(status, description or defaults.get(status, HTTPStatus(status).phrase))
-
-
-def _required(params: JSON, key: str) -> Any:
-    if params.get(key) in (None, ""):
-        raise ApiError(400, f"Bad Request: {'message ' if key == 'text' else ''}{key} is empty")
-    return params[key]
-
-
-def _chat_id(params: JSON) -> int:
-    chat_id = _required(params, "chat_id")
-    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
-        raise ApiError(400, "Bad Request: chat not found")
-    return chat_id
-
-
-def _set_markup(message: JSON, params: JSON) -> None:
-    """Telegram echoes only inline keyboards; an edit without reply_markup removes the keyboard."""
-    message.pop("reply_markup", None)
-    if isinstance(markup := params.get("reply_markup"), dict) and "inline_keyboard" in markup:
-        message["reply_markup"] = markup
-
-
-def _caption(params: JSON) -> JSON:
-    return {"caption": params["caption"]} if "caption" in params else {}
-
-
-def _user(user_id: int, first_name: str) -> JSON:
-    return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "ru"}
-
-
-def _file(file_id: str, size: int, **extra: Any) -> JSON:
-    return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size, **extra}
-
-
-def _photo(file_id: str, size: int, width: int = 1280) -> JSON:
-    return _file(file_id, size, width=width, height=width * 3 // 4)
-
-
-def _administrator(user: JSON, **rights: bool) -> JSON:
-    member: JSON = {"status": "administrator", "user": user, "can_be_edited": False, "is_anonymous": False}
-    return (
-        member | {f"can_{right}": True for right in ADMIN_RIGHTS} | {"can_promote_members": False, **rights}
-    )
-
-
-def _brief(params: JSON) -> str:
-    return json.dumps(params, ensure_ascii=False, default=str)[:200]
-
-
-def _bot_id(token: str) -> int:
-    head = token.split(":", 1)[0]
-    return int(head) if head.isdigit() else 1
