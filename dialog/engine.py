@@ -22,7 +22,7 @@ from dialog.messages import (
 )
 from dialog.normalize import clean
 from dialog.state import ConversationState
-from dialog.ticket_talk import AttachmentPolicy, find_ticket_number, rating_buttons
+from dialog.ticket_talk import AttachmentPolicy, find_ticket_number, problem_remains, rating_buttons
 
 logger = logging.getLogger("okno.dialog.engine")
 
@@ -83,12 +83,24 @@ class ConversationEngine:
             return self._feedback(state, state.last_topic, helped)
         if not message.text.strip() and message.attachments:
             return self._say(state, Decision(Action.FALLBACK, intent="attachment"), texts.ATTACHMENT)
-        return self._on_decision(self.classifier.classify(message.text), state, message.text)
+        return self._classified(message.text, state)
+
+    def _classified(self, text: str, state: ConversationState) -> Turn:
+        decision = self.classifier.classify(text)
+        if state.after_ticket and decision.action is not Action.HANDOFF:
+            unclear = decision.action is Action.FALLBACK and decision.intent not in _NOT_A_QUESTION
+            rule = self.classifier.rules.after(resolved_ticket=True)
+            if rule is not None and (unclear or problem_remains(text)):  # the ticket comes back
+                return self._handoff(state.evolve(after_ticket=None), rule, text)
+            if decision.action in (Action.ANSWER, Action.CLARIFY):  # a new question: the ticket is behind
+                state = state.evolve(after_ticket=None)
+        return self._on_decision(decision, state, text)
 
     def handle_event(self, event: SystemEvent, state: ConversationState) -> Turn:
         """A ticket was resolved or closed by people: the bot takes the conversation back."""
         state = state.evolve(handed_off=None, intake=None, last_topic=None, offered=())
         decision = Decision(Action.SMALLTALK, intent=f"ticket_{event.kind}", confidence=1.0)
+        state = state.evolve(after_ticket=event.ticket)
         if event.kind == "resolved":
             reply = Reply(texts.RATING_PROMPT.format(number=event.ticket), rating_buttons())
             return Turn((reply,), state.evolve(rating_for=event.ticket, rating_stage="score"), decision)
@@ -293,4 +305,5 @@ class ConversationEngine:
         return (Button(OPERATOR, texts.BUTTON_OPERATOR), Button(MENU, texts.BUTTON_MENU))
 
 
+_NOT_A_QUESTION = {"empty", "no_words", "number"}
 _RATED = Decision(Action.SMALLTALK, intent="rating", confidence=1.0)

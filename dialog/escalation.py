@@ -34,6 +34,7 @@ class ConversationRule:
     fallbacks: int = 0  # fires at this many fallbacks in a row (0: not this kind)
     not_helped: int = 0  # fires at this many «Нет» to «Помог ли ответ?» in a row
     topic: str | None = None  # fires when the bot answers this topic
+    resolved_ticket: bool = False  # fires when, after «Решено», the citizen says the problem remains
 
 
 class EscalationRules:
@@ -49,14 +50,19 @@ class EscalationRules:
         return next((r for r in self.rules if r.trigger.fires(text)), None)
 
     def after(
-        self, fallbacks: int = 0, not_helped: int = 0, topic: str | None = None
+        self,
+        fallbacks: int = 0,
+        not_helped: int = 0,
+        topic: str | None = None,
+        resolved_ticket: bool = False,
     ) -> ConversationRule | None:
-        """The conversation rule a new count or an answered topic fires, if any."""
+        """The conversation rule a new count, an answered topic or a reopened problem fires, if any."""
         for rule in self.conversation:
             if (
                 (rule.fallbacks and fallbacks >= rule.fallbacks)
                 or (rule.not_helped and not_helped >= rule.not_helped)
                 or (rule.topic is not None and rule.topic == topic)
+                or (rule.resolved_ticket and resolved_ticket)
             ):
                 return rule
         return None
@@ -98,9 +104,12 @@ def _conversation_rule(entry: dict[str, Any]) -> ConversationRule:
     if (
         not isinstance(after, dict)
         or len(after) != 1
-        or not set(after) <= {"fallbacks", "not_helped", "topic"}
+        or not set(after) <= {"fallbacks", "not_helped", "topic", "resolved_ticket"}
     ):
-        raise ValueError("`after` must be exactly one of {fallbacks: N}, {not_helped: N}, {topic: ID}")
+        raise ValueError(
+            "`after` must be exactly one of {fallbacks: N}, {not_helped: N}, {topic: ID}, "
+            "{resolved_ticket: true}"
+        )
     counts = {key: int(after[key]) for key in ("fallbacks", "not_helped") if key in after}
     if any(value < 1 for value in counts.values()):
         raise ValueError("a count in `after` must be at least 1")
@@ -111,6 +120,7 @@ def _conversation_rule(entry: dict[str, Any]) -> ConversationRule:
         priority=int(entry.get("priority", 0)),
         reply=str(entry["reply"]).strip(),
         topic=str(after["topic"]) if "topic" in after else None,
+        resolved_ticket=after.get("resolved_ticket") is True,
         **counts,
     )
 

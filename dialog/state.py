@@ -19,6 +19,7 @@ class ConversationState:
     last_question: str | None = None  # the citizen's last question, a ready description for a ticket
     rating_for: str | None = None  # the resolved ticket whose rating is asked
     rating_stage: str | None = None  # "score", then "comment"
+    after_ticket: str | None = None  # the ticket people just finished: «не решено» brings it back
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -43,6 +44,7 @@ class ConversationState:
                 last_question=_opt_str(data.get("last_question")),
                 rating_for=_opt_str(data.get("rating_for")),
                 rating_stage=_opt_str(data.get("rating_stage")),
+                after_ticket=_opt_str(data.get("after_ticket")),
             )
         except (TypeError, ValueError, AttributeError):
             return cls()

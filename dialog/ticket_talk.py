@@ -8,9 +8,14 @@ from dataclasses import dataclass
 
 from dialog import texts
 from dialog.messages import Attachment, AttachmentKind, Button
+from dialog.normalize import clean
 
 _NUMBER = re.compile(r"(?<![\d-])(\d{4,10})\s?[-‐–—]\s?(\d)(?![\d-])")
 _TICKET_WORDS = re.compile(r"обращени|тикет", re.IGNORECASE)
+_REMAINS = re.compile(
+    r"не решен|не решил|не помог|не исправ|не устранен|не сделал|остал(ась|ся|ось|ись)|сохраняет|"
+    r"\bснова\b|\bопять\b|\bвсе еще\b|\bдо сих пор\b|по-прежнему|по прежнему|так и не|ничего не измен"
+)
 _SIZE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(КБ|МБ|ГБ)", re.IGNORECASE)
 _UNITS = {"кб": 1024, "мб": 1024**2, "гб": 1024**3}
 _FORMATS = {"JPEG": ("image/jpeg", "image/jpg"), "PNG": ("image/png",), "PDF": ("application/pdf",)}
@@ -44,6 +49,11 @@ def find_ticket_number(text: str) -> str | None:
     rest = (text[: match.start()] + text[match.end() :]).strip(" №#.?!")
     # a bare number is a query only if it checks out; inside other words it is something else
     return number if not rest and parse_ticket_number(number) is not None else None
+
+
+def problem_remains(text: str) -> bool:
+    """«проблема осталась», «опять не работает»: said after a resolution, the ticket should come back."""
+    return _REMAINS.search(clean(text)) is not None
 
 
 def _luhn_digit(digits: str) -> int:

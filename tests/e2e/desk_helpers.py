@@ -83,3 +83,16 @@ async def open_ticket(fake: FakeTelegram, runtime: Runtime, chat: int = CHAT) ->
             return ticket
         await fake.wait_for(lambda f: True)
     raise AssertionError("the card was not posted")
+
+
+async def press(fake: FakeTelegram, message_id: int, label: str, user: int, chat: int = DESK) -> None:
+    """Press a card's button once the card shows it (cards are edited a moment after a change)."""
+
+    def shown(f: FakeTelegram) -> bool:
+        markup = f.messages.get((str(chat), message_id), {}).get("reply_markup") or {}
+        return any(b["text"] == label for row in markup.get("inline_keyboard", []) for b in row)
+
+    await fake.wait_for(shown)
+    markup = fake.messages[(str(chat), message_id)]["reply_markup"]
+    data = next(b["callback_data"] for row in markup["inline_keyboard"] for b in row if b["text"] == label)
+    fake.callback_update(chat, data, user, message_id)

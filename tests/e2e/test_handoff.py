@@ -9,11 +9,11 @@ from tests.e2e.desk_helpers import (
     CHAT,
     DESK,
     Clock,
-    button,
     card,
     desk_settings,
     in_desk,
     open_ticket,
+    press,
     say,
     to_citizen,
 )
@@ -35,9 +35,7 @@ async def test_the_whole_path_from_rule_to_rating(
         labels = [b["text"] for row in card(fake, ticket)["reply_markup"]["inline_keyboard"] for b in row]
         assert labels == ["Взять", "Передать специалисту", "Шаблоны"]
 
-        fake.callback_update(
-            DESK, button(fake, ticket.card_message_id, "Взять"), ANNA, ticket.card_message_id
-        )
+        await press(fake, ticket.card_message_id, "Взять", ANNA)
         await fake.wait_for(lambda f: "в работе" in f.topics[ticket.thread_id]["name"])
         await fake.wait_for(lambda f: "Оператор 9001" in card(f, ticket)["text"])
         assert any("занимается оператор" in t for t in to_citizen(fake))
@@ -71,9 +69,7 @@ async def test_the_whole_path_from_rule_to_rating(
         assert in_desk(fake, "sendPhoto")[-1].params["message_thread_id"] == ticket.thread_id
 
         # «Требуется уточнение»: the operator's next message is the question; the answer comes back
-        fake.callback_update(
-            DESK, button(fake, ticket.card_message_id, "Требуется уточнение"), ANNA, ticket.card_message_id
-        )
+        await press(fake, ticket.card_message_id, "Требуется уточнение", ANNA)
         await fake.wait_for(lambda f: any("напишите вопрос" in c.params["text"] for c in in_desk(f)))
         fake.topic_update(DESK, ticket.thread_id, ANNA, "Анна", "Укажите дату подачи заявления")
         await fake.wait_for(
@@ -85,9 +81,7 @@ async def test_the_whole_path_from_rule_to_rating(
         await fake.wait_for(lambda f: "в работе" in f.topics[ticket.thread_id]["name"])
 
         # «Решено»: the citizen is told, the topic closes, the bot asks for a rating
-        fake.callback_update(
-            DESK, button(fake, ticket.card_message_id, "Решено"), ANNA, ticket.card_message_id
-        )
+        await press(fake, ticket.card_message_id, "Решено", ANNA)
         await fake.wait_for(lambda f: any("Оцените" in t for t in to_citizen(f)))
         await fake.wait_for(lambda f: f.topics[ticket.thread_id].get("is_closed") is True)
         rating = [

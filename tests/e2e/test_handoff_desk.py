@@ -9,10 +9,10 @@ from tests.e2e.desk_helpers import (
     CHAT,
     DESK,
     Clock,
-    button,
     desk_settings,
     in_desk,
     open_ticket,
+    press,
     to_citizen,
 )
 from tests.fakes.telegram_api import FakeTelegram
@@ -31,9 +31,9 @@ async def test_transfer_to_a_specialist_group_carries_the_whole_context(
     async with running(settings, engine, clock=Clock()) as runtime:
         ticket = await open_ticket(fake, runtime)
         old_thread, card_id = ticket.thread_id, ticket.card_message_id
-        fake.callback_update(DESK, button(fake, card_id, "Взять"), ANNA, card_id)
+        await press(fake, card_id, "Взять", ANNA)
         await fake.wait_for(lambda f: "в работе" in f.topics[old_thread]["name"])
-        fake.callback_update(DESK, button(fake, card_id, "Передать специалисту"), ANNA, card_id)
+        await press(fake, card_id, "Передать специалисту", ANNA)
         await fake.wait_for(lambda f: f.topics[old_thread].get("is_closed") is True)
         await fake.wait_for(lambda f: any("старшему специалисту" in t for t in to_citizen(f)))
         store = runtime.handoff.store
@@ -76,9 +76,9 @@ async def test_canned_replies_notes_and_refused_files(
     async with running(desk_settings(fake, sqlite_backend), engine, clock=Clock()) as runtime:
         ticket = await open_ticket(fake, runtime)
         card_id = ticket.card_message_id
-        fake.callback_update(DESK, button(fake, card_id, "Взять"), ANNA, card_id)
+        await press(fake, card_id, "Взять", ANNA)
         await fake.wait_for(lambda f: "в работе" in f.topics[ticket.thread_id]["name"])
-        fake.callback_update(DESK, button(fake, card_id, "Шаблоны"), ANNA, card_id)
+        await press(fake, card_id, "Шаблоны", ANNA)
         await fake.wait_for(lambda f: any("Шаблоны ответов" in c.params["text"] for c in in_desk(f)))
         menu = next(c for c in in_desk(fake) if "Шаблоны ответов" in c.params["text"])
         menu_id = next(
@@ -125,9 +125,7 @@ async def test_citizens_hear_when_their_place_in_the_queue_moves_a_lot(
         tickets = [await open_ticket(fake, runtime, chat) for chat in chats]
         assert "3-й в очереди" in to_citizen(fake, chats[2])[-1]
         for ticket in tickets[:2]:
-            fake.callback_update(
-                DESK, button(fake, ticket.card_message_id, "Взять"), ANNA, ticket.card_message_id
-            )
+            await press(fake, ticket.card_message_id, "Взять", ANNA)
         await fake.wait_for(lambda f: all("в работе" in f.topics[t.thread_id]["name"] for t in tickets[:2]))
         assert runtime.handoff.watch is not None
         await runtime.handoff.watch.check()

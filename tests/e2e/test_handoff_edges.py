@@ -25,6 +25,7 @@ from tests.e2e.desk_helpers import (
     desk_settings,
     in_desk,
     open_ticket,
+    press,
     say,
     to_citizen,
 )
@@ -40,10 +41,10 @@ def alerts(fake: FakeTelegram) -> list[str]:
 async def resolve(fake: FakeTelegram, runtime: Runtime, ticket: object) -> None:
     card_id = ticket.card_message_id  # type: ignore[attr-defined]
     if "Взять" in str(fake.messages[(str(DESK), card_id)].get("reply_markup")):
-        fake.callback_update(DESK, button(fake, card_id, "Взять"), ANNA, card_id)
+        await press(fake, card_id, "Взять", ANNA)
     await fake.wait_for(lambda f: "Решено" in str(f.messages[(str(DESK), card_id)].get("reply_markup")))
     asked = sum("Оцените" in t for t in to_citizen(fake))
-    fake.callback_update(DESK, button(fake, card_id, "Решено"), ANNA, card_id)
+    await press(fake, card_id, "Решено", ANNA)
     await fake.wait_for(lambda f: sum("Оцените" in t for t in to_citizen(f)) > asked)
 
 
@@ -131,7 +132,7 @@ async def test_writing_again_soon_reopens_and_later_opens_a_linked_ticket(
         first = await open_ticket(fake, runtime)
         await resolve(fake, runtime, first)
         clock.now += timedelta(days=1)
-        await say(fake, "заявление висит в обработке уже два месяца", "открыто снова")
+        await say(fake, "ничего не исправили, проблема осталась", "открыто снова")  # writing again
         await fake.wait_for(lambda f: f.topics[first.thread_id].get("is_closed") is False)
         reopened = await runtime.handoff.store.ticket(first.id)
         assert reopened is not None and reopened.status == "in_progress" and reopened.reopen_count == 1
@@ -207,9 +208,9 @@ async def test_an_unanswered_clarification_closes_the_ticket(
     async with running(settings, engine, clock=clock) as runtime:
         ticket = await open_ticket(fake, runtime)
         card_id = ticket.card_message_id
-        fake.callback_update(DESK, button(fake, card_id, "Взять"), ANNA, card_id)
+        await press(fake, card_id, "Взять", ANNA)
         await fake.wait_for(lambda f: "в работе" in f.topics[ticket.thread_id]["name"])
-        fake.callback_update(DESK, button(fake, card_id, "Требуется уточнение"), ANNA, card_id)
+        await press(fake, card_id, "Требуется уточнение", ANNA)
         await fake.wait_for(lambda f: any("напишите вопрос" in c.params["text"] for c in in_desk(f)))
         fake.topic_update(DESK, ticket.thread_id, ANNA, "Анна", "Какой у вас регион?")
         await fake.wait_for(lambda f: "требуется уточнение" in f.topics[ticket.thread_id]["name"])

@@ -135,3 +135,19 @@ def test_a_sticker_during_the_questions_is_not_taken_for_an_answer(engine: Conve
     sticker = engine.handle(text("", Attachment(AttachmentKind.STICKER)), turn.state)
     assert "текстом" in sticker.replies[0].text and "фамилию" in sticker.replies[0].text
     assert sticker.state.identity == {}
+
+
+def test_after_a_resolution_a_remaining_problem_brings_the_ticket_back(engine: ConversationEngine) -> None:
+    known = ConversationState(
+        identity=dict.fromkeys(("full_name", "snils", "phone", "application_number"), "")
+    )
+    resolved = engine.handle_event(SystemEvent("test", "c1", "u1", "resolved", "10427-3"), known)
+    skipped = engine.handle(press("rate:skip"), resolved.state)
+    back = engine.handle(text("ничего не исправили, проблема осталась"), skipped.state)
+    assert back.decision.rule == "ticket_not_resolved" and "не решён" in back.replies[0].text
+    assert isinstance(back.effects[0], OpenTicket) and back.effects[0].rule == "ticket_not_resolved"
+    # a new question is answered and leaves the old ticket behind
+    asked = engine.handle(text("как восстановить пароль"), skipped.state)
+    assert asked.decision.topic == "password_recovery" and asked.state.after_ticket is None
+    thanks = engine.handle(text("спасибо"), skipped.state)
+    assert not thanks.effects and thanks.state.after_ticket == "10427-3"

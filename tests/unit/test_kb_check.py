@@ -89,7 +89,7 @@ def test_escalation_rules_about_the_conversation_are_checked(kb_copy: Path) -> N
     path = kb_copy / "escalation.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     rules = {r["id"]: r for r in data["conversation_rules"]}
-    assert set(rules) == {"repeated_fallback", "repeated_not_helped", "complaint"}
+    assert set(rules) == {"repeated_fallback", "repeated_not_helped", "complaint", "ticket_not_resolved"}
     assert rules["complaint"]["level"] == 3 and rules["repeated_fallback"]["after"] == {"fallbacks": 2}
     rules["complaint"]["after"] = {"topic": "no_such_topic"}
     rules["repeated_fallback"]["after"] = {"fallbacks": 0}
@@ -105,7 +105,8 @@ def test_escalation_rules_about_the_conversation_are_checked(kb_copy: Path) -> N
 def test_a_conversation_rule_for_an_unknown_topic_is_reported(kb_copy: Path) -> None:
     path = kb_copy / "escalation.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["conversation_rules"][-1]["after"] = {"topic": "no_such_topic"}
+    complaint = next(r for r in data["conversation_rules"] if r["id"] == "complaint")
+    complaint["after"] = {"topic": "no_such_topic"}
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     assert check_knowledge(kb_copy, None) == [
         "escalation.yaml: conversation rule 'complaint': unknown topic 'no_such_topic'"
