@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from adapters.base import Blocked, Channel, Decoded, Ignore, Notice
-from adapters.text import split_text
 from bots.keyed import wait_for_either
 from dialog.engine import ConversationEngine, Turn
 from dialog.messages import InboundMessage, SystemEvent
+from dialog.splitting import split_text
 from dialog.state import ConversationState
 from handoff.jobs import effects_to_jobs
 from storage.models import InboxUpdate

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from dialog.splitting import split_text
 from handoff import texts
 from handoff.canned import CannedReplies
 from handoff.cards import system_post
@@ -22,6 +23,7 @@ from storage.tickets import TicketStore
 logger = logging.getLogger("okno.handoff.desk")
 
 NOTE_PREFIXES = ("!", "/note")
+CITIZEN_TEXT_LIMIT = 4000  # under every messenger's limit, with room for nothing else
 TEMPLATE = "tpl"
 
 
@@ -240,6 +242,9 @@ class OperatorDesk:
             await self._say(ticket, texts.NOT_OPERATOR)
             return
         files = tuple({"kind": f.kind, "ref": f.ref} for f in message.files)
+        if not text and not files:  # a sticker, a voice message, a poll
+            await self._say(ticket, texts.NOT_RELAYED_KIND)
+            return
         if not await self._to_citizen(ticket, message.user_id, message.user_name, text, files):
             await self._say(ticket, texts.CLOSED_FOR_CITIZEN)
 
@@ -254,7 +259,8 @@ class OperatorDesk:
                 return None
             if row.awaiting_question:
                 body = texts.NEEDS_INFO.format(number=row.number, question=text)
-                messages = [CitizenMessage(body)] + [CitizenMessage("", media=f) for f in files]
+                messages = [CitizenMessage(part) for part in split_text(body, CITIZEN_TEXT_LIMIT)]
+                messages += [CitizenMessage("", media=f) for f in files]
                 now = self.clock()
                 values = {
                     "status": Status.NEEDS_INFO.value,
@@ -266,7 +272,11 @@ class OperatorDesk:
                 )
                 posts = [PostRecord("text", system_post(texts.NEEDS_INFO_NOTE)), PostRecord("card")]
                 return TicketChange(row.id, row.version, values, event, posts, messages)
-            messages = [CitizenMessage(prefix + text)] if text else []
+            messages = (
+                [CitizenMessage(part) for part in split_text(prefix + text, CITIZEN_TEXT_LIMIT)]
+                if text
+                else []
+            )
             messages += [CitizenMessage(prefix.rstrip(": ") if prefix else "", media=f) for f in files]
             if row.status == Status.NEW.value:
                 taking = self._taking(row, user_id, user_name)

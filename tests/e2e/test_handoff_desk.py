@@ -165,3 +165,28 @@ async def test_tickets_are_spread_over_several_operators_groups(
         ]
     assert groups == {DESK, second}
     assert {t.desk_chat_id for t in tickets} == {str(DESK), str(second)}
+
+
+async def test_an_operators_long_answer_is_split_and_a_sticker_is_explained(
+    fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine
+) -> None:
+    async with running(desk_settings(fake, sqlite_backend), engine, clock=Clock()) as runtime:
+        ticket = await open_ticket(fake, runtime)
+        long_answer = "\n\n".join(f"Пункт {i}: " + "подробное пояснение " * 30 for i in range(12))
+        assert len(long_answer) > 4096
+        fake.topic_update(DESK, ticket.thread_id, ANNA, "Анна", long_answer)
+        await fake.wait_for(lambda f: any("Пункт 11" in t for t in to_citizen(f)))
+        sticker = {
+            "file_id": "st-1",
+            "file_unique_id": "ust1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+        }
+        fake.topic_update(
+            DESK, ticket.thread_id, ANNA, "Анна", sticker=sticker | {"is_animated": False, "is_video": False}
+        )
+        await fake.wait_for(lambda f: any("не передаётся" in c.params["text"] for c in in_desk(f)))
+    parts = [t for t in to_citizen(fake) if "Пункт" in t]
+    assert len(parts) >= 2 and all(len(p) <= 4096 for p in parts)
+    assert parts[0].startswith("Анна: Пункт 0") and "Пункт 11" in parts[-1]

@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
-from adapters.text import split_text
 from bots.keyed import GroupCommit, KeyedQueue
+from dialog.splitting import split_text
 
 
 def test_split_keeps_short_text_whole() -> None:
