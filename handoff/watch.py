@@ -54,15 +54,17 @@ class TicketWatch:
         now = self.clock()
         waiting = await self.store.waiting()
         for ticket in waiting:
-            if self.schedules[min(ticket.level, 3)].is_open(now):
-                await self._sla(ticket, now)
+            schedule = self.schedules[min(ticket.level, 3)]
+            if schedule.is_open(now):
+                # the wait counts from when people were there to take it, not from a night in the queue
+                await self._sla(ticket, now, schedule.next_opening(aware(ticket.status_changed_at)))
         await self._queue_moves(waiting, now)
         limit = now - timedelta(days=self.config.needs_info_days)
         for ticket in await self.store.with_status(Status.NEEDS_INFO.value, limit):
             await self._expire(ticket)
 
-    async def _sla(self, ticket: TicketRow, now: datetime) -> None:
-        late = aware(ticket.status_changed_at) < now - timedelta(minutes=self.config.take_sla_minutes)
+    async def _sla(self, ticket: TicketRow, now: datetime, waiting_since: datetime) -> None:
+        late = waiting_since < now - timedelta(minutes=self.config.take_sla_minutes)
         if ticket.sla_alerted or not late:
             return
         minutes = f"{self.config.take_sla_minutes:g}"

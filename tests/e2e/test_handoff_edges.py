@@ -221,3 +221,20 @@ async def test_an_unanswered_clarification_closes_the_ticket(
         await fake.wait_for(lambda f: "закрыто" in card(f, ticket)["text"])
         # the bot has the conversation back: a question is answered, not relayed
         await say(fake, "как восстановить пароль", "Помог ли ответ?")
+
+
+async def test_a_night_in_the_queue_does_not_count_against_the_sla(
+    fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine
+) -> None:
+    clock = Clock(Clock().now.replace(hour=20))  # 23:00 in Moscow: operators are gone
+    settings = desk_settings(fake, sqlite_backend, ticket_take_sla_minutes=10)
+    async with running(settings, engine, clock=clock) as runtime:
+        await open_ticket(fake, runtime)
+        assert runtime.handoff.watch is not None
+        clock.now = clock.now.replace(hour=6, minute=5) + timedelta(days=1)  # 9:05 next morning
+        await runtime.handoff.watch.check()
+        clock.now += timedelta(minutes=10)  # 9:15: ten minutes of operators' time have passed
+        await asyncio.sleep(0.3)
+        assert not any("ждёт больше" in c.params["text"] for c in in_desk(fake))
+        await runtime.handoff.watch.check()
+        await fake.wait_for(lambda f: any("ждёт больше 10 мин" in c.params["text"] for c in in_desk(f)))
