@@ -61,8 +61,13 @@ class OperatorDesk:
             return True
         if level >= Level.SPECIALIST and config.specialists:
             return user_id in config.specialists
+        if level >= Level.SPECIALIST and config.specialist_chat:  # specialists: members of their group
+            return await self._member(config.specialist_chat, user_id)
         if config.operators:
             return user_id in config.operators or user_id in config.specialists
+        return await self._member(chat_id, user_id)
+
+    async def _member(self, chat_id: str, user_id: str) -> bool:
         try:
             return await self.desk.is_member(chat_id, user_id)
         except DeskError:
