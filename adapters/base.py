@@ -54,13 +54,18 @@ class Channel(Protocol):
         """Confirm an interaction the platform waits for (a pressed button), if any."""
         ...
 
-    async def send(self, chat_id: str, text: str, buttons: Sequence[Button]) -> str | None:
-        """Deliver one message; returns the platform's message id.
+    async def send(
+        self, chat_id: str, text: str, buttons: Sequence[Button], key: str | None = None
+    ) -> str | None:
+        """Deliver one message; returns the platform's message id. `key` is the same for every
+        retry of one reply, for platforms that can drop a repeated send (VK's random_id).
 
         Raises RetryLater, ChatBlocked, TemporaryFailure or PermanentFailure.
         """
         ...
 
-    async def send_media(self, chat_id: str, kind: str, ref: str, caption: str) -> str | None:
+    async def send_media(
+        self, chat_id: str, kind: str, ref: str, caption: str, key: str | None = None
+    ) -> str | None:
         """Deliver a photo or document an operator sent, by the platform's file id; raises as `send`."""
         ...

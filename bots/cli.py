@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.errors import PermanentFailure
 from adapters.telegram.receiving import BadToken
 from bots.chat import run_chat
 from bots.logs import setup_logging
@@ -90,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.telegram_token is None:
+    if settings.telegram_token is None and settings.vk_token is None:
         sys.stderr.write(
             "No channel is configured, so here is the bot in this terminal.\n"
             "To serve Telegram, put OKNO_TELEGRAM_TOKEN=<token from @BotFather> into .env "
@@ -102,7 +103,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             runner.run(serve(settings))
     except* BadToken as group:
         failure = f"{group.exceptions[0]}"
-    except* DeskMisconfigured as group:
+    except* (DeskMisconfigured, PermanentFailure) as group:
         failure = f"{group.exceptions[0]}"
     except* (OSError, SQLAlchemyError) as group:
         failure = (

@@ -80,8 +80,9 @@ class OutboxDispatcher:
     async def _send(channel: Channel, row: OutboxMessage, buttons: list[Button]) -> str | None:
         media = row.media or {}
         if media.get("ref"):  # a file an operator sent the citizen
-            return await channel.send_media(row.chat_id, str(media.get("kind")), str(media["ref"]), row.text)
-        return await channel.send(row.chat_id, row.text, buttons)
+            kind, ref = str(media.get("kind")), str(media["ref"])
+            return await channel.send_media(row.chat_id, kind, ref, row.text, key=str(row.id))
+        return await channel.send(row.chat_id, row.text, buttons, key=str(row.id))
 
     async def deliver(self, row: OutboxMessage) -> None:
         channel = self.channels.get(row.channel)

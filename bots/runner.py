@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.telegram.receiving import Polling, bot_id, register_webhook, webhook_handler
+from adapters.vk.receiving import LongPoll
 from bots.settings import Settings
 from bots.wiring import Runtime, build_runtime
 from handoff.telegram_desk import check_desks
@@ -67,6 +68,11 @@ def receivers(runtime: Runtime) -> dict[str, Loop]:
             found["telegram-polling"] = Polling(bot, runtime.repository, runtime.inbox.wake).run
         else:
             found["web"] = lambda stop: serve_webhooks(runtime, stop)
+    if runtime.vk is not None:
+        vk = runtime.vk
+        found["vk-longpoll"] = LongPoll(
+            vk.client, vk.group_id, runtime.repository, runtime.states, runtime.inbox.wake
+        ).run
     return found
 
 

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     telegram_rate_per_second: float = Field(30.0, ge=0)  # whole bot; 0 turns the limiter off
     telegram_chat_rate_per_second: float = Field(1.0, ge=0)  # one chat; 0 turns it off
 
+    # VK: a community bot (token with messages rights, Bots Long Poll turned on)
+    vk_token: SecretStr | None = None
+    vk_group_id: int | None = None  # the community's id (a positive number)
+    vk_api_url: str | None = None  # a proxy or any server speaking the VK API; unset: VK itself
+    vk_rate_per_second: float = Field(20.0, ge=0)  # VK allows a community token 20 requests a second
+
     # The operators' side: Telegram forum supergroups where the same bot runs tickets
     desk_chat_ids: Annotated[list[int], NoDecode] = []  # operators' groups; tickets are spread over them
     desk_specialist_chat_id: int | None = None  # level 3 tickets; unset: the operators' group
@@ -93,6 +99,12 @@ class Settings(BaseSettings):
         if not value.startswith("/"):
             raise ValueError("must start with /")
         return value
+
+    @model_validator(mode="after")
+    def _vk_complete(self) -> Settings:
+        if self.vk_token is not None and not self.vk_group_id:
+            raise ValueError("OKNO_VK_GROUP_ID is required with OKNO_VK_TOKEN: the community's numeric id")
+        return self
 
     @model_validator(mode="after")
     def _webhook_complete(self) -> Settings:

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import Channel
 from adapters.telegram.channel import TelegramChannel, make_bot
+from adapters.vk.channel import VkChannel
+from adapters.vk.client import VkClient
 from bots.handoff_wiring import HandoffParts, build_handoff
 from bots.inbox import InboxWorker
 from bots.outbox import OutboxDispatcher
@@ -63,6 +65,7 @@ class Runtime:
     outbox: OutboxDispatcher
     handoff: HandoffParts
     telegram: TelegramChannel | None = None
+    vk: VkChannel | None = None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -93,6 +96,12 @@ def build_runtime(
         limiters[telegram.name] = RateLimiter(
             states, telegram.name, settings.telegram_rate_per_second, settings.telegram_chat_rate_per_second
         )
+    vk = None
+    if settings.vk_token is not None and settings.vk_group_id:
+        client = VkClient(settings.vk_token.get_secret_value(), settings.vk_api_url)
+        vk = VkChannel(client, settings.vk_group_id)
+        channels[vk.name] = vk
+        limiters[vk.name] = RateLimiter(states, vk.name, settings.vk_rate_per_second, 0)
     outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
     sessions = make_sessions(database)
     handoff = build_handoff(settings, sessions, states, engine, telegram.bot if telegram else None, clock)
@@ -108,6 +117,7 @@ def build_runtime(
         settings, database, repository, states, engine, channels, inbox, outbox, handoff, telegram
     )
     runtime.closers += [database.dispose, states.close]
-    if telegram is not None:
-        runtime.closers.append(telegram.close)
+    for channel in (telegram, vk):
+        if channel is not None:
+            runtime.closers.append(channel.close)
     return runtime

@@ -98,7 +98,9 @@ class TelegramChannel:
             # an answer older than ~15 s is refused; the reply itself still goes out
             logger.info("callback query not answered: %s", exc)
 
-    async def send(self, chat_id: str, text: str, buttons: Sequence[Button]) -> str | None:
+    async def send(
+        self, chat_id: str, text: str, buttons: Sequence[Button], key: str | None = None
+    ) -> str | None:
         method = SendText(
             chat_id=int(chat_id),
             text=text,
@@ -108,7 +110,9 @@ class TelegramChannel:
         sent: Awaitable[SentMessage] = self.bot(method)
         return await _delivered(sent)
 
-    async def send_media(self, chat_id: str, kind: str, ref: str, caption: str) -> str | None:
+    async def send_media(
+        self, chat_id: str, kind: str, ref: str, caption: str, key: str | None = None
+    ) -> str | None:
         send = self.bot.send_photo if kind == "photo" else self.bot.send_document
         return await _delivered(send(int(chat_id), ref, caption=caption or None))
 

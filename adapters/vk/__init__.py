@@ -1,0 +1,1 @@
+"""The VK channel: a community bot on vk-api."""

@@ -1,0 +1,84 @@
+"""The VK channel: decoding stored events and delivering replies with messages.send."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.base import Decoded
+from adapters.errors import PermanentFailure
+from adapters.vk import mapping
+from adapters.vk.client import VkClient
+from dialog.messages import Button
+
+logger = logging.getLogger("okno.adapters.vk")
+
+MAX_TEXT = 4096
+
+
+class VkChannel:
+    name = mapping.CHANNEL
+    max_text_length = MAX_TEXT
+
+    def __init__(self, client: VkClient, group_id: int) -> None:
+        self.client = client
+        self.group_id = group_id
+        self._inline: dict[str, bool] = {}  # what each citizen's app said it can show
+
+    def decode(self, payload: dict[str, Any]) -> Decoded:
+        supported = mapping.inline_supported(payload)
+        peer = mapping.peer_of(payload)
+        if supported is not None and peer is not None:
+            self._inline[str(peer)] = supported
+        return mapping.decode(payload)
+
+    def display_name(self, payload: dict[str, Any]) -> str | None:
+        return None  # VK events carry ids only
+
+    async def acknowledge(self, payload: dict[str, Any], text: str | None = None) -> None:
+        """A pressed callback button spins until answered."""
+        data = payload.get("object") or {}
+        if payload.get("type") != "message_event" or "event_id" not in data:
+            return
+        try:
+            await self.client.call(
+                "messages.sendMessageEventAnswer",
+                event_id=data["event_id"],
+                user_id=data.get("user_id"),
+                peer_id=data.get("peer_id"),
+            )
+        except Exception as exc:  # noqa: BLE001 - the reply itself still goes out
+            logger.info("a VK button press was not answered: %s", exc)
+
+    async def send(
+        self, chat_id: str, text: str, buttons: Sequence[Button], key: str | None = None
+    ) -> str | None:
+        inline = self._inline.get(chat_id, True)
+        params: dict[str, Any] = {
+            "peer_id": int(chat_id),
+            "random_id": _random_id(key),
+            "message": text,
+            "dont_parse_links": 1,
+        }
+        markup = mapping.keyboard(buttons, inline)
+        if markup is not None:
+            params["keyboard"] = markup
+        result = await self.client.call("messages.send", **params)
+        return str(result)
+
+    async def send_media(
+        self, chat_id: str, kind: str, ref: str, caption: str, key: str | None = None
+    ) -> str | None:
+        raise PermanentFailure("sending operators' files to VK is not implemented yet")
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _random_id(key: str | None) -> int:
+    """Our outbox id: VK drops a second message with the same random_id, so a retry never doubles."""
+    if key is not None and key.isdigit():
+        return int(key) % 2_147_483_647
+    return secrets.randbelow(2_147_483_647)

@@ -1,0 +1,86 @@
+"""vk-api off the event loop: a routed HTTP session, an in-memory config, a bounded thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+import vk_api
+from jconfig.memory import MemoryConfig
+from requests.adapters import HTTPAdapter
+from vk_api.exceptions import ApiError, ApiHttpError
+
+from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
+
+logger = logging.getLogger("okno.adapters.vk")
+
+API_VERSION = "5.199"
+VK_HOSTS = ("https://api.vk.ru/", "https://api.vk.com/")
+RETRY_CODES = {6: 1.0, 9: 5.0, 29: 10.0}  # too many per second, flood control, rate limit reached
+TEMPORARY_CODES = {10}  # internal server error
+BLOCKED_CODES = {901, 902, 7}  # the citizen does not allow messages from the community
+BAD_TOKEN = 5
+
+
+class RoutedAdapter(HTTPAdapter):
+    """vk-api hard-codes its host; this sends its requests to another base URL (a proxy, a fake)."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/") + "/"
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        for host in VK_HOSTS:
+            if request.url and request.url.startswith(host):
+                request.url = self.base_url + request.url[len(host) :]
+        return super().send(request, *args, **kwargs)
+
+
+def make_session(base_url: str | None) -> requests.Session:
+    session = requests.Session()
+    if base_url:
+        adapter = RoutedAdapter(base_url)
+        for host in VK_HOSTS:
+            session.mount(host, adapter)
+    return session
+
+
+class VkClient:
+    """API calls of one community token; each runs in the pool so a slow VK call blocks nothing."""
+
+    def __init__(self, token: str, base_url: str | None = None, threads: int = 8) -> None:
+        self.session = make_session(base_url)
+        self.vk = vk_api.VkApi(
+            token=token, session=self.session, config=MemoryConfig, api_version=API_VERSION
+        )
+        self.vk.RPS_DELAY = 0  # our own limiter paces the calls, not vk-api's lock and sleep
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vk")
+
+    async def call(self, method: str, **params: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.pool, self.vk.method, method, params)
+        except ApiError as exc:
+            raise _translated(exc) from exc
+        except (ApiHttpError, requests.RequestException) as exc:
+            raise TemporaryFailure(f"VK is unreachable: {exc}") from exc
+
+    async def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.session.close()
+
+
+def _translated(exc: ApiError) -> Exception:
+    code = int(exc.code)
+    if code in RETRY_CODES:
+        return RetryLater(RETRY_CODES[code])
+    if code in TEMPORARY_CODES:
+        return TemporaryFailure(f"VK error {code}: {exc.error.get('error_msg', '')}")
+    if code in BLOCKED_CODES:
+        return ChatBlocked(f"VK error {code}: the citizen does not allow messages")
+    if code == BAD_TOKEN:
+        return PermanentFailure("the VK community token was rejected (error 5): check OKNO_VK_TOKEN")
+    return PermanentFailure(f"VK error {code}: {exc.error.get('error_msg', '')}")

@@ -1,0 +1,119 @@
+"""Bots Long Poll: VK events stored in the inbox, the position kept so a restart loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from adapters.errors import PermanentFailure
+from adapters.vk.client import VkClient
+from adapters.vk.mapping import CHANNEL, chat_key
+from storage.records import NewUpdate
+from storage.repositories import Repository
+from storage.state import StateStore
+
+logger = logging.getLogger("okno.adapters.vk")
+
+WAIT_SECONDS = 25  # VK allows up to 90
+MAX_BACKOFF = 30.0
+
+
+@dataclass
+class Server:
+    url: str
+    key: str
+    ts: str
+
+
+def new_update(group_id: int, payload: dict[str, Any]) -> NewUpdate:
+    return NewUpdate(
+        key=f"{CHANNEL}:{group_id}:{payload.get('event_id')}",
+        channel=CHANNEL,
+        chat_key=chat_key(payload),
+        payload=payload,
+    )
+
+
+class LongPoll:
+    def __init__(
+        self,
+        client: VkClient,
+        group_id: int,
+        repository: Repository,
+        states: StateStore,
+        on_stored: Callable[[], None],
+        wait: int = WAIT_SECONDS,
+    ) -> None:
+        self.client = client
+        self.group_id = group_id
+        self.repository = repository
+        self.states = states
+        self.on_stored = on_stored
+        self.wait = wait
+        self._position = f"vk:longpoll:{group_id}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        failures = 0
+        server: Server | None = None
+        async with aiohttp.ClientSession() as http:
+            while not stop.is_set():
+                try:
+                    server = server or await self._server(keep_ts=True)
+                    server = await self._check(http, server, stop)
+                    failures = 0
+                except PermanentFailure:
+                    raise
+                except Exception:  # the loop must outlive network, server and database trouble
+                    failures += 1
+                    delay = min(MAX_BACKOFF, 2.0**failures)
+                    logger.exception("VK long poll failed; retrying in %.0f s", delay)
+                    server = None
+                    await _sleep_unless(stop, delay)
+
+    async def _server(self, keep_ts: bool, ts: str | None = None) -> Server:
+        answer = await self.client.call("groups.getLongPollServer", group_id=self.group_id)
+        stored = await self.states.load(self._position) if keep_ts else None
+        position = ts or (stored or {}).get("ts") or str(answer["ts"])
+        return Server(str(answer["server"]), str(answer["key"]), str(position))
+
+    async def _check(self, http: aiohttp.ClientSession, server: Server, stop: asyncio.Event) -> Server:
+        params = {"act": "a_check", "key": server.key, "ts": server.ts, "wait": str(self.wait)}
+        request = asyncio.ensure_future(self._get(http, server.url, params))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([request, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not request.done():
+            request.cancel()  # events not yet confirmed come again on the next start
+            return server
+        answer = request.result()
+        failed = answer.get("failed")
+        if failed == 1:  # events were lost from VK's history: go on from the ts it gives
+            return Server(server.url, server.key, str(answer["ts"]))
+        if failed == 2:  # the key expired: a new key, the same position
+            return await self._server(keep_ts=False, ts=server.ts)
+        if failed == 3:  # the information was lost: a new key and position
+            return await self._server(keep_ts=False)
+        updates = [u for u in answer.get("updates") or () if isinstance(u, dict) and u.get("event_id")]
+        if updates:
+            await self.repository.enqueue_updates([new_update(self.group_id, u) for u in updates])
+            self.on_stored()
+        next_ts = str(answer["ts"])
+        await self.states.save(self._position, {"ts": next_ts})
+        return Server(server.url, server.key, next_ts)
+
+    async def _get(self, http: aiohttp.ClientSession, url: str, params: dict[str, str]) -> dict[str, Any]:
+        timeout = aiohttp.ClientTimeout(total=self.wait + 10)
+        async with http.get(url, params=params, timeout=timeout) as response:
+            data: dict[str, Any] = await response.json(content_type=None)
+            return data
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,86 @@
+"""VK events to normalized messages and buttons to VK keyboards."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from adapters.base import Blocked, Ignore
+from adapters.vk import mapping
+from dialog.messages import AttachmentKind, Button, InboundMessage
+
+
+def message_new(text: str = "привет", peer: int = 501, **extra: Any) -> dict[str, Any]:
+    message = {"id": 7, "date": 1, "peer_id": peer, "from_id": peer, "text": text, "attachments": []} | extra
+    info = {"button_actions": ["text", "callback"], "keyboard": True, "inline_keyboard": True}
+    return {"type": "message_new", "object": {"message": message, "client_info": info}, "event_id": "e1"}
+
+
+def test_a_message_and_a_text_button_press() -> None:
+    decoded = mapping.decode(message_new())
+    assert isinstance(decoded, InboundMessage)
+    assert (decoded.channel, decoded.chat_id, decoded.text, decoded.payload) == ("vk", "501", "привет", None)
+    pressed = mapping.decode(message_new("Регистрация", payload=json.dumps({"b": "cat:account"})))
+    assert isinstance(pressed, InboundMessage) and pressed.payload == "cat:account" and pressed.text == ""
+    start = mapping.decode(message_new("Начать", payload=json.dumps({"command": "start"})))
+    assert isinstance(start, InboundMessage) and start.payload == "menu"
+    forged = mapping.decode(message_new("x", payload="{not json"))
+    assert isinstance(forged, InboundMessage) and forged.payload == "unknown"
+
+
+def test_a_callback_button_and_subscription_events() -> None:
+    event = {
+        "type": "message_event",
+        "object": {"user_id": 501, "peer_id": 501, "event_id": "ev", "payload": {"b": "menu"}},
+    }
+    decoded = mapping.decode(event)
+    assert isinstance(decoded, InboundMessage) and decoded.payload == "menu"
+    assert mapping.decode({"type": "message_deny", "object": {"user_id": 501}}) == Blocked("501", True)
+    assert mapping.decode({"type": "message_allow", "object": {"user_id": 501}}) == Blocked("501", False)
+
+
+def test_group_conversations_bots_and_malformed_events_are_ignored() -> None:
+    assert isinstance(mapping.decode(message_new(peer=2_000_000_001)), Ignore)
+    assert isinstance(mapping.decode(message_new(from_id=-5)), Ignore)
+    assert isinstance(mapping.decode({"type": "message_new", "object": {"message": {}}}), Ignore)
+    assert isinstance(mapping.decode({"type": "wall_post_new", "object": {}}), Ignore)
+    assert isinstance(mapping.decode({"type": "message_new"}), Ignore)
+
+
+def test_attachments_keep_what_an_operator_needs() -> None:
+    photo = {
+        "type": "photo",
+        "photo": {
+            "sizes": [{"width": 100, "height": 75, "url": "s"}, {"width": 800, "height": 600, "url": "big"}]
+        },
+    }
+    doc = {"type": "doc", "doc": {"title": "скан.pdf", "ext": "pdf", "size": 1000, "url": "d"}}
+    decoded = mapping.decode(message_new("", attachments=[photo, doc, {"type": "sticker", "sticker": {}}]))
+    assert isinstance(decoded, InboundMessage)
+    kinds = [(a.kind, a.ref, a.mime_type) for a in decoded.attachments]
+    assert kinds == [
+        (AttachmentKind.PHOTO, "big", "image/jpeg"),
+        (AttachmentKind.DOCUMENT, "d", "application/pdf"),
+        (AttachmentKind.STICKER, None, None),
+    ]
+
+
+def test_keyboards_inline_or_text_within_vk_limits() -> None:
+    buttons = [Button(f"topic:{i}", f"Очень длинное название вопроса номер {i} про что-то") for i in range(8)]
+    inline = json.loads(mapping.keyboard(buttons, inline=True) or "")
+    assert inline["inline"] is True and len(inline["buttons"]) == 6
+    first = inline["buttons"][0][0]["action"]
+    assert (
+        first["type"] == "callback"
+        and len(first["label"]) <= 40
+        and json.loads(first["payload"]) == {"b": "topic:0"}
+    )
+    assert json.loads(inline["buttons"][-1][0]["action"]["payload"]) == {"b": "topic:7"}  # the way back stays
+    text = json.loads(mapping.keyboard(buttons, inline=False) or "")
+    assert (
+        text["inline"] is False
+        and text["buttons"][0][0]["action"]["type"] == "text"
+        and len(text["buttons"]) == 8
+    )
+    assert mapping.keyboard([], inline=True) is None
+    assert mapping.inline_supported(message_new()) is True
