@@ -114,7 +114,7 @@ def build_runtime(
     handoff.wakers.callbacks += [outbox.wake, inbox.wake]
     outbox.on_blocked = handoff.service.citizen_blocked
     runtime = Runtime(
-        settings, database, repository, states, engine, channels, inbox, outbox, handoff, telegram
+        settings, database, repository, states, engine, channels, inbox, outbox, handoff, telegram, vk
     )
     runtime.closers += [database.dispose, states.close]
     for channel in (telegram, vk):

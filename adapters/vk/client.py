@@ -57,6 +57,7 @@ class VkClient:
             token=token, session=self.session, config=MemoryConfig, api_version=API_VERSION
         )
         self.vk.RPS_DELAY = 0  # our own limiter paces the calls, not vk-api's lock and sleep
+        self.vk.error_handlers.pop(6, None)  # vk-api would retry «too many requests» forever in a thread
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vk")
 
     async def call(self, method: str, **params: Any) -> Any:

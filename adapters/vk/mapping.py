@@ -16,7 +16,8 @@ CHANNEL = "vk"
 LABEL_LIMIT = 40  # VK cuts longer button labels
 INLINE_ROWS = 6  # an inline keyboard: up to 6 rows and 10 buttons
 TEXT_ROWS = 10  # a keyboard under the input field: up to 10 rows
-GROUP_CHATS_FROM = 2_000_000_000  # peer ids of group conversations
+GROUP_CHATS_FROM = 2_000_000_000
+START = "\x00start"  # VK's own start button, never an id of ours  # peer ids of group conversations
 _MIME = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "pdf": "application/pdf"}
 
 
@@ -65,11 +66,14 @@ def _message(data: dict[str, Any]) -> Decoded:
     if sender <= 0:
         return Ignore("not from a person")
     button = _button_id(message.get("payload"))
+    text = "" if button else str(message.get("text") or "")
+    if button == START:  # VK's «Начать» under a new conversation greets like /start
+        button, text = None, "/start"
     return InboundMessage(
         channel=CHANNEL,
         chat_id=str(peer),
         user_id=str(sender),
-        text="" if button else str(message.get("text") or ""),
+        text=text,
         payload=button,
         attachments=tuple(_attachment(a) for a in message.get("attachments") or () if isinstance(a, dict)),
         platform_message_id=str(message.get("id") or message.get("conversation_message_id") or ""),
@@ -97,7 +101,7 @@ def _button_id(raw: object) -> str | None:
     except ValueError:
         return "unknown"
     if isinstance(data, dict) and data.get("command") == "start":
-        return "menu"
+        return START
     return str(data["b"]) if isinstance(data, dict) and isinstance(data.get("b"), str) else "unknown"
 
 

@@ -193,7 +193,7 @@ def check_keyboard(raw: str) -> JSON:
             raise VkError(911, f"{ERRORS[911]}: label should be not more than {LABEL_MAX} symbols")
         if len(str(action.get("payload", ""))) > PAYLOAD_MAX:
             raise VkError(911, f"{ERRORS[911]}: payload should be not more than {PAYLOAD_MAX} symbols")
-    return keyboard
+    return dict(keyboard)
 
 
 def check_attachment(raw: str) -> list[str]:

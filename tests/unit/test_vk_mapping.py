@@ -23,7 +23,7 @@ def test_a_message_and_a_text_button_press() -> None:
     pressed = mapping.decode(message_new("Регистрация", payload=json.dumps({"b": "cat:account"})))
     assert isinstance(pressed, InboundMessage) and pressed.payload == "cat:account" and pressed.text == ""
     start = mapping.decode(message_new("Начать", payload=json.dumps({"command": "start"})))
-    assert isinstance(start, InboundMessage) and start.payload == "menu"
+    assert isinstance(start, InboundMessage) and (start.text, start.payload) == ("/start", None)
     forged = mapping.decode(message_new("x", payload="{not json"))
     assert isinstance(forged, InboundMessage) and forged.payload == "unknown"
 

@@ -1,0 +1,119 @@
+"""A citizen in VK: Okno's VK channel with the real vk-api against the fake VK API server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bots.settings import Settings
+from dialog.engine import ConversationEngine
+from tests.e2e.conftest import running
+from tests.fakes.vk_api import FakeVk
+
+PEER = 3101
+
+
+@pytest.fixture
+async def vk() -> AsyncIterator[FakeVk]:
+    async with FakeVk() as server:
+        yield server
+
+
+def vk_settings(fake: FakeVk, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "vk_token": fake.token,
+        "vk_group_id": fake.group_id,
+        "vk_api_url": fake.url,
+        "vk_rate_per_second": 0,
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}",
+        "workers": 8,
+    }
+    return Settings(**(values | overrides))
+
+
+async def polling(fake: FakeVk) -> None:
+    """Okno asks the Long Poll server: events from now on reach it (as on VK, earlier ones do not)."""
+    await fake.wait_for(lambda f: bool(f.calls_of("longpoll")))
+
+
+def texts(fake: FakeVk, peer: int = PEER) -> list[str]:
+    return [str(m.get("text", "")) for m in fake.sent(peer)]
+
+
+def keyboard(fake: FakeVk, index: int = -1, peer: int = PEER) -> dict[str, Any]:
+    markup = fake.sent(peer)[index].get("keyboard")
+    return markup if isinstance(markup, dict) else json.loads(markup or "{}")
+
+
+def button(markup: dict[str, Any], label: str) -> dict[str, Any]:
+    found = [b["action"] for row in markup["buttons"] for b in row if b["action"]["label"] == label]
+    assert found, f"no button {label!r}"
+    return json.loads(found[0]["payload"])
+
+
+async def test_a_conversation_with_callback_buttons(
+    vk: FakeVk, tmp_path: Path, engine: ConversationEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with running(vk_settings(vk, tmp_path), engine):
+        await polling(vk)
+        vk.message_new(PEER, "Начать", payload={"command": "start"})
+        await vk.wait_for(lambda f: len(texts(f)) == 1)
+        menu = keyboard(vk)
+        assert menu["inline"] is True and "Здравствуйте" in texts(vk)[0]
+        vk.message_event(PEER, button(menu, "Регистрация и вход"))
+        await vk.wait_for(lambda f: len(texts(f)) == 2)
+        assert vk.event_answers, "the pressed button must stop spinning"
+        vk.message_event(PEER, button(keyboard(vk), "Восстановление пароля и доступа"))
+        await vk.wait_for(lambda f: len(texts(f)) == 3)
+        assert "парол" in texts(vk)[2].lower() and texts(vk)[2].endswith("Помог ли ответ?")
+    assert not (tmp_path / "vk_config.v2.json").exists()  # vk-api kept its config in memory
+
+
+async def test_text_buttons_for_apps_without_callback_buttons(
+    vk: FakeVk, tmp_path: Path, engine: ConversationEngine
+) -> None:
+    old_app = {"button_actions": ["text"], "keyboard": True, "inline_keyboard": False, "lang_id": 0}
+    async with running(vk_settings(vk, tmp_path), engine):
+        await polling(vk)
+        vk.message_new(PEER, "меню", client_info=old_app)
+        await vk.wait_for(lambda f: len(texts(f)) == 1)
+        menu = keyboard(vk)
+        assert menu["inline"] is False
+        assert all(b["action"]["type"] == "text" for row in menu["buttons"] for b in row)
+        vk.message_new(
+            PEER, "Регистрация и вход", payload=button(menu, "Регистрация и вход"), client_info=old_app
+        )
+        await vk.wait_for(lambda f: len(texts(f)) == 2)
+    assert "Регистрация и вход" in texts(vk)[1]
+
+
+async def test_rate_limit_errors_lose_and_double_nothing(
+    vk: FakeVk, tmp_path: Path, engine: ConversationEngine
+) -> None:
+    vk.fail_next("messages.send", 6, count=3)
+    async with running(vk_settings(vk, tmp_path), engine):
+        await polling(vk)
+        for i, text in enumerate(["привет", "как восстановить пароль", "спасибо"]):
+            vk.message_new(PEER + i, text)
+        await vk.wait_for(lambda f: all(len(texts(f, PEER + i)) == 1 for i in range(3)), timeout=15)
+    attempts = [c for c in vk.calls_of("messages.send")]
+    assert len(attempts) >= 6 and len(vk.sent()) == 3
+
+
+@pytest.mark.parametrize("failed", [1, 2, 3])
+async def test_long_poll_recovers_from_failed_answers(
+    vk: FakeVk, tmp_path: Path, engine: ConversationEngine, failed: int
+) -> None:
+    vk.fail_longpoll(failed)
+    async with running(vk_settings(vk, tmp_path), engine):
+        servers = 1 if failed == 1 else 2  # failed 2 and 3 ask for a new key
+        await vk.wait_for(lambda f: len(f.calls_of("groups.getLongPollServer")) == servers)
+        await vk.wait_for(lambda f: len(f.calls_of("longpoll")) == 2)  # polling again after the failure
+        vk.message_new(PEER, "привет")
+        await vk.wait_for(lambda f: len(texts(f)) == 1, timeout=10)
+    assert len(vk.calls_of("groups.getLongPollServer")) == (1 if failed == 1 else 2)
