@@ -23,28 +23,31 @@ RETRY_CODES = {6: 1.0, 9: 5.0, 29: 10.0}  # too many per second, flood control, 
 TEMPORARY_CODES = {10}  # internal server error
 BLOCKED_CODES = {901, 902, 7}  # the citizen does not allow messages from the community
 BAD_TOKEN = 5
+REQUEST_TIMEOUT = 20.0  # seconds; a hung VK call must not hold a thread for ever
 
 
 class RoutedAdapter(HTTPAdapter):
-    """vk-api hard-codes its host; this sends its requests to another base URL (a proxy, a fake)."""
+    """vk-api hard-codes its host and sets no timeout: this gives every request a timeout and,
+    with a base URL, sends it there instead (a proxy, a fake server)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str | None) -> None:
         super().__init__()
-        self.base_url = base_url.rstrip("/") + "/"
+        self.base_url = base_url.rstrip("/") + "/" if base_url else None
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         for host in VK_HOSTS:
-            if request.url and request.url.startswith(host):
+            if self.base_url and request.url and request.url.startswith(host):
                 request.url = self.base_url + request.url[len(host) :]
+        kwargs["timeout"] = kwargs.get("timeout") or REQUEST_TIMEOUT
         return super().send(request, *args, **kwargs)
 
 
 def make_session(base_url: str | None) -> requests.Session:
     session = requests.Session()
-    if base_url:
-        adapter = RoutedAdapter(base_url)
-        for host in VK_HOSTS:
-            session.mount(host, adapter)
+    session.trust_env = False  # no proxy from the environment unless OKNO_VK_API_URL names one
+    adapter = RoutedAdapter(base_url)
+    for host in VK_HOSTS:
+        session.mount(host, adapter)
     return session
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -20,6 +20,7 @@ from storage.state import StateStore
 
 logger = logging.getLogger("okno.adapters.vk")
 
+T = TypeVar("T")
 WAIT_SECONDS = 25  # VK allows up to 90
 MAX_BACKOFF = 30.0
 
@@ -64,8 +65,9 @@ class LongPoll:
         async with aiohttp.ClientSession() as http:
             while not stop.is_set():
                 try:
-                    server = server or await self._server(keep_ts=True)
-                    server = await self._check(http, server, stop)
+                    server = server or await _until(stop, self._server(keep_ts=True))
+                    if server is not None:
+                        server = await self._check(http, server, stop)
                     failures = 0
                 except PermanentFailure:
                     raise
@@ -112,6 +114,18 @@ class LongPoll:
         async with http.get(url, params=params, timeout=timeout) as response:
             data: dict[str, Any] = await response.json(content_type=None)
             return data
+
+
+async def _until(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
+    """The result of `work`, or None once `stop` is set first (VK may not answer for a long time)."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    return None
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
