@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.telegram.receiving import Polling, bot_id, register_webhook, webhook_handler
+from adapters.vk.callback import callback_handler
 from adapters.vk.receiving import LongPoll
 from bots.settings import Settings
 from bots.wiring import Runtime, build_runtime
@@ -68,7 +69,9 @@ def receivers(runtime: Runtime) -> dict[str, Loop]:
             found["telegram-polling"] = Polling(bot, runtime.repository, runtime.inbox.wake).run
         else:
             found["web"] = lambda stop: serve_webhooks(runtime, stop)
-    if runtime.vk is not None:
+    if runtime.vk is not None and settings.vk_mode == "callback":
+        found["web"] = lambda stop: serve_webhooks(runtime, stop)
+    elif runtime.vk is not None:
         vk = runtime.vk
         found["vk-longpoll"] = LongPoll(
             vk.client, vk.group_id, runtime.repository, runtime.states, runtime.inbox.wake
@@ -81,16 +84,31 @@ async def serve_webhooks(runtime: Runtime, stop: asyncio.Event) -> None:
     app = web.Application(client_max_size=1024**2)
     app.router.add_get("/healthz", _health)
     telegram = runtime.telegram
-    if telegram is not None and settings.telegram_webhook_secret is not None:
+    if (
+        telegram is not None
+        and settings.telegram_webhook_secret is not None
+        and settings.telegram_mode == "webhook"
+    ):
         secret = settings.telegram_webhook_secret.get_secret_value()
         me = await bot_id(telegram.bot)
         handler = webhook_handler(me, secret, runtime.repository, runtime.inbox.wake)
         app.router.add_post(settings.telegram_webhook_path, handler)
+    vk = runtime.vk
+    if vk is not None and settings.vk_mode == "callback" and settings.vk_confirmation:
+        secret_key = settings.vk_callback_secret.get_secret_value() if settings.vk_callback_secret else None
+        vk_handler = callback_handler(
+            vk.group_id, secret_key, settings.vk_confirmation, runtime.repository, runtime.inbox.wake
+        )
+        app.router.add_post(settings.vk_callback_path, vk_handler)
     web_runner = web.AppRunner(app, access_log=None)
     await web_runner.setup()
     await web.TCPSite(web_runner, settings.web_host, settings.web_port).start()
     logger.info("listening on %s:%d", settings.web_host, settings.web_port)
-    if telegram is not None and settings.telegram_webhook_secret is not None:
+    if (
+        telegram is not None
+        and settings.telegram_webhook_secret is not None
+        and settings.telegram_mode == "webhook"
+    ):
         # registered only once we listen: Telegram may call the moment it knows the address
         url = (settings.telegram_webhook_url or "").rstrip("/") + settings.telegram_webhook_path
         await register_webhook(telegram.bot, url, settings.telegram_webhook_secret.get_secret_value())

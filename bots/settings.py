@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     vk_group_id: int | None = None  # the community's id (a positive number)
     vk_api_url: str | None = None  # a proxy or any server speaking the VK API; unset: VK itself
     vk_rate_per_second: float = Field(20.0, ge=0)  # VK allows a community token 20 requests a second
+    vk_mode: Literal["longpoll", "callback"] = "longpoll"
+    vk_callback_path: str = "/vk/callback"  # on the web server, in callback mode
+    vk_callback_secret: SecretStr | None = None  # the «secret key» set in the community's Callback API
+    vk_confirmation: str | None = None  # the string VK asks the server to return to confirm it
 
     # The operators' side: Telegram forum supergroups where the same bot runs tickets
     desk_chat_ids: Annotated[list[int], NoDecode] = []  # operators' groups; tickets are spread over them
@@ -93,7 +97,7 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB")
         return value
 
-    @field_validator("telegram_webhook_path")
+    @field_validator("telegram_webhook_path", "vk_callback_path")
     @classmethod
     def _path(cls, value: str) -> str:
         if not value.startswith("/"):
@@ -104,6 +108,8 @@ class Settings(BaseSettings):
     def _vk_complete(self) -> Settings:
         if self.vk_token is not None and not self.vk_group_id:
             raise ValueError("OKNO_VK_GROUP_ID is required with OKNO_VK_TOKEN: the community's numeric id")
+        if self.vk_token is not None and self.vk_mode == "callback" and not self.vk_confirmation:
+            raise ValueError("OKNO_VK_CONFIRMATION is required in callback mode: the string VK shows")
         return self
 
     @model_validator(mode="after")

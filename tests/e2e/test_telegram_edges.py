@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from itertools import pairwise
 from pathlib import Path
 
@@ -15,17 +14,11 @@ from dialog.engine import ConversationEngine
 from dialog.knowledge import DEFAULT_KNOWLEDGE_DIR, load_knowledge
 from storage.db import make_engine, make_sessions
 from storage.repositories import Repository
-from tests.e2e.conftest import Backend, make_settings, running
+from tests.e2e.conftest import Backend, free_port, make_settings, running
 from tests.e2e.test_telegram import CHAT, keyboard, sent
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 SECRET = "s3cret-token_1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_webhook_takes_updates_only_with_the_right_secret(

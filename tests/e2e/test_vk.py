@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bots.settings import Settings
 from dialog.engine import ConversationEngine
-from tests.e2e.conftest import running
+from tests.e2e.conftest import free_port, running
 from tests.fakes.vk_api import FakeVk
 
 PEER = 3101
@@ -117,3 +119,34 @@ async def test_long_poll_recovers_from_failed_answers(
         vk.message_new(PEER, "привет")
         await vk.wait_for(lambda f: len(texts(f)) == 1, timeout=10)
     assert len(vk.calls_of("groups.getLongPollServer")) == (1 if failed == 1 else 2)
+
+
+async def test_callback_api_confirms_checks_the_secret_and_handles_a_retry_once(
+    vk: FakeVk, tmp_path: Path, engine: ConversationEngine
+) -> None:
+    port = free_port()
+    settings = vk_settings(
+        vk,
+        tmp_path,
+        vk_mode="callback",
+        vk_confirmation="c0nf1rm",
+        vk_callback_secret="s3cret",
+        web_port=port,
+    )
+    url = f"http://127.0.0.1:{port}/vk/callback"
+    async with running(settings, engine):
+        for _ in range(100):  # until the web server listens
+            try:
+                confirmed = await vk.confirmation(url)
+                break
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+        assert confirmed == (200, "c0nf1rm")
+        assert (await vk.confirmation(url, group_id=1))[0] == 403  # another community
+        event = vk.message_new(PEER, "привет")
+        assert (await vk.deliver_callback(url, event, "wrong"))[0] == 403
+        assert await vk.deliver_callback(url, event, "s3cret") == (200, "ok")
+        assert await vk.deliver_callback(url, event, "s3cret", retry=1) == (200, "ok")  # VK retried
+        await vk.wait_for(lambda f: len(texts(f)) == 1)
+        await asyncio.sleep(0.5)
+    assert len(texts(vk)) == 1 and not vk.calls_of("longpoll")
