@@ -73,9 +73,7 @@ def receivers(runtime: Runtime) -> dict[str, Loop]:
         found["web"] = lambda stop: serve_webhooks(runtime, stop)
     elif runtime.vk is not None:
         vk = runtime.vk
-        found["vk-longpoll"] = LongPoll(
-            vk.client, vk.group_id, runtime.repository, runtime.states, runtime.inbox.wake
-        ).run
+        found["vk-longpoll"] = LongPoll(vk.client, vk.group_id, runtime.repository, runtime.inbox.wake).run
     return found
 
 

@@ -215,3 +215,13 @@ class DeskPost(Base):
     file_ref: Mapped[str | None] = mapped_column(String(256))
     done: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Cursor(Base):
+    """Where a receiver stands in a platform's event stream (VK's long-poll ts), kept across restarts."""
+
+    __tablename__ = "cursors"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

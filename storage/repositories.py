@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.bulk import update_by_id
-from storage.models import Contact, Conversation, InboxUpdate, Message, OutboxMessage
+from storage.models import Contact, Conversation, Cursor, InboxUpdate, Message, OutboxMessage, utcnow
 from storage.records import Delivery, NewUpdate, TurnRecord
 from storage.turns import write_turns
 
@@ -141,6 +141,21 @@ class Repository:
                     OutboxMessage.sent.is_(False),
                 )
                 .values(failed="blocked by the user")
+            )
+
+    async def cursor(self, name: str) -> str | None:
+        async with self._sessions() as session:
+            row = await session.get(Cursor, name)
+            return row.value if row is not None else None
+
+    async def save_cursor(self, name: str, value: str) -> None:
+        async with self._sessions.begin() as session:
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            statement = insert(Cursor).values(name=name, value=value, updated_at=utcnow())
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["name"], set_={"value": value, "updated_at": utcnow()}
+                )
             )
 
     async def is_blocked(self, channel: str, external_id: str) -> bool:

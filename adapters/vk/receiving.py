@@ -16,7 +16,6 @@ from adapters.vk.client import VkClient
 from adapters.vk.mapping import CHANNEL, chat_key
 from storage.records import NewUpdate
 from storage.repositories import Repository
-from storage.state import StateStore
 
 logger = logging.getLogger("okno.adapters.vk")
 
@@ -47,14 +46,12 @@ class LongPoll:
         client: VkClient,
         group_id: int,
         repository: Repository,
-        states: StateStore,
         on_stored: Callable[[], None],
         wait: int = WAIT_SECONDS,
     ) -> None:
         self.client = client
         self.group_id = group_id
         self.repository = repository
-        self.states = states
         self.on_stored = on_stored
         self.wait = wait
         self._position = f"vk:longpoll:{group_id}"
@@ -80,8 +77,8 @@ class LongPoll:
 
     async def _server(self, keep_ts: bool, ts: str | None = None) -> Server:
         answer = await self.client.call("groups.getLongPollServer", group_id=self.group_id)
-        stored = await self.states.load(self._position) if keep_ts else None
-        position = ts or (stored or {}).get("ts") or str(answer["ts"])
+        stored = await self.repository.cursor(self._position) if keep_ts else None
+        position = ts or stored or str(answer["ts"])  # after a restart: from where we stopped
         return Server(str(answer["server"]), str(answer["key"]), str(position))
 
     async def _check(self, http: aiohttp.ClientSession, server: Server, stop: asyncio.Event) -> Server:
@@ -106,7 +103,7 @@ class LongPoll:
             await self.repository.enqueue_updates([new_update(self.group_id, u) for u in updates])
             self.on_stored()
         next_ts = str(answer["ts"])
-        await self.states.save(self._position, {"ts": next_ts})
+        await self.repository.save_cursor(self._position, next_ts)
         return Server(server.url, server.key, next_ts)
 
     async def _get(self, http: aiohttp.ClientSession, url: str, params: dict[str, str]) -> dict[str, Any]:

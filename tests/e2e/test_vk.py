@@ -150,3 +150,17 @@ async def test_callback_api_confirms_checks_the_secret_and_handles_a_retry_once(
         await vk.wait_for(lambda f: len(texts(f)) == 1)
         await asyncio.sleep(0.5)
     assert len(texts(vk)) == 1 and not vk.calls_of("longpoll")
+
+
+async def test_long_poll_resumes_where_it_stopped_after_a_restart(
+    vk: FakeVk, tmp_path: Path, engine: ConversationEngine
+) -> None:
+    settings = vk_settings(vk, tmp_path)
+    async with running(settings, engine):
+        await polling(vk)
+        vk.message_new(PEER, "привет")
+        await vk.wait_for(lambda f: len(texts(f)) == 1)
+    vk.message_new(PEER + 1, "как восстановить пароль")  # written while Okno was down
+    async with running(settings, engine):
+        await vk.wait_for(lambda f: len(texts(f, PEER + 1)) == 1, timeout=10)
+    assert len(texts(vk)) == 1  # the first message was not answered twice

@@ -18,6 +18,7 @@ TABLES = {
     "ticket_events",
     "handoff_jobs",
     "desk_posts",
+    "cursors",
 }
 
 
