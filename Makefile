@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/classify.py
 	$(BIN)/python benchmarks/telegram_e2e.py
 	$(BIN)/python benchmarks/handoff.py
+	$(BIN)/python benchmarks/vk_e2e.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

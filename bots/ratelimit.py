@@ -8,18 +8,26 @@ from storage.state import StateStore
 
 
 class RateLimiter:
-    def __init__(self, store: StateStore, name: str, per_second: float, per_chat_per_second: float) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        name: str,
+        per_second: float,
+        per_chat_per_second: float,
+        burst: float | None = None,
+    ) -> None:
         self._store = store
         self._name = name
         self._rate = per_second
         self._chat_rate = per_chat_per_second
+        self._burst = burst if burst is not None else max(1.0, per_second)
 
     async def acquire(self, chat_id: str) -> None:
         """Wait until one more message may go to this chat; a rate of 0 means no limit."""
         if self._chat_rate > 0:  # no bursts within a chat: messages stay evenly spaced
             await self._take(f"{self._name}:chat:{chat_id}", self._chat_rate, 1.0)
-        if self._rate > 0:  # the whole bot may burst up to one second's worth
-            await self._take(f"{self._name}:all", self._rate, max(1.0, self._rate))
+        if self._rate > 0:  # the whole bot may burst (by default up to one second's worth)
+            await self._take(f"{self._name}:all", self._rate, self._burst)
 
     async def _take(self, bucket: str, rate: float, capacity: float) -> None:
         while (wait := await self._store.take_token(bucket, rate, capacity)) > 0:

@@ -101,7 +101,8 @@ def build_runtime(
         client = VkClient(settings.vk_token.get_secret_value(), settings.vk_api_url)
         vk = VkChannel(client, settings.vk_group_id)
         channels[vk.name] = vk
-        limiters[vk.name] = RateLimiter(states, vk.name, settings.vk_rate_per_second, 0)
+        # VK counts requests in a sliding second: evenly spaced, no burst
+        limiters[vk.name] = RateLimiter(states, vk.name, settings.vk_rate_per_second, 0, burst=1.0)
     outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
     sessions = make_sessions(database)
     handoff = build_handoff(settings, sessions, states, engine, telegram.bot if telegram else None, clock)
