@@ -10,12 +10,15 @@ from typing import Any
 from adapters.base import Decoded
 from adapters.errors import PermanentFailure
 from adapters.vk import mapping
-from adapters.vk.client import VkClient
+from adapters.vk.client import MessageTooLong, VkClient
 from dialog.messages import Button
+from dialog.splitting import split_text
 
 logger = logging.getLogger("okno.adapters.vk")
 
 MAX_TEXT = 4096
+MIN_SPLIT = 200  # a shorter text refused as too long is not a length problem
+PART_KEYS = 2**30  # random ids of parts live above those of whole replies (outbox ids)
 
 
 class VkChannel:
@@ -65,8 +68,24 @@ class VkChannel:
         markup = mapping.keyboard(buttons, inline)
         if markup is not None:
             params["keyboard"] = markup
-        result = await self.client.call("messages.send", **params)
+        try:
+            result = await self.client.call("messages.send", **params)
+        except MessageTooLong:
+            if len(text) < MIN_SPLIT:
+                raise
+            return await self._send_in_parts(chat_id, text, buttons, key)
         return str(result)
+
+    async def _send_in_parts(
+        self, chat_id: str, text: str, buttons: Sequence[Button], key: str | None
+    ) -> str | None:
+        """VK's limit turned out lower than ours: halves, each under its own random_id."""
+        parts = split_text(text, len(text) // 2 + 1)
+        last = None
+        for index, part in enumerate(parts):
+            part_key = None if key is None else str(PART_KEYS + (int(key) * 16 + index) % PART_KEYS)
+            last = await self.send(chat_id, part, buttons if index == len(parts) - 1 else (), part_key)
+        return last
 
     async def send_media(
         self, chat_id: str, kind: str, ref: str, caption: str, key: str | None = None

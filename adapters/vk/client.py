@@ -23,6 +23,7 @@ RETRY_CODES = {6: 1.0, 9: 5.0, 29: 10.0}  # too many per second, flood control, 
 TEMPORARY_CODES = {10}  # internal server error
 BLOCKED_CODES = {901, 902, 7}  # the citizen does not allow messages from the community
 BAD_TOKEN = 5
+TOO_LONG = 914
 REQUEST_TIMEOUT = 20.0  # seconds; a hung VK call must not hold a thread for ever
 
 
@@ -77,8 +78,14 @@ class VkClient:
         self.session.close()
 
 
+class MessageTooLong(PermanentFailure):
+    """VK error 914: the text is over VK's limit; the channel sends it in parts."""
+
+
 def _translated(exc: ApiError) -> Exception:
     code = int(exc.code)
+    if code == TOO_LONG:
+        return MessageTooLong("VK error 914: message is too long")
     if code in RETRY_CODES:
         return RetryLater(RETRY_CODES[code])
     if code in TEMPORARY_CODES:

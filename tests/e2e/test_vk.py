@@ -164,3 +164,16 @@ async def test_long_poll_resumes_where_it_stopped_after_a_restart(
     async with running(settings, engine):
         await vk.wait_for(lambda f: len(texts(f, PEER + 1)) == 1, timeout=10)
     assert len(texts(vk)) == 1  # the first message was not answered twice
+
+
+async def test_a_reply_over_vks_limit_is_sent_in_parts(
+    vk: FakeVk, tmp_path: Path, engine: ConversationEngine
+) -> None:
+    vk.set_message_limit(600)  # VK says «too long» (914) before our own 4096 split
+    async with running(vk_settings(vk, tmp_path), engine):
+        await polling(vk)
+        vk.message_new(PEER, "как восстановить пароль")
+        await vk.wait_for(lambda f: any(t.endswith("Помог ли ответ?") for t in texts(f)))
+    parts = texts(vk)
+    assert len(parts) >= 2 and all(len(p) <= 600 for p in parts)
+    assert keyboard(vk)["buttons"] and not vk.sent(PEER)[0].get("keyboard")  # buttons on the last part
