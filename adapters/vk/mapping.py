@@ -16,6 +16,8 @@ CHANNEL = "vk"
 LABEL_LIMIT = 40  # VK cuts longer button labels
 INLINE_ROWS = 6  # an inline keyboard: up to 6 rows and 10 buttons
 TEXT_ROWS = 10  # a keyboard under the input field: up to 10 rows
+INLINE_BUTTONS = 10
+TEXT_BUTTONS = 40
 GROUP_CHATS_FROM = 2_000_000_000
 START = "\x00start"  # VK's own start button, never an id of ours  # peer ids of group conversations
 _MIME = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "pdf": "application/pdf"}
@@ -125,18 +127,22 @@ def _attachment(item: dict[str, Any]) -> Attachment:
 
 
 def keyboard(buttons: Sequence[Button], inline: bool) -> str | None:
-    """The keyboard JSON: callback buttons under the message, or text buttons under the input field."""
+    """The keyboard JSON: callback buttons under the message where the app has them and they fit
+    (6 rows, 10 buttons), else text buttons under the input field (10 rows, 40 buttons)."""
     if not buttons:
         return None
+    inline = inline and len(buttons) <= INLINE_BUTTONS
+    if len(buttons) > TEXT_BUTTONS:
+        logger.info("a keyboard of %d buttons is cut to VK's %d", len(buttons), TEXT_BUTTONS)
+        buttons = [*buttons[: TEXT_BUTTONS - 1], buttons[-1]]  # the last one is the way back or to the menu
     rows = INLINE_ROWS if inline else TEXT_ROWS
-    if len(buttons) > rows:
-        logger.info("a keyboard of %d buttons is cut to VK's %d rows", len(buttons), rows)
-        buttons = [*buttons[: rows - 1], buttons[-1]]  # the last one is the way back or to the menu
+    per_row = -(-len(buttons) // rows)  # as few per row as the row limit allows
     kind = "callback" if inline else "text"
-    data = [
-        [{"action": {"type": kind, "label": _label(b.label), "payload": json.dumps({"b": b.id})}}]
+    cells = [
+        {"action": {"type": kind, "label": _label(b.label), "payload": json.dumps({"b": b.id})}}
         for b in buttons
     ]
+    data = [cells[i : i + per_row] for i in range(0, len(cells), per_row)]
     return json.dumps(
         {"inline": inline, "buttons": data} | ({} if inline else {"one_time": True}), ensure_ascii=False
     )

@@ -177,3 +177,17 @@ async def test_a_reply_over_vks_limit_is_sent_in_parts(
     parts = texts(vk)
     assert len(parts) >= 2 and all(len(p) <= 600 for p in parts)
     assert keyboard(vk)["buttons"] and not vk.sent(PEER)[0].get("keyboard")  # buttons on the last part
+
+
+async def test_a_long_topic_list_is_shown_whole(
+    vk: FakeVk, tmp_path: Path, engine: ConversationEngine
+) -> None:
+    async with running(vk_settings(vk, tmp_path), engine):
+        await polling(vk)
+        vk.message_new(PEER, "меню")
+        await vk.wait_for(lambda f: len(texts(f)) == 1)
+        vk.message_event(PEER, button(keyboard(vk), "Связь с поддержкой"))  # twelve topics and «back»
+        await vk.wait_for(lambda f: len(texts(f)) == 2)
+    markup = keyboard(vk)
+    labels = [b["action"]["label"] for row in markup["buttons"] for b in row]
+    assert len(labels) == 13 and markup["inline"] is False  # over VK's 10 inline buttons: a regular keyboard

@@ -65,22 +65,28 @@ def test_attachments_keep_what_an_operator_needs() -> None:
     ]
 
 
-def test_keyboards_inline_or_text_within_vk_limits() -> None:
-    buttons = [Button(f"topic:{i}", f"Очень длинное название вопроса номер {i} про что-то") for i in range(8)]
-    inline = json.loads(mapping.keyboard(buttons, inline=True) or "")
-    assert inline["inline"] is True and len(inline["buttons"]) == 6
-    first = inline["buttons"][0][0]["action"]
-    assert (
-        first["type"] == "callback"
-        and len(first["label"]) <= 40
-        and json.loads(first["payload"]) == {"b": "topic:0"}
-    )
-    assert json.loads(inline["buttons"][-1][0]["action"]["payload"]) == {"b": "topic:7"}  # the way back stays
-    text = json.loads(mapping.keyboard(buttons, inline=False) or "")
-    assert (
-        text["inline"] is False
-        and text["buttons"][0][0]["action"]["type"] == "text"
-        and len(text["buttons"]) == 8
-    )
+def cells(markup: str | None) -> tuple[bool, list[int], list[str]]:
+    data = json.loads(markup or "")
+    kinds = {b["action"]["type"] for row in data["buttons"] for b in row}
+    ids = [json.loads(b["action"]["payload"])["b"] for row in data["buttons"] for b in row]
+    assert kinds == ({"callback"} if data["inline"] else {"text"})
+    assert all(len(b["action"]["label"]) <= 40 for row in data["buttons"] for b in row)
+    return data["inline"], [len(row) for row in data["buttons"]], ids
+
+
+def test_keyboards_hold_every_button_within_vk_limits() -> None:
+    def buttons(n: int) -> list[Button]:
+        return [
+            Button(f"topic:{i}", f"Очень длинное название вопроса номер {i} про что-то") for i in range(n)
+        ]
+
+    assert cells(mapping.keyboard(buttons(5), inline=True))[:2] == (True, [1] * 5)
+    inline, rows, ids = cells(mapping.keyboard(buttons(8), inline=True))
+    assert inline and rows == [2, 2, 2, 2] and ids == [f"topic:{i}" for i in range(8)]  # 6 rows at most
+    inline, rows, ids = cells(mapping.keyboard(buttons(13), inline=True))  # over 10: under the input field
+    assert not inline and len(rows) <= 10 and len(ids) == 13
+    inline, rows, ids = cells(mapping.keyboard(buttons(45), inline=False))
+    assert len(ids) == 40 and ids[-1] == "topic:44"  # cut to 40, the way back kept
+    assert cells(mapping.keyboard(buttons(3), inline=False))[:2] == (False, [1, 1, 1])
     assert mapping.keyboard([], inline=True) is None
     assert mapping.inline_supported(message_new()) is True
