@@ -65,7 +65,18 @@ class Channel(Protocol):
         ...
 
     async def send_media(
-        self, chat_id: str, kind: str, ref: str, caption: str, key: str | None = None
+        self,
+        chat_id: str,
+        kind: str,
+        ref: str,
+        caption: str,
+        key: str | None = None,
+        data: bytes | None = None,
     ) -> str | None:
-        """Deliver a photo or document an operator sent, by the platform's file id; raises as `send`."""
+        """Deliver a photo or document an operator sent: by this platform's file id, or from `data`
+        when the file comes from another platform; raises as `send`."""
+        ...
+
+    async def fetch_file(self, ref: str) -> bytes:
+        """The content of a file this platform knows by `ref` (for relaying it to another platform)."""
         ...

@@ -76,12 +76,21 @@ class OutboxDispatcher:
             last_id = row.id
         return last_id
 
-    @staticmethod
-    async def _send(channel: Channel, row: OutboxMessage, buttons: list[Button]) -> str | None:
+    async def _send(self, channel: Channel, row: OutboxMessage, buttons: list[Button]) -> str | None:
         media = row.media or {}
         if media.get("ref"):  # a file an operator sent the citizen
-            kind, ref = str(media.get("kind")), str(media["ref"])
-            return await channel.send_media(row.chat_id, kind, ref, row.text, key=str(row.id))
+            kind, ref, source = (
+                str(media.get("kind")),
+                str(media["ref"]),
+                str(media.get("source") or row.channel),
+            )
+            data = None
+            if source != row.channel:  # another platform's file: fetched, then uploaded here
+                origin = self.channels.get(source)
+                if origin is None:
+                    raise PermanentFailure(f"the file is on {source}, which is not configured")
+                data = await origin.fetch_file(ref)
+            return await channel.send_media(row.chat_id, kind, ref, row.text, key=str(row.id), data=data)
         return await channel.send(row.chat_id, row.text, buttons, key=str(row.id))
 
     async def deliver(self, row: OutboxMessage) -> None:

@@ -23,6 +23,7 @@ from storage.tickets import TicketStore
 logger = logging.getLogger("okno.handoff.desk")
 
 NOTE_PREFIXES = ("!", "/note")
+DESK_SOURCE = "telegram"  # operators' files are Telegram file ids; other channels fetch them first
 CITIZEN_TEXT_LIMIT = 4000  # under every messenger's limit, with room for nothing else
 TEMPLATE = "tpl"
 
@@ -246,7 +247,7 @@ class OperatorDesk:
         if not await self.allowed(message.user_id, message.chat_id, ticket.level):
             await self._say(ticket, texts.NOT_OPERATOR)
             return
-        files = tuple({"kind": f.kind, "ref": f.ref} for f in message.files)
+        files = tuple({"kind": f.kind, "ref": f.ref, "source": DESK_SOURCE} for f in message.files)
         if not text and not files:  # a sticker, a voice message, a poll
             await self._say(ticket, texts.NOT_RELAYED_KIND)
             return

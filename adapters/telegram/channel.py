@@ -111,10 +111,28 @@ class TelegramChannel:
         return await _delivered(sent)
 
     async def send_media(
-        self, chat_id: str, kind: str, ref: str, caption: str, key: str | None = None
+        self,
+        chat_id: str,
+        kind: str,
+        ref: str,
+        caption: str,
+        key: str | None = None,
+        data: bytes | None = None,
     ) -> str | None:
         send = self.bot.send_photo if kind == "photo" else self.bot.send_document
         return await _delivered(send(int(chat_id), ref, caption=caption or None))
+
+    async def fetch_file(self, ref: str) -> bytes:
+        try:
+            file = await self.bot.get_file(ref)
+            if not file.file_path:
+                raise PermanentFailure("Telegram gave no path for the file")
+            content = await self.bot.download_file(file.file_path)
+        except (TelegramBadRequest, TelegramNotFound) as exc:
+            raise PermanentFailure(f"the file cannot be fetched from Telegram: {exc.message}") from exc
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            raise TemporaryFailure(str(exc)) from exc
+        return content.read() if content is not None else b""
 
     async def close(self) -> None:
         await self.bot.session.close()

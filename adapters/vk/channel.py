@@ -88,9 +88,29 @@ class VkChannel:
         return last
 
     async def send_media(
-        self, chat_id: str, kind: str, ref: str, caption: str, key: str | None = None
+        self,
+        chat_id: str,
+        kind: str,
+        ref: str,
+        caption: str,
+        key: str | None = None,
+        data: bytes | None = None,
     ) -> str | None:
-        raise PermanentFailure("sending operators' files to VK is not implemented yet")
+        """Upload the file through VK's upload server, then send it as an attachment."""
+        if data is None:
+            raise PermanentFailure("a file for VK needs its content: VK cannot take another platform's id")
+        attachment = await self.client.upload(kind, data, int(chat_id))
+        params: dict[str, Any] = {
+            "peer_id": int(chat_id),
+            "random_id": _random_id(key),
+            "attachment": attachment,
+        }
+        if caption:
+            params["message"] = caption
+        return str(await self.client.call("messages.send", **params))
+
+    async def fetch_file(self, ref: str) -> bytes:
+        return await self.client.download(ref)
 
     async def close(self) -> None:
         await self.client.close()

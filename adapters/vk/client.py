@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -11,6 +12,7 @@ import requests
 import vk_api
 from jconfig.memory import MemoryConfig
 from requests.adapters import HTTPAdapter
+from vk_api import VkUpload
 from vk_api.exceptions import ApiError, ApiHttpError
 
 from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
@@ -72,6 +74,42 @@ class VkClient:
             raise _translated(exc) from exc
         except (ApiHttpError, requests.RequestException) as exc:
             raise TemporaryFailure(f"VK is unreachable: {exc}") from exc
+
+    async def upload(self, kind: str, data: bytes, peer_id: int) -> str:
+        """VK's upload-server flow in the pool; returns the attachment string for messages.send."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.pool, self._upload, kind, data, peer_id)
+        except ApiError as exc:
+            raise _translated(exc) from exc
+        except (ApiHttpError, requests.RequestException, KeyError, IndexError) as exc:
+            raise TemporaryFailure(f"VK upload failed: {exc}") from exc
+
+    def _upload(self, kind: str, data: bytes, peer_id: int) -> str:
+        upload = VkUpload(self.vk)
+        try:
+            if kind == "photo":
+                photo = upload.photo_messages(photos=[io.BytesIO(data)], peer_id=peer_id)[0]
+                key = f"_{photo['access_key']}" if photo.get("access_key") else ""
+                return f"photo{photo['owner_id']}_{photo['id']}{key}"
+            saved = upload.document_message(doc=io.BytesIO(data), title="document", peer_id=peer_id)
+            doc = saved.get("doc") or saved
+            return f"doc{doc['owner_id']}_{doc['id']}"
+        finally:
+            upload.http.close()
+
+    async def download(self, url: str) -> bytes:
+        loop = asyncio.get_running_loop()
+        try:
+            response = await loop.run_in_executor(self.pool, self._get, url)
+        except requests.RequestException as exc:
+            raise TemporaryFailure(f"VK file download failed: {exc}") from exc
+        return response
+
+    def _get(self, url: str) -> bytes:
+        response = self.session.get(url, timeout=REQUEST_TIMEOUT)
+        response.raise_for_status()
+        return bytes(response.content)
 
     async def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

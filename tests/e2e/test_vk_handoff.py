@@ -59,6 +59,14 @@ async def test_a_vk_citizens_ticket_is_answered_from_telegram(
         await vk.wait_for(lambda f: "Анна: Здравствуйте, Ольга! Сейчас проверю." in texts(f, VK_PEER))
         vk.message_new(VK_PEER, "Спасибо, жду")
         await fake.wait_for(lambda f: any("Гражданин: Спасибо, жду" in c.params["text"] for c in in_desk(f)))
+        # an operator's photo is fetched from Telegram and uploaded to VK
+        fake.add_file("op-photo", b"\xff\xd8\xff\xe0 a small jpeg")
+        photo = [{"file_id": "op-photo", "file_unique_id": "u-op", "width": 10, "height": 10}]
+        fake.topic_update(DESK, ticket.thread_id, ANNA, "Анна", photo=photo)
+        await vk.wait_for(
+            lambda f: any(str(m.get("attachment", "")).startswith("photo") for m in f.sent(VK_PEER))
+        )
+        assert vk.photos  # went through photos.getMessagesUploadServer, the upload and saveMessagesPhoto
 
 
 async def test_a_vk_outage_does_not_stop_telegram(
