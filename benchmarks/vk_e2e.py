@@ -2,8 +2,9 @@
 
 `okno run` runs as its own process (SQLite + in-memory state) against the fake VK server of the
 tests, once with Bots Long Poll and once with the Callback API, with the rate limiter off; then
-with the limiter at VK's 20 requests a second, where the achieved send rate and the busiest
-second are measured. Every message must be answered exactly once. Run with `make bench`.
+with the limiter at VK's 20 requests a second, where the achieved request rate, the busiest
+second and the messages a second that `execute` batching carries are measured. Every message
+must be answered exactly once. Run with `make bench`.
 """
 
 from __future__ import annotations
@@ -75,13 +76,15 @@ async def run_case(mode: str, chats: int, per_chat: int, rate: float) -> tuple[f
         finally:
             process.terminate()
             await process.wait()
-        sends = sorted(c.at for c in fake.calls_of("messages.send"))
+        # requests, as VK counts them: an execute carrying 25 sends is one
+        sends = sorted(c.at for c in fake.calls if c.method in ("messages.send", "execute") and not c.via)
         busiest = max(sum(1 for t in sends if start <= t < start + 1.0) for start in sends)
-        span = max(sends[-1] - sends[0], 1e-9)
+        middle = sends[len(sends) // 10 : len(sends) - len(sends) // 10] or sends  # saturated, not ramping
+        span = max(middle[-1] - middle[0], 1e-9)
         exact = len(fake.sent()) == want and all(
             len(fake.sent(c)) == per_chat for c in range(5000, 5000 + chats)
         )
-        return want / seconds, (len(sends) - 1) / span, busiest, exact
+        return want / seconds, (len(middle) - 1) / span, busiest, exact
 
 
 async def ready(fake: FakeVk, mode: str, url: str) -> None:
@@ -110,13 +113,14 @@ async def main() -> int:
         ok &= exact
         verdict = "exactly once" if exact else "WRONG"
         print(f"{mode:<9} limiter off   {rate:7,.0f} messages/s end to end   {verdict}")
-    _, sent, busiest, exact = await run_case("longpoll", 50, 4, 20)
-    ok &= exact and sent >= 18 and busiest <= 21  # a bucket of one: at most 20 + 1 in any second
+    messages, sent, busiest, exact = await run_case("longpoll", args.chats, args.per_chat, 20)
+    ok &= exact and sent >= 18 and busiest <= 21  # evenly spaced: at most 20 + 1 in any second
     print(
-        f"longpoll  limiter 20/s  {sent:7,.1f} sends/s achieved ({sent / 20:.0%} of 20), "
-        f"busiest second {busiest} sends   {'exactly once' if exact else 'WRONG'}"
+        f"longpoll  limiter 20/s  {sent:7,.1f} requests/s achieved ({sent / 20:.0%} of 20), "
+        f"busiest second {busiest} requests, {messages:,.0f} messages/s thanks to execute   "
+        f"{'exactly once' if exact else 'WRONG'}"
     )
-    print("targets " + ("met" if ok else "NOT met") + " (>= 90 % of 20/s, no second over the limit)")
+    print("targets " + ("met" if ok else "NOT met") + " (>= 90 % of 20 requests/s, no second over the limit)")
     return 0 if ok else 1
 
 

@@ -98,11 +98,11 @@ def build_runtime(
         )
     vk = None
     if settings.vk_token is not None and settings.vk_group_id:
-        client = VkClient(settings.vk_token.get_secret_value(), settings.vk_api_url)
+        # VK counts requests, not messages: the client paces its requests and batches sends
+        token = settings.vk_token.get_secret_value()
+        client = VkClient(token, settings.vk_api_url, rate=settings.vk_rate_per_second)
         vk = VkChannel(client, settings.vk_group_id)
         channels[vk.name] = vk
-        # VK counts requests in a sliding second: evenly spaced, no burst
-        limiters[vk.name] = RateLimiter(states, vk.name, settings.vk_rate_per_second, 0, burst=1.0)
     outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
     sessions = make_sessions(database)
     handoff = build_handoff(settings, sessions, states, engine, telegram.bot if telegram else None, clock)

@@ -10,6 +10,7 @@ from typing import Any
 from adapters.base import Decoded
 from adapters.errors import PermanentFailure
 from adapters.vk import mapping
+from adapters.vk.batching import SendBatcher
 from adapters.vk.client import MessageTooLong, VkClient
 from dialog.messages import Button
 from dialog.splitting import split_text
@@ -28,6 +29,7 @@ class VkChannel:
     def __init__(self, client: VkClient, group_id: int) -> None:
         self.client = client
         self.group_id = group_id
+        self.batcher = SendBatcher(client)
         self._inline: dict[str, bool] = {}  # what each citizen's app said it can show
 
     def decode(self, payload: dict[str, Any]) -> Decoded:
@@ -69,7 +71,7 @@ class VkChannel:
         if markup is not None:
             params["keyboard"] = markup
         try:
-            result = await self.client.call("messages.send", **params)
+            result = await self.batcher.send(params)
         except MessageTooLong:
             if len(text) < MIN_SPLIT:
                 raise

@@ -26,6 +26,7 @@ TEMPORARY_CODES = {10}  # internal server error
 BLOCKED_CODES = {901, 902, 7}  # the citizen does not allow messages from the community
 BAD_TOKEN = 5
 TOO_LONG = 914
+PACE_MARGIN = 0.95  # VK counts a sliding second as its server sees it: keep some headroom
 REQUEST_TIMEOUT = 20.0  # seconds; a hung VK call must not hold a thread for ever
 
 
@@ -57,7 +58,9 @@ def make_session(base_url: str | None) -> requests.Session:
 class VkClient:
     """API calls of one community token; each runs in the pool so a slow VK call blocks nothing."""
 
-    def __init__(self, token: str, base_url: str | None = None, threads: int = 8) -> None:
+    def __init__(self, token: str, base_url: str | None = None, threads: int = 8, rate: float = 0.0) -> None:
+        self.rate = rate
+        self._next_slot = 0.0
         self.session = make_session(base_url)
         self.vk = vk_api.VkApi(
             token=token, session=self.session, config=MemoryConfig, api_version=API_VERSION
@@ -67,13 +70,32 @@ class VkClient:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vk")
 
     async def call(self, method: str, **params: Any) -> Any:
+        return await self._request(method, params, raw=False)
+
+    async def call_raw(self, method: str, **params: Any) -> Any:
+        """The whole answer ({"response", "execute_errors"}), for execute."""
+        return await self._request(method, params, raw=True)
+
+    async def _request(self, method: str, params: dict[str, Any], raw: bool) -> Any:
+        await self._pace()
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.pool, self.vk.method, method, params)
+            return await loop.run_in_executor(self.pool, lambda: self.vk.method(method, params, raw=raw))
         except ApiError as exc:
             raise _translated(exc) from exc
         except (ApiHttpError, requests.RequestException) as exc:
             raise TemporaryFailure(f"VK is unreachable: {exc}") from exc
+
+    async def _pace(self) -> None:
+        """VK's requests-a-second limit for the token, evenly spaced, in this process."""
+        if self.rate <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + 1.0 / (self.rate * PACE_MARGIN)
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
     async def upload(self, kind: str, data: bytes, peer_id: int) -> str:
         """VK's upload-server flow in the pool; returns the attachment string for messages.send."""
@@ -121,15 +143,19 @@ class MessageTooLong(PermanentFailure):
 
 
 def _translated(exc: ApiError) -> Exception:
-    code = int(exc.code)
+    return translated_code(int(exc.code), str(exc.error.get("error_msg", "")))
+
+
+def translated_code(code: int, message: str) -> Exception:
+    """A VK error code as the adapter error that says what to do about it."""
     if code == TOO_LONG:
         return MessageTooLong("VK error 914: message is too long")
     if code in RETRY_CODES:
         return RetryLater(RETRY_CODES[code])
     if code in TEMPORARY_CODES:
-        return TemporaryFailure(f"VK error {code}: {exc.error.get('error_msg', '')}")
+        return TemporaryFailure(f"VK error {code}: {message}")
     if code in BLOCKED_CODES:
         return ChatBlocked(f"VK error {code}: the citizen does not allow messages")
     if code == BAD_TOKEN:
         return PermanentFailure("the VK community token was rejected (error 5): check OKNO_VK_TOKEN")
-    return PermanentFailure(f"VK error {code}: {exc.error.get('error_msg', '')}")
+    return PermanentFailure(f"VK error {code}: {message}")

@@ -191,3 +191,17 @@ async def test_a_long_topic_list_is_shown_whole(
     markup = keyboard(vk)
     labels = [b["action"]["label"] for row in markup["buttons"] for b in row]
     assert len(labels) == 13 and markup["inline"] is False  # over VK's 10 inline buttons: a regular keyboard
+
+
+async def test_under_load_sends_share_execute_requests_within_the_rate(
+    vk: FakeVk, tmp_path: Path, engine: ConversationEngine
+) -> None:
+    async with running(vk_settings(vk, tmp_path, vk_rate_per_second=20), engine):
+        await polling(vk)
+        for i in range(60):
+            vk.message_new(PEER + i, "привет")
+        await vk.wait_for(lambda f: all(len(texts(f, PEER + i)) == 1 for i in range(60)), timeout=20)
+    requests = sorted(c.at for c in vk.calls if c.method != "longpoll" and not c.via)
+    assert vk.calls_of("execute") and len(requests) < 60  # many messages per request
+    busiest = max(sum(1 for t in requests if start <= t < start + 1.0) for start in requests)
+    assert busiest <= 21  # VK's 20 requests a second, evenly spaced
