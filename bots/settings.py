@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     vk_group_id: int | None = None  # the community's id (a positive number)
     vk_api_url: str | None = None  # a proxy or any server speaking the VK API; unset: VK itself
     vk_rate_per_second: float = Field(20.0, ge=0)  # VK allows a community token 20 requests a second
+    vk_execute_batch: int = Field(25, ge=1, le=25)  # sends in one `execute` request; 1: no batching
     vk_mode: Literal["longpoll", "callback"] = "longpoll"
     vk_callback_path: str = "/vk/callback"  # on the web server, in callback mode
     vk_callback_secret: SecretStr | None = None  # the «secret key» set in the community's Callback API

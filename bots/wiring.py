@@ -101,7 +101,7 @@ def build_runtime(
         # VK counts requests, not messages: the client paces its requests and batches sends
         token = settings.vk_token.get_secret_value()
         client = VkClient(token, settings.vk_api_url, rate=settings.vk_rate_per_second)
-        vk = VkChannel(client, settings.vk_group_id)
+        vk = VkChannel(client, settings.vk_group_id, settings.vk_execute_batch)
         channels[vk.name] = vk
     outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
     sessions = make_sessions(database)

@@ -20,8 +20,9 @@ class SendBatcher:
     """The first caller sends for everyone who queued meanwhile: under load one request carries
     many messages, so VK's 20 requests a second stop being 20 messages a second."""
 
-    def __init__(self, client: VkClient) -> None:
+    def __init__(self, client: VkClient, size: int = EXECUTE_LIMIT) -> None:
         self.client = client
+        self.size = max(1, min(size, EXECUTE_LIMIT))
         self._pending: list[tuple[dict[str, Any], asyncio.Future[Any]]] = []
         self._sending = False
 
@@ -36,8 +37,8 @@ class SendBatcher:
                     # a few requests in flight, so VK's answer time does not eat into the rate
                     batches: list[list[tuple[dict[str, Any], asyncio.Future[Any]]]] = []
                     while self._pending and len(batches) < IN_FLIGHT:
-                        batches.append(self._pending[:EXECUTE_LIMIT])
-                        self._pending = self._pending[EXECUTE_LIMIT:]
+                        batches.append(self._pending[: self.size])
+                        self._pending = self._pending[self.size :]
                     await asyncio.gather(*(self._flush(batch) for batch in batches))
             finally:
                 self._sending = False

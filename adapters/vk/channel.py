@@ -26,10 +26,10 @@ class VkChannel:
     name = mapping.CHANNEL
     max_text_length = MAX_TEXT
 
-    def __init__(self, client: VkClient, group_id: int) -> None:
+    def __init__(self, client: VkClient, group_id: int, batch: int = 25) -> None:
         self.client = client
         self.group_id = group_id
-        self.batcher = SendBatcher(client)
+        self.batcher = SendBatcher(client, batch)
         self._inline: dict[str, bool] = {}  # what each citizen's app said it can show
 
     def decode(self, payload: dict[str, Any]) -> Decoded:
