@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from adapters.errors import PermanentFailure
+from bots.settings import Settings
 from dialog.engine import ConversationEngine
 from tests.e2e.conftest import Backend, running
 from tests.e2e.desk_helpers import ANNA, DESK, Clock, desk_settings, in_desk, press
@@ -59,6 +62,11 @@ async def test_a_vk_citizens_ticket_is_answered_from_telegram(
         await vk.wait_for(lambda f: "Анна: Здравствуйте, Ольга! Сейчас проверю." in texts(f, VK_PEER))
         vk.message_new(VK_PEER, "Спасибо, жду")
         await fake.wait_for(lambda f: any("Гражданин: Спасибо, жду" in c.params["text"] for c in in_desk(f)))
+        # the citizen's photo goes to the topic
+        vk.message_new(VK_PEER, "", attachments=[vk.photo_attachment()])
+        await fake.wait_for(
+            lambda f: any(str(c.params.get("photo", "")).startswith("http") for c in in_desk(f, "sendPhoto"))
+        )
         # an operator's photo is fetched from Telegram and uploaded to VK
         fake.add_file("op-photo", b"\xff\xd8\xff\xe0 a small jpeg")
         photo = [{"file_id": "op-photo", "file_unique_id": "u-op", "width": 10, "height": 10}]
@@ -76,3 +84,20 @@ async def test_a_vk_outage_does_not_stop_telegram(
     async with running(both(fake, vk, sqlite_backend), engine, clock=Clock()):
         fake.message_update(701, "как восстановить пароль")
         await fake.wait_for(lambda f: any("Помог ли ответ?" in t for t in f.sent_texts(701)))
+
+
+async def test_a_rejected_vk_token_stops_okno_with_what_to_fix(
+    vk: FakeVk, sqlite_backend: Backend, engine: ConversationEngine, tmp_path: Path
+) -> None:
+    settings = Settings(
+        vk_token="not-the-token",
+        vk_group_id=vk.group_id,
+        vk_api_url=vk.url,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}",
+    )
+    with pytest.raises(ExceptionGroup) as failure:
+        async with running(settings, engine):
+            await vk.wait_for(lambda f: bool(f.calls_of("groups.getLongPollServer")))
+            await asyncio.sleep(0.2)
+    error = failure.value.exceptions[0]
+    assert isinstance(error, PermanentFailure) and "OKNO_VK_TOKEN" in str(error)
