@@ -26,6 +26,7 @@ TEMPORARY_CODES = {10}  # internal server error
 BLOCKED_CODES = {901, 902, 7}  # the citizen does not allow messages from the community
 BAD_TOKEN = 5
 TOO_LONG = 914
+UPLOAD_API_CALLS = 2  # get…UploadServer and save…; the upload itself goes to another server
 PACE_MARGIN = 0.95  # VK counts a sliding second as its server sees it: keep some headroom
 REQUEST_TIMEOUT = 20.0  # seconds; a hung VK call must not hold a thread for ever
 
@@ -99,6 +100,8 @@ class VkClient:
 
     async def upload(self, kind: str, data: bytes, peer_id: int) -> str:
         """VK's upload-server flow in the pool; returns the attachment string for messages.send."""
+        for _ in range(UPLOAD_API_CALLS):  # the flow's API calls take their places in the pace
+            await self._pace()
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self.pool, self._upload, kind, data, peer_id)
