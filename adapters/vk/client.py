@@ -39,10 +39,14 @@ class RoutedAdapter(HTTPAdapter):
         super().__init__()
         self.base_url = base_url.rstrip("/") + "/" if base_url else None
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+    def rewrite(self, url: str) -> str:
         for host in VK_HOSTS:
-            if self.base_url and request.url and request.url.startswith(host):
-                request.url = self.base_url + request.url[len(host) :]
+            if self.base_url and url.startswith(host):
+                return self.base_url + url[len(host) :]
+        return url
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        request.url = self.rewrite(request.url or "")
         kwargs["timeout"] = kwargs.get("timeout") or REQUEST_TIMEOUT
         return super().send(request, *args, **kwargs)
 

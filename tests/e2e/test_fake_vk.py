@@ -22,8 +22,8 @@ from jconfig.memory import MemoryConfig
 from vk_api.bot_longpoll import VkBotEventType, VkBotLongPoll
 from vk_api.exceptions import ApiError
 
+from adapters.vk.client import RoutedAdapter, make_session
 from tests.fakes.vk_api import FakeVk
-from tests.fakes.vk_routing import RewritingAdapter, routed_session
 
 TOKEN = "vk-group-token"
 GROUP = 229000001
@@ -37,7 +37,7 @@ KEYBOARD = {
 
 def make_vk(fake: FakeVk, token: str = TOKEN) -> vk_api.VkApi:
     """A group-token client (VkApiGroup: 20 requests/s) whose api.vk.ru calls go to the fake."""
-    return vk_api.VkApiGroup(token=token, session=routed_session(fake.url), config=MemoryConfig)
+    return vk_api.VkApiGroup(token=token, session=make_session(fake.url), config=MemoryConfig)
 
 
 @pytest.fixture
@@ -75,11 +75,11 @@ def raw_get(url: str, **params: Any) -> Any:
 
 async def test_serves_on_localhost_and_the_session_is_routed(fake: FakeVk) -> None:
     assert fake.url.startswith("http://127.0.0.1:")
-    adapter = RewritingAdapter(fake.url)
+    adapter = RoutedAdapter(fake.url)
     assert adapter.rewrite("https://api.vk.ru/method/users.get") == f"{fake.url}/method/users.get"
     assert adapter.rewrite("https://api.vk.com/method/x") == f"{fake.url}/method/x"
     assert adapter.rewrite("https://vk.ru/feed") == "https://vk.ru/feed"
-    with routed_session(fake.url) as session:
+    with make_session(fake.url) as session:
         body = await asyncio.to_thread(
             session.post, "https://api.vk.com/method/users.get", {"v": "5.199", "access_token": TOKEN}
         )

@@ -1,6 +1,6 @@
 """A fake VK API server on 127.0.0.1 speaking the real wire format, for end-to-end tests.
 
-Point a client at it by rewriting ``https://api.vk.ru/`` to ``fake.url`` (``tests.fakes.vk_routing``).
+Point a client at it with ``adapters.vk.client.make_session(fake.url)``, which rewrites ``https://api.vk.ru/``.
 ``POST/GET /method/<name>`` answers ``{"response": ...}`` or VK's ``{"error": {...}}``, always with HTTP 200;
 the method ``messages.send`` is served by ``_api_messages_send``. The Bots Long Poll server is at
 ``/longpoll/<group id>``; ``message_new``, ``message_event`` & co. push events onto it, and
