@@ -6,11 +6,9 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.bulk import update_by_id
+from storage.bulk import update_by_id, upsert
 from storage.models import Contact, Conversation, Cursor, InboxUpdate, Message, OutboxMessage, utcnow
 from storage.records import Delivery, NewUpdate, TurnRecord
 from storage.turns import write_turns
@@ -27,14 +25,7 @@ class Repository:
         if not updates:
             return 0
         async with self._sessions.begin() as session:
-            rows = [
-                {"key": u.key, "channel": u.channel, "chat_key": u.chat_key, "payload": u.payload}
-                for u in updates
-            ]
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            statement = insert(InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["key"])
-            result = await session.execute(statement.returning(InboxUpdate.id))
-            return len(result.all())
+            return await insert_updates(session, updates)
 
     async def pending_updates(self, after_id: int, limit: int) -> list[InboxUpdate]:
         async with self._sessions() as session:
@@ -150,8 +141,7 @@ class Repository:
 
     async def save_cursor(self, name: str, value: str) -> None:
         async with self._sessions.begin() as session:
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            statement = insert(Cursor).values(name=name, value=value, updated_at=utcnow())
+            statement = upsert(session, Cursor).values(name=name, value=value, updated_at=utcnow())
             await session.execute(
                 statement.on_conflict_do_update(
                     index_elements=["name"], set_={"value": value, "updated_at": utcnow()}
@@ -164,3 +154,14 @@ class Repository:
                 Contact.channel == channel, Contact.external_id == external_id
             )
             return bool((await session.execute(query)).scalar_one_or_none())
+
+
+async def insert_updates(session: AsyncSession, updates: Sequence[NewUpdate]) -> int:
+    """Store updates in the inbox within `session`; keys already there are skipped. How many were new."""
+    if not updates:
+        return 0
+    rows = [
+        {"key": u.key, "channel": u.channel, "chat_key": u.chat_key, "payload": u.payload} for u in updates
+    ]
+    statement = upsert(session, InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["key"])
+    return len((await session.execute(statement.returning(InboxUpdate.id))).all())

@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import (
@@ -24,6 +22,7 @@ from storage.models import (
     utcnow,
 )
 from storage.records import CitizenMessage, EventRecord, NewTicket, NewUpdate, PostRecord, TicketChange
+from storage.repositories import insert_updates
 
 ACTIVE = ("new", "in_progress", "needs_info")
 
@@ -235,7 +234,7 @@ class TicketStore:
     async def inject(self, updates: Sequence[NewUpdate]) -> None:
         """Updates that did not come from a platform (ticket events) into the inbox; duplicates skipped."""
         async with self._sessions.begin() as session:
-            await _insert_updates(session, updates)
+            await insert_updates(session, updates)
 
 
 def _of_chat(channel: str, chat_id: str) -> Select[TicketRow]:
@@ -244,16 +243,6 @@ def _of_chat(channel: str, chat_id: str) -> Select[TicketRow]:
         .where(TicketRow.channel == channel, TicketRow.chat_id == chat_id)
         .order_by(TicketRow.id.desc())
     )
-
-
-async def _insert_updates(session: AsyncSession, updates: Sequence[NewUpdate]) -> None:
-    if not updates:
-        return
-    rows = [
-        {"key": u.key, "channel": u.channel, "chat_key": u.chat_key, "payload": u.payload} for u in updates
-    ]
-    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert_(InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["key"]))
 
 
 async def _write_event(session: AsyncSession, ticket_id: int, event: EventRecord) -> None:
