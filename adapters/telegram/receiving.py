@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
@@ -19,6 +18,7 @@ from aiogram.methods.base import TelegramMethod
 from aiohttp import web
 
 from adapters.errors import AdapterError
+from adapters.stopping import sleep_unless, until_stopped
 from adapters.telegram.mapping import ALLOWED_UPDATES, CHANNEL, chat_key
 from storage.records import NewUpdate
 from storage.repositories import Repository
@@ -83,33 +83,24 @@ class Polling:
             except TelegramUnauthorizedError as exc:
                 raise BadToken("Telegram rejected OKNO_TELEGRAM_TOKEN (Unauthorized)") from exc
             except TelegramRetryAfter as exc:
-                await _sleep_unless(stop, float(exc.retry_after))
+                await sleep_unless(stop, float(exc.retry_after))
             except Exception:  # the loop must outlive network, server and database trouble
                 failures += 1
                 delay = min(MAX_BACKOFF, 2.0**failures)
                 logger.exception("polling failed; retrying in %.0f s", delay)
-                await _sleep_unless(stop, delay)
+                await sleep_unless(stop, delay)
 
     async def _poll_once(self, me: int, offset: int | None, stop: asyncio.Event) -> int | None:
         method = GetRawUpdates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
-        request = asyncio.ensure_future(self.bot(method, request_timeout=POLL_TIMEOUT + 10))
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait([request, stopping], return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not request.done():
-            request.cancel()  # unconfirmed updates come again on the next start
+        answer = await until_stopped(stop, self.bot(method, request_timeout=POLL_TIMEOUT + 10))
+        if answer is None:  # stopping: unconfirmed updates come again on the next start
             return offset
-        payloads = [p for p in request.result() if isinstance(p.get("update_id"), int)]
+        payloads = [p for p in answer if isinstance(p.get("update_id"), int)]
         if not payloads:
             return offset
         await self.repository.enqueue_updates([new_update(me, p) for p in payloads])
         self.on_stored()
         return max(int(p["update_id"]) for p in payloads) + 1
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
 
 
 def webhook_handler(

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
 
 from adapters.errors import PermanentFailure
+from adapters.stopping import sleep_unless, until_stopped
 from adapters.vk.client import VkClient
 from adapters.vk.mapping import CHANNEL, chat_key
 from storage.records import NewUpdate
@@ -62,7 +62,7 @@ class LongPoll:
         async with aiohttp.ClientSession() as http:
             while not stop.is_set():
                 try:
-                    server = server or await _until(stop, self._server(keep_ts=True))
+                    server = server or await until_stopped(stop, self._server(keep_ts=True))
                     if server is not None:
                         server = await self._check(http, server, stop)
                     failures = 0
@@ -73,7 +73,7 @@ class LongPoll:
                     delay = min(MAX_BACKOFF, 2.0**failures)
                     logger.exception("VK long poll failed; retrying in %.0f s", delay)
                     server = None
-                    await _sleep_unless(stop, delay)
+                    await sleep_unless(stop, delay)
 
     async def _server(self, keep_ts: bool, ts: str | None = None) -> Server:
         answer = await self.client.call("groups.getLongPollServer", group_id=self.group_id)
@@ -83,14 +83,9 @@ class LongPoll:
 
     async def _check(self, http: aiohttp.ClientSession, server: Server, stop: asyncio.Event) -> Server:
         params = {"act": "a_check", "key": server.key, "ts": server.ts, "wait": str(self.wait)}
-        request = asyncio.ensure_future(self._get(http, server.url, params))
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait([request, stopping], return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not request.done():
-            request.cancel()  # events not yet confirmed come again on the next start
+        answer = await until_stopped(stop, self._get(http, server.url, params))
+        if answer is None:  # stopping: events not yet confirmed come again on the next start
             return server
-        answer = request.result()
         failed = answer.get("failed")
         if failed == 1:  # events were lost from VK's history: go on from the ts it gives
             return Server(server.url, server.key, str(answer["ts"]))
@@ -111,20 +106,3 @@ class LongPoll:
         async with http.get(url, params=params, timeout=timeout) as response:
             data: dict[str, Any] = await response.json(content_type=None)
             return data
-
-
-async def _until(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
-    """The result of `work`, or None once `stop` is set first (VK may not answer for a long time)."""
-    task = asyncio.ensure_future(work)
-    stopping = asyncio.ensure_future(stop.wait())
-    await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
-    stopping.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    return None
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
