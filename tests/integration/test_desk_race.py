@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dialog.ticket_talk import ticket_number
 from handoff import texts
 from handoff.canned import CannedReplies
 from handoff.config import HandoffConfig
@@ -21,11 +20,11 @@ from handoff.ports import DeskMessage, DeskPress
 from handoff.tracking import Tracker
 from storage.db import make_engine, make_sessions
 from storage.models import OutboxMessage, TicketRow
-from storage.records import EventRecord, NewTicket, PostRecord, TicketChange
+from storage.records import TicketChange
 from storage.tickets import TicketStore
 from tests.fakes.desk import MemoryDesk, as_desk
+from tests.integration.ticket_helpers import DESK, open_ticket
 
-DESK = "-1001500"
 NAMES = {"1": "Анна Смирнова", "2": "Борис Петров", "3": "Посторонний"}
 RACES = 20
 
@@ -65,33 +64,6 @@ async def setup(database_url: str) -> AsyncIterator[Setup]:
     )
     yield Setup(store, desk, operators, sessions, changes)
     await engine.dispose()
-
-
-async def open_ticket(store: TicketStore, key: str, thread: int | None = None) -> TicketRow:
-    new = NewTicket(
-        source_key=key,
-        channel="telegram",
-        chat_id=f"chat-{key}",
-        user_id=f"user-{key}",
-        rule="refusal_without_reason",
-        level=2,
-        priority=0,
-        status="new",
-        identification={},
-        description="",
-        desk_chat_id=DESK,
-        opened_at=datetime.now(UTC),
-    )
-    event = EventRecord("bot", None, "new", 2)
-    ticket, created = await store.open_ticket(
-        new, lambda sequence: ticket_number(10_000 + sequence), event, [PostRecord("card")]
-    )
-    assert created
-    if thread is not None:
-        await store.set_topic(ticket.id, thread, thread + 1)
-    found = await store.ticket(ticket.id)
-    assert found is not None
-    return found
 
 
 def press(ticket: TicketRow, user: str, callback: str, action: str = "take") -> DeskPress:

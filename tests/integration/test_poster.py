@@ -6,24 +6,21 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from dialog.ticket_talk import ticket_number
 from handoff.config import HandoffConfig
 from handoff.errors import DeskRetryLater
 from handoff.poster import POST_LIMIT, TICKETS_AT_ONCE, CardRenderer, GroupPoster
 from storage.db import make_engine, make_sessions
 from storage.models import TicketRow
-from storage.records import EventRecord, NewTicket, PostRecord, TicketChange
+from storage.records import PostRecord, TicketChange
 from storage.state import MemoryStore
 from storage.tickets import TicketStore
 from tests.fakes.desk import MemoryDesk, as_desk
+from tests.integration.ticket_helpers import DESK, RULE, open_ticket
 
-DESK = "-1001500"
-RULE = "refusal_without_reason"
 SITUATIONS = {RULE: "отказ без объяснения причин"}
 
 
@@ -44,29 +41,6 @@ def make_poster(store: TicketStore, desk: MemoryDesk, **config: Any) -> GroupPos
     settings = HandoffConfig(desk_chats=(DESK,), **(values | config))
     renderer = CardRenderer(store, settings, SITUATIONS)
     return GroupPoster(store, as_desk(desk), settings, renderer, MemoryStore().take_token)
-
-
-async def open_ticket(store: TicketStore, key: str) -> TicketRow:
-    new = NewTicket(
-        source_key=key,
-        channel="telegram",
-        chat_id=f"chat-{key}",
-        user_id=f"user-{key}",
-        rule=RULE,
-        level=2,
-        priority=0,
-        status="new",
-        identification={},
-        description="",
-        desk_chat_id=DESK,
-        opened_at=datetime.now(UTC),
-    )
-    event = EventRecord("bot", None, "new", 2)
-    ticket, created = await store.open_ticket(
-        new, lambda sequence: ticket_number(10_000 + sequence), event, [PostRecord("card")]
-    )
-    assert created
-    return ticket
 
 
 async def fresh(store: TicketStore, ticket: TicketRow) -> TicketRow:
