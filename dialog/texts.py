@@ -72,7 +72,6 @@ INTAKE_TEXT_PLEASE = (
 INTAKE_MORE_DETAIL = "Напишите чуть подробнее, что случилось — хотя бы несколько слов."
 BUTTON_SKIP = "Пропустить"
 BUTTON_CANCEL = "Отменить"
-BUTTON_TICKET_STATUS = "Статус обращения"
 
 # While people work on a ticket
 ATTACHMENT_REFUSED = (

@@ -95,9 +95,8 @@ def _with_transcript(head: str, transcript: Sequence[tuple[str, str]]) -> str:
     return head + "\n\nПереписка с ботом:\n" + "\n".join(lines)
 
 
-def citizen_post(text: str, files: int = 0) -> str:
-    extra = f" (+ файлов: {files})" if files else ""
-    return f"👤 Гражданин: {text}{extra}" if text else f"👤 Гражданин прислал файл{extra}"
+def citizen_post(text: str) -> str:
+    return f"👤 Гражданин: {text}" if text else "👤 Гражданин прислал файл"
 
 
 def system_post(text: str) -> str:
