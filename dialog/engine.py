@@ -34,6 +34,9 @@ FEEDBACK_PREFIX = "fb:"
 STATUS = "status"
 RATE_PREFIX = "rate:"
 EXPLICIT_RULE = "explicit_request"
+# Topics per page of a section: with «Ещё ›», «‹ Назад» and the way back to the sections a page
+# stays within ten buttons, the smallest keyboard among our channels (VK's inline one).
+TOPICS_PER_PAGE = 7
 
 _MENU_COMMANDS = {"/start", "/menu", "меню", "начать", "start", "главное меню"}
 _OPERATOR_COMMANDS = {"/operator"}
@@ -175,8 +178,10 @@ class ConversationEngine:
         if payload == OPERATOR:
             return self._explicit_handoff(state)
         kind, _, value = payload.partition(":")
-        if kind + ":" == CATEGORY_PREFIX and self.knowledge.category(value):
-            return self._category(state, value)
+        if kind + ":" == CATEGORY_PREFIX:
+            category, _, page = value.partition(":")
+            if self.knowledge.category(category) and (not page or page.isdigit()):
+                return self._category(state, category, int(page or 1))
         if kind + ":" == TOPIC_PREFIX and value in self.knowledge.topics:
             return self._answer(state, value, Decision(Action.ANSWER, topic=value, confidence=1.0))
         if kind + ":" == FEEDBACK_PREFIX:
@@ -194,14 +199,25 @@ class ConversationEngine:
             Decision(Action.SMALLTALK, intent=intent, confidence=1.0),
         )
 
-    def _category(self, state: ConversationState, category_id: str) -> Turn:
+    def _category(self, state: ConversationState, category_id: str, page: int = 1) -> Turn:
         category = self.knowledge.category(category_id)
         topics = self.knowledge.category_topics(category_id)
-        buttons = tuple(Button(TOPIC_PREFIX + t.id, t.title) for t in topics)
+        pages = max(1, -(-len(topics) // TOPICS_PER_PAGE))
+        page = min(max(page, 1), pages)
+        shown = topics[(page - 1) * TOPICS_PER_PAGE : page * TOPICS_PER_PAGE]
+        buttons = [Button(TOPIC_PREFIX + t.id, t.title) for t in shown]
+        if page < pages:
+            buttons.append(Button(f"{CATEGORY_PREFIX}{category_id}:{page + 1}", texts.BUTTON_MORE))
+        if page > 1:
+            buttons.append(Button(f"{CATEGORY_PREFIX}{category_id}:{page - 1}", texts.BUTTON_PREVIOUS))
+        buttons.append(Button(MENU, texts.BUTTON_BACK))
         title = category.title if category else category_id
+        text = texts.CATEGORY.format(title=title)
+        if pages > 1:
+            text = texts.CATEGORY_PAGE.format(title=title, page=page, pages=pages)
         return Turn(
-            (Reply(texts.CATEGORY.format(title=title), (*buttons, Button(MENU, texts.BUTTON_BACK))),),
-            state.evolve(offered=tuple(t.id for t in topics), last_topic=None),
+            (Reply(text, tuple(buttons)),),
+            state.evolve(offered=tuple(t.id for t in shown), last_topic=None),
             Decision(Action.SMALLTALK, intent="category", confidence=1.0),
         )
 

@@ -15,6 +15,7 @@ HELP = (
     "/help — эта подсказка"
 )
 CATEGORY = "Раздел «{title}». Выберите вопрос:"
+CATEGORY_PAGE = "Раздел «{title}», страница {page} из {pages}. Выберите вопрос:"
 FEEDBACK_QUESTION = "Помог ли ответ?"
 FEEDBACK_THANKS = "Спасибо за оценку! Если появятся другие вопросы — пишите."
 NOT_HELPED = (
@@ -51,6 +52,8 @@ BUTTON_NO = "Нет"
 BUTTON_OPERATOR = "Позвать оператора"
 BUTTON_MENU = "Главное меню"
 BUTTON_BACK = "« Назад к разделам"
+BUTTON_MORE = "Ещё вопросы ›"
+BUTTON_PREVIOUS = "‹ Предыдущие"
 
 # Before a handoff: the identification questions, one at a time, each skippable
 INTAKE_INTRO = (

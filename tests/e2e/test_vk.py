@@ -179,18 +179,26 @@ async def test_a_reply_over_vks_limit_is_sent_in_parts(
     assert keyboard(vk)["buttons"] and not vk.sent(PEER)[0].get("keyboard")  # buttons on the last part
 
 
-async def test_a_long_topic_list_is_shown_whole(
+async def test_a_long_topic_list_is_paged_in_inline_keyboards(
     vk: FakeVk, tmp_path: Path, engine: ConversationEngine
 ) -> None:
+    expected = [t.title for t in engine.knowledge.category_topics("contacts")]
     async with running(vk_settings(vk, tmp_path), engine):
         await polling(vk)
         vk.message_new(PEER, "меню")
         await vk.wait_for(lambda f: len(texts(f)) == 1)
-        vk.message_event(PEER, button(keyboard(vk), "Связь с поддержкой"))  # twelve topics and «back»
+        vk.message_event(PEER, button(keyboard(vk), "Связь с поддержкой"))  # twelve topics
         await vk.wait_for(lambda f: len(texts(f)) == 2)
-    markup = keyboard(vk)
-    labels = [b["action"]["label"] for row in markup["buttons"] for b in row]
-    assert len(labels) == 13 and markup["inline"] is False  # over VK's 10 inline buttons: a regular keyboard
+        first = keyboard(vk)
+        vk.message_event(PEER, button(first, "Ещё вопросы ›"))
+        await vk.wait_for(lambda f: len(texts(f)) == 3)
+        second = keyboard(vk)
+    shown: list[str] = []
+    for markup in (first, second):
+        labels = [b["action"]["label"] for row in markup["buttons"] for b in row]
+        assert markup["inline"] is True and len(labels) <= 10  # within VK's inline keyboard
+        shown += [label for label in labels if label in expected]
+    assert shown == expected and "страница 2 из 2" in texts(vk)[2]
 
 
 async def test_under_load_sends_share_execute_requests_within_the_rate(

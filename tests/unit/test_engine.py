@@ -109,3 +109,37 @@ def test_help_lists_the_commands(engine: ConversationEngine) -> None:
 def test_operator_command_hands_off(engine: ConversationEngine) -> None:
     turn = engine.handle(text("/operator"), ConversationState())
     assert turn.decision.action is Action.HANDOFF
+
+
+def test_a_long_section_is_paged_within_ten_buttons(engine: ConversationEngine) -> None:
+    seen: list[str] = []
+    turn = engine.handle(press("cat:contacts"), ConversationState())
+    pages = 0
+    while True:
+        pages += 1
+        buttons = turn.replies[0].buttons
+        assert len(buttons) <= 10 and buttons[-1].id == "menu"
+        assert f"страница {pages} из" in turn.replies[0].text
+        seen += [b.id.removeprefix("topic:") for b in buttons if b.id.startswith("topic:")]
+        more = [b for b in buttons if b.label.startswith("Ещё")]
+        if not more:
+            break
+        turn = engine.handle(press(more[0].id), turn.state)
+    expected = [t.id for t in engine.knowledge.category_topics("contacts")]
+    assert pages > 1 and seen == expected  # every topic once, in order
+    back = [b for b in turn.replies[0].buttons if b.label.startswith("‹")]
+    assert (
+        back
+        and engine.handle(press(back[0].id), turn.state).replies[0].buttons[0].id == f"topic:{expected[0]}"
+    )
+
+
+def test_a_short_section_and_a_stale_page(engine: ConversationEngine) -> None:
+    turn = engine.handle(press("cat:security"), ConversationState())
+    assert "страница" not in turn.replies[0].text and not any(
+        b.label.startswith("Ещё") for b in turn.replies[0].buttons
+    )
+    beyond = engine.handle(press("cat:contacts:99"), ConversationState())  # an old keyboard: the last page
+    assert "страница 2 из 2" in beyond.replies[0].text
+    bogus = engine.handle(press("cat:contacts:x"), ConversationState())
+    assert bogus.decision.intent == "stale_button"
