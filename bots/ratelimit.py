@@ -1,4 +1,4 @@
-"""Outbound rate limits, one bucket for the whole bot and one per chat, kept in the state store."""
+"""Outbound rate limits kept in the state store, so every process sharing it keeps to them together."""
 
 from __future__ import annotations
 
@@ -31,4 +31,18 @@ class RateLimiter:
 
     async def _take(self, bucket: str, rate: float, capacity: float) -> None:
         while (wait := await self._store.take_token(bucket, rate, capacity)) > 0:
+            await asyncio.sleep(wait)
+
+
+class SharedPace:
+    """One request pace for an API token across every process on the same state store
+    (VK's limit is per token, not per process): a bucket of one, so requests stay spaced."""
+
+    def __init__(self, store: StateStore, bucket: str, per_second: float) -> None:
+        self._store = store
+        self._bucket = bucket
+        self._rate = per_second
+
+    async def wait(self) -> None:
+        while (wait := await self._store.take_token(self._bucket, self._rate, 1.0)) > 0:
             await asyncio.sleep(wait)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -13,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.base import Channel
 from adapters.telegram.channel import TelegramChannel, make_bot
 from adapters.vk.channel import VkChannel
-from adapters.vk.client import VkClient
+from adapters.vk.client import PACE_MARGIN, EvenPace, Pace, VkClient
 from bots.handoff_wiring import HandoffParts, build_handoff
 from bots.inbox import InboxWorker
 from bots.outbox import OutboxDispatcher
-from bots.ratelimit import RateLimiter
+from bots.ratelimit import RateLimiter, SharedPace
 from bots.settings import Settings
 from dialog.classifier import Classifier, build_classifier
 from dialog.engine import ConversationEngine
@@ -76,6 +77,15 @@ class Runtime:
                 logger.exception("error while closing")
 
 
+def vk_pace(settings: Settings, states: StateStore) -> Pace:
+    """With Redis every process on the token shares one pace; embedded, one process paces alone."""
+    rate = settings.vk_rate_per_second * PACE_MARGIN
+    if settings.redis_url is None or settings.vk_token is None:
+        return EvenPace(rate)
+    token = hashlib.sha256(settings.vk_token.get_secret_value().encode()).hexdigest()[:16]
+    return SharedPace(states, f"vk:pace:{token}", rate)
+
+
 def build_runtime(
     settings: Settings,
     engine: ConversationEngine | None = None,
@@ -100,7 +110,9 @@ def build_runtime(
     if settings.vk_token is not None and settings.vk_group_id:
         # VK counts requests, not messages: the client paces its requests and batches sends
         token = settings.vk_token.get_secret_value()
-        client = VkClient(token, settings.vk_api_url, rate=settings.vk_rate_per_second)
+        client = VkClient(
+            token, settings.vk_api_url, rate=settings.vk_rate_per_second, pace=vk_pace(settings, states)
+        )
         vk = VkChannel(client, settings.vk_group_id, settings.vk_execute_batch)
         channels[vk.name] = vk
     outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)

@@ -16,7 +16,8 @@ from redis.asyncio import Redis
 _TAKE_TOKEN = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
+local clock = redis.call('TIME')  -- Redis's clock: processes on several hosts share one time
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or capacity
 local at = tonumber(state[2]) or now
@@ -144,7 +145,7 @@ class RedisStateStore:
         return bool(await self._redis.set(self._prefix + key, "1", nx=True, px=int(ttl * 1000)))
 
     async def take_token(self, bucket: str, rate: float, capacity: float) -> float:
-        wait = await self._take(keys=[self._prefix + "bucket:" + bucket], args=[rate, capacity, time.time()])
+        wait = await self._take(keys=[self._prefix + "bucket:" + bucket], args=[rate, capacity])
         return float(wait)
 
     async def ping(self) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import io
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 import vk_api
@@ -60,12 +60,42 @@ def make_session(base_url: str | None) -> requests.Session:
     return session
 
 
+class Pace(Protocol):
+    """Waits for the token's next request slot; one per token, however many processes share it."""
+
+    async def wait(self) -> None: ...
+
+
+class EvenPace:
+    """Requests evenly spaced at `rate` a second, first come first served, within this process."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next_slot = 0.0
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        now = asyncio.get_running_loop().time()
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
 class VkClient:
     """API calls of one community token; each runs in the pool so a slow VK call blocks nothing."""
 
-    def __init__(self, token: str, base_url: str | None = None, threads: int = 8, rate: float = 0.0) -> None:
+    def __init__(
+        self,
+        token: str,
+        base_url: str | None = None,
+        threads: int = 8,
+        rate: float = 0.0,
+        pace: Pace | None = None,
+    ) -> None:
         self.rate = rate
-        self._next_slot = 0.0
+        self.pace = pace or EvenPace(rate * PACE_MARGIN)
         self.session = make_session(base_url)
         self.vk = vk_api.VkApi(
             token=token, session=self.session, config=MemoryConfig, api_version=API_VERSION
@@ -92,15 +122,9 @@ class VkClient:
             raise TemporaryFailure(f"VK is unreachable: {exc}") from exc
 
     async def _pace(self) -> None:
-        """VK's requests-a-second limit for the token, evenly spaced, in this process."""
-        if self.rate <= 0:
-            return
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + 1.0 / (self.rate * PACE_MARGIN)
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        """VK's requests-a-second limit for the token (0: none)."""
+        if self.rate > 0:
+            await self.pace.wait()
 
     async def upload(self, kind: str, data: bytes, peer_id: int) -> str:
         """VK's upload-server flow in the pool; returns the attachment string for messages.send."""
