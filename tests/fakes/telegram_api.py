@@ -14,10 +14,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.server import FakeServer
 from tests.fakes.telegram_wire import (
     BLOCKED,
     JSON,
@@ -49,15 +50,17 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[Call], Awaitable[Any]]
 
 
-class FakeTelegram:
+class FakeTelegram(FakeServer[Call]):
     """An in-process Bot API server on 127.0.0.1; use as ``async with FakeTelegram() as fake``."""
 
+    name = "fake Telegram"
+
     def __init__(self, token: str = "123:ABC", *, username: str = "okno_test_bot") -> None:
-        self.token, self.url = token, ""
+        super().__init__()
+        self.token = token
         self.bot_user: JSON = {"id": bot_id_of(token), "is_bot": True, "first_name": "Okno"}
         self.bot_user["username"] = username
         self.bot_member: JSON = administrator(self.bot_user)
-        self.calls: list[Call] = []
         self.allowed_updates_seen: list[list[str]] = []
         self.webhook: JSON = {"url": "", "secret_token": None, "allowed_updates": None}
         self.messages: dict[tuple[str, int], JSON] = {}  # (chat_id, message_id) -> the bot's message
@@ -72,33 +75,15 @@ class FakeTelegram:
         self._hangs: dict[str, list[float]] = {}
         self._update_ids, self._message_ids = itertools.count(1000), itertools.count(1)
         self._seq = itertools.count(1)
-        self._new_update, self._closed = asyncio.Event(), asyncio.Event()
-        self._started = time.monotonic()
-        self._runner: web.AppRunner | None = None
-        names = [name.removeprefix("_api_") for name in dir(type(self)) if name.startswith("_api_")]
-        self._canonical = {name.lower(): name for name in names}
-        self.app = web.Application()
+        self._new_update = asyncio.Event()
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
 
-    async def __aenter__(self) -> Self:
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host="127.0.0.1", port=0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
-        logger.debug("fake Telegram listening on %s", self.url)
-        return self
+    def release(self) -> None:
+        self._new_update.set()
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._closed.set()
-        self._new_update.set()  # release long polls at once
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def calls_of(self, method: str) -> list[Call]:
-        return [call for call in self.calls if call.method == self._name(method)]
+    def describe(self, call: Call) -> str:
+        return f"{call.method} -> {call.status} {brief(call.params)}"
 
     def sent_texts(self, chat_id: int | str | None = None) -> list[str]:
         """Texts of the sendMessage calls that succeeded, optionally only those to ``chat_id``."""
@@ -129,19 +114,6 @@ class FakeTelegram:
         """How getChatMember/getChatAdministrators describe the bot, e.g. ``can_manage_topics=False``."""
         member = {"status": status, "user": self.bot_user}
         self.bot_member = administrator(self.bot_user, **rights) if status == "administrator" else member
-
-    async def wait_for(self, predicate: Callable[[FakeTelegram], object], timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate(self):
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"condition not met within {timeout}s; calls:\n{self.summary()}")
-            await asyncio.sleep(0.01)
-
-    def summary(self) -> str:
-        lines = [
-            f"  +{c.at - self._started:.3f}s {c.method} -> {c.status} {brief(c.params)}" for c in self.calls
-        ]
-        return "\n".join(lines) or "  (no calls)"
 
     def push_update(self, update: JSON) -> int:
         """Queue ``update`` for getUpdates under the next update_id (set in place and returned)."""
@@ -228,9 +200,6 @@ class FakeTelegram:
         chat = self._chats.get(str(chat_id), default)
         message_id = message_id or next(self._message_ids)
         return {"message_id": message_id, "from": sender, "chat": chat, "date": int(time.time()), **content}
-
-    def _name(self, method: str) -> str:
-        return self._canonical.get(method.lower(), method)
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

@@ -18,10 +18,11 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.server import FakeServer
 from tests.fakes.vk_wire import (
     CHAT_PEER_BASE,
     EXECUTE_MAX_CALLS,
@@ -63,15 +64,17 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[Call], Awaitable[Any]]
 
 
-class FakeVk:
+class FakeVk(FakeServer[Call]):
     """An in-process VK API for one community; use as ``async with FakeVk() as fake``."""
+
+    name = "fake VK"
 
     def __init__(
         self, token: str = "vk-test-token", *, group_id: int = 229000001, history: int = 1000
     ) -> None:
-        self.token, self.group_id, self.url = token, group_id, ""
+        super().__init__()
+        self.token, self.group_id = token, group_id
         self.group = group_object(group_id, "Окно", "okno_test")
-        self.calls: list[Call] = []
         self.messages: list[JSON] = []  # what the community sent, see ``sent``
         self.event_answers: list[JSON] = []  # messages.sendMessageEventAnswer
         self.deliveries: list[tuple[str, JSON, int]] = []  # Callback API posts: (url, event, status)
@@ -92,56 +95,26 @@ class FakeVk:
         self._hangs: dict[str, list[float]] = {}
         self._lp_faults: list[int] = []
         self._ids, self._seq = itertools.count(1), itertools.count(1)
-        self._new_event, self._closed = asyncio.Event(), asyncio.Event()
-        self._started = time.monotonic()
-        self._runner: web.AppRunner | None = None
-        names = [name.removeprefix("_api_").replace("_", ".", 1) for name in dir(self) if name[:5] == "_api_"]
-        self._canonical = {name.lower(): name for name in names}
-        self.app = web.Application()
+        self._new_event = asyncio.Event()
         self.app.router.add_route("*", "/method/{method}", self._handle_api)
         self.app.router.add_get("/longpoll/{group}", self._handle_longpoll)
         self.app.router.add_post("/upload/{kind}", self._handle_upload)
         self.app.router.add_get("/files/{name:.+}", self._handle_file)
 
-    async def __aenter__(self) -> Self:
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host="127.0.0.1", port=0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
-        logger.debug("fake VK listening on %s", self.url)
-        return self
+    def release(self) -> None:
+        self._new_event.set()
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._closed.set()
-        self._new_event.set()  # release long polls at once
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def canonical(self, handler_name: str) -> str:
+        return handler_name.replace("_", ".", 1)  # _api_messages_send serves messages.send
+
+    def describe(self, call: Call) -> str:
+        return f"{call.method}{' (execute)' if call.via else ''} -> {call.error or 'ok'} {brief(call.params)}"
 
     # Queries
-
-    def calls_of(self, method: str) -> list[Call]:
-        return [call for call in self.calls if call.method == self._name(method)]
 
     def sent(self, peer_id: int | None = None) -> list[JSON]:
         """Messages the community sent (id, peer_id, text, keyboard, attachment, random_id, ...)."""
         return [message for message in self.messages if peer_id in (None, message["peer_id"])]
-
-    async def wait_for(self, predicate: Callable[[FakeVk], object], timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate(self):
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"condition not met within {timeout}s; calls:\n{self.summary()}")
-            await asyncio.sleep(0.01)
-
-    def summary(self) -> str:
-        lines = [
-            f"  +{c.at - self._started:.3f}s {c.method}{' (execute)' if c.via else ''} -> "
-            f"{c.error or 'ok'} {brief(c.params)}"
-            for c in self.calls
-        ]
-        return "\n".join(lines) or "  (no calls)"
 
     # Faults
 
@@ -248,9 +221,6 @@ class FakeVk:
         )
 
     # Plumbing
-
-    def _name(self, method: str) -> str:
-        return self._canonical.get(method.lower(), method)
 
     def _next_cmid(self, peer_id: int) -> int:
         self._cmids[peer_id] = self._cmids.get(peer_id, 0) + 1
