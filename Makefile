@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit eval bench calibrate clean
+.PHONY: run test lint typecheck unit eval bench calibrate screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/telegram_e2e.py
 	$(BIN)/python benchmarks/handoff.py
 	$(BIN)/python benchmarks/vk_e2e.py
+	$(BIN)/python benchmarks/web_chat.py
+
+screenshots: $(STAMP)
+	OKNO_SCREENSHOTS=docs $(BIN)/pytest -q tests/browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

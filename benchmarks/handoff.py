@@ -172,6 +172,8 @@ async def main() -> int:
         "OKNO_DESK_CHAT_IDS": str(DESK),
         "OKNO_DESK_OPERATOR_IDS": str(OPERATOR),
         "OKNO_DESK_POSTS_PER_MINUTE": "0",
+        "OKNO_WEB_CHAT": "false",  # measured on its own in web_chat.py
+        "OKNO_WEB_INBOX": "false",
         "OKNO_DESK_CARD_DEBOUNCE_SECONDS": "0",
         "OKNO_WORKERS": "64",
         "OKNO_LOG_LEVEL": "WARNING",

@@ -186,6 +186,8 @@ async def main() -> int:
         "OKNO_TELEGRAM_CHAT_RATE_PER_SECOND": "0",
         "OKNO_LOG_LEVEL": "WARNING",
         "OKNO_WORKERS": str(args.workers),
+        "OKNO_WEB_CHAT": "false",  # measured on its own in web_chat.py
+        "OKNO_WEB_INBOX": "false",
     }
     results = []
     sqlite = f"sqlite+aiosqlite:///{ROOT / '.bench' / f'{uuid.uuid4().hex[:8]}.sqlite3'}"

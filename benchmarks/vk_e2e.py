@@ -54,6 +54,8 @@ async def run_case(
             "OKNO_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
             "OKNO_WORKERS": "64",
             "OKNO_LOG_LEVEL": "ERROR",
+            "OKNO_WEB_CHAT": "false",  # measured on its own in web_chat.py
+            "OKNO_WEB_INBOX": "false",
         }
         if redis:  # state and the VK pace in Redis, as several processes would share them
             env |= {"OKNO_REDIS_URL": REDIS_URL, "OKNO_REDIS_PREFIX": f"okno-bench-{uuid.uuid4().hex[:8]}:"}

@@ -15,6 +15,7 @@ from adapters.errors import PermanentFailure
 from adapters.telegram.receiving import BadToken
 from bots.chat import run_chat
 from bots.logs import setup_logging
+from bots.operators_cli import add_operators_parser, cmd_operators
 from bots.runner import serve
 from bots.settings import Settings, SettingsError, load_settings
 from bots.stats_cli import add_stats_parser, cmd_stats
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="fail unless the metric holds (0.9 or 90%%)",
         )
     add_stats_parser(sub)
+    add_operators_parser(sub)
     return parser
 
 
@@ -92,12 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.telegram_token is None and settings.vk_token is None:
+        if not (settings.web_chat or settings.web_inbox):
+            sys.stderr.write(
+                "No channel is configured, so here is the bot in this terminal.\n"
+                "To serve Telegram, put OKNO_TELEGRAM_TOKEN=<token from @BotFather> into .env "
+                "(see .env.example) and run `make run` again.\n"
+            )
+            return cmd_chat(args, settings)
         sys.stderr.write(
-            "No channel is configured, so here is the bot in this terminal.\n"
-            "To serve Telegram, put OKNO_TELEGRAM_TOKEN=<token from @BotFather> into .env "
-            "(see .env.example) and run `make run` again.\n"
+            "No messenger token is set: Okno serves its web chat and web inbox. For Telegram or VK "
+            "put OKNO_TELEGRAM_TOKEN or OKNO_VK_TOKEN into .env (see .env.example).\n"
         )
-        return cmd_chat(args, settings)
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(serve(settings))
@@ -160,6 +167,7 @@ COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace, Sett
     ("kb", "calibrate"): cmd_kb_calibrate,
     ("eval", None): cmd_eval,
     ("stats", None): cmd_stats,
+    **{("operators", name): cmd_operators for name in ("add", "list", "disable", "enable", "passwd")},
 }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.settings import Settings
 from dialog.engine import ConversationEngine
-from handoff.canned import load_canned
+from handoff.canned import CannedReplies, load_canned
 from handoff.config import HandoffConfig
 from handoff.desk import OperatorDesk
 from handoff.hours import load_calendar, schedules
@@ -24,6 +24,7 @@ from handoff.tracking import Tracker
 from handoff.watch import TicketWatch
 from storage.state import StateStore
 from storage.tickets import TicketStore
+from storage.web import WebStore
 
 logger = logging.getLogger("okno.bots.handoff")
 
@@ -47,6 +48,7 @@ def handoff_config(settings: Settings, facts: dict[str, str] | None = None) -> H
         group_posts_per_minute=settings.desk_posts_per_minute,
         card_debounce_seconds=settings.desk_card_debounce_seconds,
         hotline=(facts or {}).get("hotline_phone", ""),
+        web_inbox=settings.web_inbox,
     )
 
 
@@ -91,6 +93,8 @@ class HandoffParts:
     poster: GroupPoster | None = None
     watch: TicketWatch | None = None
     route: TelegramDeskRoute | None = None
+    situations: dict[str, str] = field(default_factory=dict)
+    canned: CannedReplies | None = None
 
 
 def build_handoff(
@@ -109,20 +113,25 @@ def build_handoff(
     wakers = Wakers()
     tracker = Tracker(store, config, wakers)
     parts = HandoffParts(config, store, HandoffService(store, config, hours, tracker, clock, wakers), wakers)
-    if bot is None or not config.enabled:
+    if not config.enabled:
         if bot is not None:
             logger.warning(
-                "OKNO_DESK_CHAT_IDS is not set: citizens who need a person are told to call the hotline"
+                "OKNO_DESK_CHAT_IDS is not set and the web inbox is off: "
+                "citizens who need a person are told to call the hotline"
             )
         return parts
     rules = engine.classifier.rules
-    situations = {rule_id: rule.situation for rule_id, rule in rules.by_id.items()}
-    parts.desk = TelegramDesk(bot)
-    parts.operators = OperatorDesk(store, parts.desk, config, tracker, load_canned(facts), clock)
-    parts.poster = GroupPoster(
-        store, parts.desk, config, CardRenderer(store, config, situations), states.take_token
-    )
+    parts.situations = {rule_id: rule.situation for rule_id, rule in rules.by_id.items()}
+    parts.canned = load_canned(facts)
     parts.watch = TicketWatch(store, config, hours, tracker, clock)
-    parts.route = TelegramDeskRoute(parts.operators)
-    wakers.callbacks.append(parts.poster.wake)
+    if bot is not None and config.desk_chats:
+        parts.desk = TelegramDesk(bot)
+        renderer = CardRenderer(store, config, parts.situations)
+        parts.poster = GroupPoster(store, parts.desk, config, renderer, states.take_token)
+        wakers.callbacks.append(parts.poster.wake)
+    parts.operators = OperatorDesk(
+        store, parts.desk, config, tracker, parts.canned, clock, WebStore(sessions)
+    )
+    if parts.desk is not None:
+        parts.route = TelegramDeskRoute(parts.operators)
     return parts

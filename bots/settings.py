@@ -70,9 +70,16 @@ class Settings(BaseSettings):
     ticket_needs_info_days: float = Field(3.0, gt=0)  # no answer to a clarification: closed
     ticket_minutes_per_ticket: float = Field(6.0, gt=0)  # for the wait estimate citizens are told
 
-    # Web server (webhooks)
+    # Web server: webhooks, the citizens' web chat and the operators' web inbox
     web_host: str = "127.0.0.1"
     web_port: int = Field(8080, ge=1, le=65535)
+    web_chat: bool = True  # the chat page at /chat and the widget at /chat/widget.js
+    web_inbox: bool = True  # the operators' inbox at /inbox (accounts: `okno operators add`)
+    web_allowed_origins: Annotated[list[str], NoDecode] = []  # sites that may embed the chat widget
+    web_secret: SecretStr | None = None  # signs inbox sessions; unset: a new one each start
+    web_secure_cookies: bool = False  # set behind HTTPS so session cookies never travel in clear
+    web_chat_rate_per_second: float = Field(1.0, gt=0)  # one socket, after a burst of 5
+    web_chat_ip_rate_per_second: float = Field(3.0, gt=0)  # all sockets of one address
 
     # Processing
     workers: int = Field(32, ge=1, le=1024)  # conversations handled at once
@@ -89,6 +96,18 @@ class Settings(BaseSettings):
         """«-1001, -1002» or «[-1001, -1002]»: both are accepted."""
         if isinstance(value, str):
             return [int(part) for part in value.strip("[] ").replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("web_allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        """«https://a.ru, https://b.ru»: the sites whose pages may show the chat in the widget."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.strip("[] ").split(",") if part.strip()]
+        if isinstance(value, list):
+            for origin in value:
+                if not re.match(r"^https?://[A-Za-z0-9.-]+(:\d+)?$", str(origin)):
+                    raise ValueError(f"{origin!r} is not an origin like https://portal.example.ru")
         return value
 
     @field_validator("database_url")

@@ -15,17 +15,20 @@ from adapters.base import Channel
 from adapters.telegram.channel import TelegramChannel, make_bot
 from adapters.vk.channel import VkChannel
 from adapters.vk.client import PACE_MARGIN, EvenPace, Pace, VkClient
+from adapters.web.channel import WebChannel
 from bots.handoff_wiring import HandoffParts, build_handoff
 from bots.inbox import InboxWorker
 from bots.outbox import OutboxDispatcher
 from bots.ratelimit import RateLimiter, SharedPace
 from bots.settings import Settings
+from bots.web import WebParts, build_web
 from dialog.classifier import Classifier, build_classifier
 from dialog.engine import ConversationEngine
 from dialog.knowledge import load_knowledge
 from storage.db import make_engine, make_sessions
 from storage.repositories import Repository
 from storage.state import MemoryStore, RedisStateStore, StateStore
+from storage.web import WebStore
 
 logger = logging.getLogger("okno.bots.wiring")
 
@@ -67,6 +70,8 @@ class Runtime:
     handoff: HandoffParts
     telegram: TelegramChannel | None = None
     vk: VkChannel | None = None
+    web: WebParts = field(default_factory=WebParts)
+    web_store: WebStore | None = None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -115,8 +120,13 @@ def build_runtime(
         )
         vk = VkChannel(client, settings.vk_group_id, settings.vk_execute_batch)
         channels[vk.name] = vk
-    outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
     sessions = make_sessions(database)
+    web_store = WebStore(sessions)
+    web_channel = None
+    if settings.web_chat:
+        web_channel = WebChannel(web_store)
+        channels[web_channel.name] = web_channel
+    outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
     handoff = build_handoff(settings, sessions, states, engine, telegram.bot if telegram else None, clock)
 
     def replies_and_jobs() -> None:  # a written batch may hold replies and handoff jobs
@@ -129,6 +139,8 @@ def build_runtime(
     runtime = Runtime(
         settings, database, repository, states, engine, channels, inbox, outbox, handoff, telegram, vk
     )
+    runtime.web_store = web_store
+    runtime.web = build_web(runtime, web_store, web_channel)
     runtime.closers += [database.dispose, states.close]
     for channel in (telegram, vk):
         if channel is not None:

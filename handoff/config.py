@@ -22,10 +22,12 @@ class HandoffConfig:
     card_debounce_seconds: float = 5.0
     transcript_messages: int = 12
     hotline: str = ""  # told to citizens when no operators' group is connected
+    web_inbox: bool = False  # operators also work in the browser (or only there)
 
     @property
     def enabled(self) -> bool:
-        return bool(self.desk_chats)
+        """Someone can see tickets: an operators' group, the web inbox, or both."""
+        return bool(self.desk_chats) or self.web_inbox
 
     def all_desks(self) -> tuple[str, ...]:
         extra = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from handoff.tracking import Tracker, event_update
 from storage.models import TicketRow
 from storage.records import CitizenMessage, EventRecord, PostRecord, TicketChange
 from storage.tickets import TicketStore
+from storage.web import WebStore
 
 logger = logging.getLogger("okno.handoff.desk")
 
@@ -28,15 +30,24 @@ CITIZEN_TEXT_LIMIT = 4000  # under every messenger's limit, with room for nothin
 TEMPLATE = "tpl"
 
 
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts on a ticket: a Telegram user id, or "web:<login>" for the web inbox."""
+
+    user_id: str
+    name: str
+
+
 class OperatorDesk:
     def __init__(
         self,
         store: TicketStore,
-        desk: Desk,
+        desk: Desk | None,
         config: HandoffConfig,
         tracker: Tracker,
         canned: CannedReplies,
         clock: Callable[[], datetime],
+        notes: WebStore | None = None,
     ) -> None:
         self.store = store
         self.desk = desk
@@ -44,6 +55,7 @@ class OperatorDesk:
         self.tracker = tracker
         self.canned = canned
         self.clock = clock
+        self.notes = notes  # where private notes are kept, so the web inbox shows them too
 
     def owns(self, chat_id: str) -> bool:
         return chat_id in self.config.all_desks()
@@ -69,6 +81,8 @@ class OperatorDesk:
         return await self._member(chat_id, user_id)
 
     async def _member(self, chat_id: str, user_id: str) -> bool:
+        if self.desk is None:
+            return False
         try:
             return await self.desk.is_member(chat_id, user_id)
         except DeskError:
@@ -78,40 +92,57 @@ class OperatorDesk:
     # Buttons
 
     async def _press(self, press: DeskPress) -> None:
+        desk = self.desk
+        if desk is None:  # presses come only from the operators' group, which has a desk
+            return
         ticket = await self.store.ticket(press.ticket_id)
         if ticket is None or ticket.desk_chat_id != press.chat_id:
-            await self.desk.answer(press.callback_id, texts.TICKET_UNKNOWN, alert=True)
+            await desk.answer(press.callback_id, texts.TICKET_UNKNOWN, alert=True)
             return
         if not await self.allowed(press.user_id, press.chat_id, ticket.level):
             logger.info(
                 "user %s pressed %s on ticket %s without the right", press.user_id, press.action, ticket.id
             )
-            await self.desk.answer(press.callback_id, texts.NOT_ALLOWED, alert=True)
+            await desk.answer(press.callback_id, texts.NOT_ALLOWED, alert=True)
             return
-        actions = {
-            "take": self._take,
-            "transfer": self._transfer,
-            "ask": self._ask,
-            "resolve": self._resolve,
-            "templates": self._templates,
-            TEMPLATE: self._template,
-        }
-        action = actions.get(press.action)
-        if action is None:
-            await self.desk.answer(press.callback_id, texts.TICKET_UNKNOWN, alert=True)
-            return
-        answer = await action(press, ticket)
-        await self.desk.answer(
+        if press.action == "templates":
+            answer = await self._templates(ticket)
+        else:
+            answer = await self.act(
+                Actor(press.user_id, press.user_name), ticket, press.action, press.argument
+            )
+        await desk.answer(
             press.callback_id,
             answer or "",
             alert=bool(answer and answer != texts.YOU_TOOK.format(number=ticket.number)),
         )
 
-    async def _take(self, press: DeskPress, ticket: TicketRow) -> str | None:
+    async def act(self, actor: Actor, ticket: TicketRow, action: str, argument: str = "") -> str | None:
+        """Take, transfer, ask, resolve or send a canned reply; what to tell the actor, if anything.
+        The caller has checked that the actor may act on this ticket."""
+        actions = {
+            "take": self._take,
+            "transfer": self._transfer,
+            "ask": self._ask,
+            "resolve": self._resolve,
+            TEMPLATE: self._template,
+        }
+        handler = actions.get(action)
+        if handler is None:
+            return texts.TICKET_UNKNOWN
+        return await handler(actor, ticket, argument)
+
+    async def reply(
+        self, actor: Actor, ticket: TicketRow, text: str, files: tuple[dict[str, str], ...]
+    ) -> bool:
+        """The actor's words (and files) to the citizen; False if the ticket is closed for them."""
+        return await self._to_citizen(ticket, actor.user_id, actor.name, text, files)
+
+    async def _take(self, actor: Actor, ticket: TicketRow, _argument: str) -> str | None:
         def take(row: TicketRow) -> TicketChange | None:
             if row.status != Status.NEW.value:
                 return None
-            return self._taking(row, press.user_id, press.user_name)
+            return self._taking(row, actor.user_id, actor.name)
 
         taken = await self.tracker.change(ticket.id, take)
         if taken is not None:
@@ -120,7 +151,7 @@ class OperatorDesk:
         if current is not None and current.assignee:
             return (
                 None
-                if current.assignee == press.user_id
+                if current.assignee == actor.user_id
                 else texts.TAKEN_BY.format(name=current.assignee_name)
             )
         return texts.NOT_NOW.format(status=Status(current.status).label if current else "закрыто")
@@ -135,7 +166,7 @@ class OperatorDesk:
         told = CitizenMessage(texts.TAKEN.format(number=row.number, name=name))
         return TicketChange(row.id, row.version, values, event, [PostRecord("card")], [told])
 
-    async def _transfer(self, press: DeskPress, ticket: TicketRow) -> str | None:
+    async def _transfer(self, actor: Actor, ticket: TicketRow, _argument: str) -> str | None:
         target = self.config.specialist_chat or ticket.desk_chat_id
 
         def transfer(row: TicketRow) -> TicketChange | None:
@@ -144,12 +175,12 @@ class OperatorDesk:
                 Status.IN_PROGRESS.value,
             ):
                 return None
-            note = texts.TRANSFERRED_NOTE.format(name=press.user_name)
+            note = texts.TRANSFERRED_NOTE.format(name=actor.name)
             values: dict[str, Any] = {"level": int(Level.SPECIALIST), "status": Status.NEW.value}
             values["assignee"] = None
             values |= {"assignee_name": None, "status_changed_at": self.clock(), "sla_alerted": False}
             event = EventRecord(
-                press.user_id, row.status, Status.NEW.value, int(Level.SPECIALIST), note, press.user_name
+                actor.user_id, row.status, Status.NEW.value, int(Level.SPECIALIST), note, actor.name
             )
             posts = [PostRecord("text", system_post(note)), PostRecord("card")]
             if target != row.desk_chat_id:  # a topic in the specialists' group; the old one is closed
@@ -159,12 +190,14 @@ class OperatorDesk:
             return TicketChange(row.id, row.version, values, event, posts, [told])
 
         if target != ticket.desk_chat_id and ticket.thread_id is not None and ticket.desk_chat_id:
-            await self._close_old_topic(ticket, texts.TRANSFERRED_NOTE.format(name=press.user_name))
+            await self._close_old_topic(ticket, texts.TRANSFERRED_NOTE.format(name=actor.name))
         moved = await self.tracker.change(ticket.id, transfer)
         return None if moved else texts.NOT_NOW.format(status=Status(ticket.status).label)
 
     async def _close_old_topic(self, ticket: TicketRow, note: str) -> None:
         assert ticket.desk_chat_id is not None and ticket.thread_id is not None  # checked by the caller
+        if self.desk is None:
+            return
         try:
             await self.desk.post(ticket.desk_chat_id, ticket.thread_id, system_post(note))
             if ticket.card_message_id:  # the old card's buttons would act on a ticket that moved on
@@ -173,12 +206,12 @@ class OperatorDesk:
         except DeskError as exc:
             logger.info("the old topic of ticket %s was not closed: %s", ticket.id, exc)
 
-    async def _ask(self, press: DeskPress, ticket: TicketRow) -> str | None:
+    async def _ask(self, actor: Actor, ticket: TicketRow, _argument: str) -> str | None:
         if ticket.status != Status.IN_PROGRESS.value:
             return texts.NOT_NOW.format(status=Status(ticket.status).label)
 
         def ask(row: TicketRow) -> TicketChange:
-            prompt = texts.ASK_PROMPT.format(name=press.user_name)
+            prompt = texts.ASK_PROMPT.format(name=actor.name)
             return TicketChange(
                 row.id, row.version, {"awaiting_question": True}, None, [PostRecord("text", prompt)]
             )
@@ -186,19 +219,17 @@ class OperatorDesk:
         await self.tracker.change(ticket.id, ask)
         return None
 
-    async def _resolve(self, press: DeskPress, ticket: TicketRow) -> str | None:
+    async def _resolve(self, actor: Actor, ticket: TicketRow, _argument: str) -> str | None:
         def resolve(row: TicketRow) -> TicketChange | None:
             if row.status not in (Status.IN_PROGRESS.value, Status.NEEDS_INFO.value):
                 return None
             now = self.clock()
-            note = texts.RESOLVED_NOTE.format(name=press.user_name)
+            note = texts.RESOLVED_NOTE.format(name=actor.name)
             values: dict[str, Any] = {"status": Status.RESOLVED.value, "resolved_at": now}
             values["status_changed_at"] = now
-            values |= {"awaiting_question": False, "assignee": row.assignee or press.user_id}
-            values |= {"assignee_name": row.assignee_name or press.user_name, "taken_at": row.taken_at or now}
-            event = EventRecord(
-                press.user_id, row.status, Status.RESOLVED.value, row.level, note, press.user_name
-            )
+            values |= {"awaiting_question": False, "assignee": row.assignee or actor.user_id}
+            values |= {"assignee_name": row.assignee_name or actor.name, "taken_at": row.taken_at or now}
+            event = EventRecord(actor.user_id, row.status, Status.RESOLVED.value, row.level, note, actor.name)
             posts = [PostRecord("text", system_post(note)), PostRecord("card"), PostRecord("close")]
             told = CitizenMessage(texts.RESOLVED.format(number=row.number))
             return TicketChange(
@@ -214,19 +245,19 @@ class OperatorDesk:
         done = await self.tracker.change(ticket.id, resolve)
         return None if done else texts.NOT_NOW.format(status=Status(ticket.status).label)
 
-    async def _templates(self, press: DeskPress, ticket: TicketRow) -> str | None:
-        if ticket.thread_id is None or ticket.desk_chat_id is None:
+    async def _templates(self, ticket: TicketRow) -> str | None:
+        if self.desk is None or ticket.thread_id is None or ticket.desk_chat_id is None:
             return texts.TICKET_UNKNOWN
         buttons = self.canned.buttons(ticket.id)
         await self.desk.post(ticket.desk_chat_id, ticket.thread_id, texts.TEMPLATES_PROMPT, buttons)
         return None
 
-    async def _template(self, press: DeskPress, ticket: TicketRow) -> str | None:
-        reply = self.canned.get(press.argument)
+    async def _template(self, actor: Actor, ticket: TicketRow, argument: str) -> str | None:
+        reply = self.canned.get(argument)
         if reply is None:
             return texts.TICKET_UNKNOWN
         text = self.canned.render(reply, ticket)
-        sent = await self._to_citizen(ticket, press.user_id, press.user_name, text, ())
+        sent = await self._to_citizen(ticket, actor.user_id, actor.name, text, ())
         if sent:
             note = system_post(texts.TEMPLATE_SENT.format(title=reply.title))
             await self.store.post(ticket, [PostRecord("text", note)])
@@ -242,8 +273,11 @@ class OperatorDesk:
         if ticket is None:
             return
         text = message.text.strip()
-        if text.startswith(NOTE_PREFIXES):
-            return  # a private note: it stays in the topic
+        if text.startswith(NOTE_PREFIXES):  # a private note: it stays in the topic, and is kept
+            if self.notes is not None:
+                note = text.removeprefix("/note").removeprefix("!").strip()
+                await self.notes.add_note(ticket.id, message.user_id, message.user_name, note)
+            return
         if not await self.allowed(message.user_id, message.chat_id, ticket.level):
             await self._say(ticket, texts.NOT_OPERATOR)
             return

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
-from handoff.stats import MOSCOW, Durations, Report, duration_text
+from handoff.stats import MOSCOW, RATINGS, Durations, Report, duration_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -14,19 +14,21 @@ if TYPE_CHECKING:
 log = logging.getLogger("okno.handoff.stats_plot")
 
 
-def write_plot(report: Report, path: Path) -> None:
-    """A PNG with two panels; drawn off-screen (Agg), without pyplot's global state."""
+def write_plot(report: Report, path: Path | BinaryIO) -> None:
+    """A PNG with three panels (load, times, ratings); drawn off-screen, without pyplot's state."""
     # Imported here: matplotlib is slow to import and only this option needs it.
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
     from matplotlib.figure import Figure  # noqa: PLC0415
     from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
 
-    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    figure = Figure(figsize=(14, 4.5), layout="constrained")
     FigureCanvasAgg(figure)
-    hours, times = figure.subplots(1, 2, width_ratios=(3, 2))
+    hours, times, ratings = figure.subplots(1, 3, width_ratios=(3, 2, 2))
     _hours_panel(hours, report)
     hours.yaxis.set_major_locator(MaxNLocator(integer=True))
     _times_panel(times, report)
+    _ratings_panel(ratings, report)
+    ratings.yaxis.set_major_locator(MaxNLocator(integer=True))
     channel = report.channel or "все каналы"
     since, until = (f"{m.astimezone(MOSCOW):%Y-%m-%d %H:%M}" for m in (report.since, report.until))
     figure.suptitle(f"Okno: {since} — {until} (МСК), {channel}")
@@ -56,6 +58,14 @@ def _times_panel(axes: Axes, report: Report) -> None:
     axes.boxplot([minutes for _, minutes in present], whis=(10, 90))
     axes.set_xticks(range(1, len(present) + 1), [label for label, _ in present])
     axes.set_ylabel("минут")
+
+
+def _ratings_panel(axes: Axes, report: Report) -> None:
+    axes.bar([str(r) for r in RATINGS], report.ratings, color="#2da44e")
+    average = "—" if report.csat is None else f"{report.csat:.2f}".replace(".", ",")
+    axes.set_title(f"Оценки (CSAT {average} из 5, n={report.rated})")
+    axes.set_xlabel("оценка")
+    axes.set_ylabel("обращений")
 
 
 def _figures(durations: Durations) -> str:

@@ -70,6 +70,8 @@ def make_settings(fake: FakeTelegram, backend: Backend, **overrides: Any) -> Set
         "telegram_rate_per_second": 0,
         "telegram_chat_rate_per_second": 0,
         "workers": 8,
+        "web_chat": False,  # the web side has tests of its own
+        "web_inbox": False,
     }
     return Settings(**(values | overrides))
 

@@ -23,6 +23,8 @@ def environment(fake: FakeTelegram, tmp_path: Path, **extra: str) -> dict[str, s
         "OKNO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}",
         "OKNO_TELEGRAM_CHAT_RATE_PER_SECOND": "0",
         "OKNO_LOG_LEVEL": "INFO",
+        "OKNO_WEB_CHAT": "false",
+        "OKNO_WEB_INBOX": "false",
     }
     return env | extra
 

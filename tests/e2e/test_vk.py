@@ -33,6 +33,8 @@ def vk_settings(fake: FakeVk, tmp_path: Path, **overrides: Any) -> Settings:
         "vk_rate_per_second": 0,
         "database_url": f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}",
         "workers": 8,
+        "web_chat": False,
+        "web_inbox": False,
     }
     return Settings(**(values | overrides))
 

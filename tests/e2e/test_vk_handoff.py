@@ -94,6 +94,8 @@ async def test_a_rejected_vk_token_stops_okno_with_what_to_fix(
         vk_group_id=vk.group_id,
         vk_api_url=vk.url,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}",
+        web_chat=False,
+        web_inbox=False,
     )
     with pytest.raises(ExceptionGroup) as failure:
         async with running(settings, engine):

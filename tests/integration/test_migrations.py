@@ -19,6 +19,9 @@ TABLES = {
     "handoff_jobs",
     "desk_posts",
     "cursors",
+    "web_files",
+    "operator_accounts",
+    "ticket_notes",
 }
 
 

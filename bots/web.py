@@ -1,0 +1,143 @@
+"""The one aiohttp app: webhooks, the citizens' web chat and the operators' web inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from adapters.telegram.receiving import bot_id, register_webhook, webhook_handler
+from adapters.vk.callback import callback_handler
+from adapters.web.channel import WebChannel
+from adapters.web.server import ChatLimits, WebChat
+from bots.settings import Settings
+from dialog.ticket_talk import AttachmentPolicy
+from handoff.accounts import Role, SessionSigner, hash_password
+from handoff.web_inbox import WebInbox
+from handoff.web_stats import stats_page
+from storage.web import WebStore
+
+if TYPE_CHECKING:
+    from bots.wiring import Runtime
+
+logger = logging.getLogger("okno.bots.web")
+
+FIRST_LOGIN = "admin"
+
+
+@dataclass
+class WebParts:
+    chat: WebChat | None = None
+    inbox: WebInbox | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.chat is not None or self.inbox is not None
+
+
+def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> WebParts:
+    settings, handoff = runtime.settings, runtime.handoff
+    parts = WebParts()
+    if channel is not None:
+        policy = AttachmentPolicy.from_facts(runtime.engine.knowledge.facts)
+        limits = ChatLimits(
+            per_socket_per_second=settings.web_chat_rate_per_second,
+            per_ip_per_second=settings.web_chat_ip_rate_per_second,
+            file_bytes=policy.max_bytes,
+            file_limit_text=policy.limit,
+            allowed_origins=tuple(settings.web_allowed_origins),
+        )
+        parts.chat = WebChat(
+            channel, runtime.repository.enqueue_updates, runtime.inbox.wake, runtime.states.take_token, limits
+        )
+    if settings.web_inbox and handoff.operators is not None and handoff.canned is not None:
+        secret = settings.web_secret.get_secret_value().encode() if settings.web_secret else None
+        if secret is None:
+            logger.warning("OKNO_WEB_SECRET is not set: operators sign in again after every restart")
+        parts.inbox = WebInbox(
+            handoff.store,
+            store,
+            handoff.operators,
+            handoff.config,
+            handoff.canned,
+            handoff.situations,
+            SessionSigner(secret or secrets.token_bytes(32)),
+            runtime.states.take_token,
+            lambda: stats_page(settings.database_url),
+            settings.web_secure_cookies,
+        )
+    return parts
+
+
+async def first_sign_in(settings: Settings, store: WebStore) -> None:
+    """With no account yet, make a supervisor and say once how to sign in, so a newcomer can start."""
+    if not settings.web_inbox or await store.accounts():
+        return
+    password = secrets.token_urlsafe(9)
+    await store.add_account(FIRST_LOGIN, "Администратор", Role.SUPERVISOR.value, hash_password(password))
+    base = f"http://{settings.web_host}:{settings.web_port}"
+    sys.stderr.write(
+        f"\nОкно: операторская — {base}/inbox\n"
+        f"  первый вход: логин {FIRST_LOGIN}, пароль {password}\n"
+        f"  (свои учётные записи: okno operators add ЛОГИН --role operator; "
+        f"этот пароль сменить: okno operators passwd {FIRST_LOGIN})\n"
+        f"Чат для граждан — {base}/chat\n\n"
+    )
+
+
+async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
+    settings = runtime.settings
+    app = web.Application(client_max_size=1024**2)
+    app.router.add_get("/healthz", _health)
+    if runtime.web.chat is not None:
+        runtime.web.chat.routes(app)
+    if runtime.web.inbox is not None:
+        runtime.web.inbox.routes(app)
+    register = await _webhooks(runtime, app)
+    web_runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await web_runner.setup()
+    await web.TCPSite(web_runner, settings.web_host, settings.web_port).start()
+    logger.info("listening on %s:%d", settings.web_host, settings.web_port)
+    if register is not None:  # registered only once we listen: Telegram may call at once
+        await register()
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            if runtime.web.inbox is not None:
+                tasks.create_task(runtime.web.inbox.feed.run(stop), name="inbox-feed")
+            await stop.wait()
+    finally:
+        await web_runner.cleanup()
+
+
+async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awaitable[None]] | None:
+    """Telegram's and VK's webhook routes; returns the Telegram registration to run once listening."""
+    settings, telegram, vk = runtime.settings, runtime.telegram, runtime.vk
+    register: Callable[[], Awaitable[None]] | None = None
+    if telegram is not None and settings.telegram_mode == "webhook" and settings.telegram_webhook_secret:
+        secret = settings.telegram_webhook_secret.get_secret_value()
+        me = await bot_id(telegram.bot)
+        app.router.add_post(
+            settings.telegram_webhook_path,
+            webhook_handler(me, secret, runtime.repository, runtime.inbox.wake),
+        )
+        url = (settings.telegram_webhook_url or "").rstrip("/") + settings.telegram_webhook_path
+        register = functools.partial(register_webhook, telegram.bot, url, secret)
+
+    if vk is not None and settings.vk_mode == "callback" and settings.vk_confirmation:
+        key = settings.vk_callback_secret.get_secret_value() if settings.vk_callback_secret else None
+        handler = callback_handler(
+            vk.group_id, key, settings.vk_confirmation, runtime.repository, runtime.inbox.wake
+        )
+        app.router.add_post(settings.vk_callback_path, handler)
+    return register
+
+
+async def _health(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})

@@ -1,0 +1,250 @@
+"""The web inbox's HTML: every value is escaped here, so nothing a citizen wrote can become markup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from html import escape
+
+from dialog.identification import mask
+from handoff.accounts import Role, Session
+from handoff.canned import CannedReply
+from handoff.cards import ACTIONS, CHANNELS, IDENTITY_LABELS, LEVELS, card_buttons
+from handoff.tickets import Level, Status
+from handoff.tracking import MSK, aware
+from storage.models import TicketEvent, TicketNote, TicketRow
+from storage.web import HistoryItem
+
+QUEUE_TABS = (
+    ("open", "Открытые", ("new", "in_progress", "needs_info")),
+    ("new", "Новые", ("new",)),
+    ("in_progress", "В работе", ("in_progress",)),
+    ("needs_info", "Уточнение", ("needs_info",)),
+    ("resolved", "Решённые", ("resolved",)),
+    ("closed", "Закрытые", ("closed",)),
+)
+
+
+def page(title: str, body: str, session: Session | None = None, csrf: str = "") -> str:
+    nav = ""
+    if session is not None:
+        stats = '<a href="/inbox/stats">Статистика</a>' if session.role is Role.SUPERVISOR else ""
+        nav = (
+            f'<nav aria-label="Разделы"><a href="/inbox">Очередь</a>{stats}'
+            f'<span class="who">{escape(session.name)} · {escape(session.role.label)}</span>'
+            f'<form method="post" action="/inbox/logout">{_csrf(csrf)}'
+            '<button type="submit" class="link">Выйти</button></form></nav>'
+        )
+    return (
+        '<!doctype html><html lang="ru"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)} — Окно</title>"
+        '<link rel="stylesheet" href="/inbox/static/inbox.css">'
+        '<script src="/inbox/static/inbox.js" defer></script></head>'
+        f'<body><header><a class="brand" href="/inbox">Окно · операторская</a>{nav}</header>'
+        f"<main>{body}</main></body></html>"
+    )
+
+
+def login_form(error: str = "", login: str = "") -> str:
+    alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    return (
+        '<section class="login"><h1>Вход для операторов</h1>'
+        f'{alert}<form method="post" action="/inbox/login">'
+        '<label for="login">Логин</label>'
+        f'<input id="login" name="login" autocomplete="username" required value="{escape(login)}">'
+        '<label for="password">Пароль</label>'
+        '<input id="password" name="password" type="password" autocomplete="current-password" required>'
+        '<button type="submit">Войти</button></form></section>'
+    )
+
+
+def queue(
+    tab: str, tickets: Sequence[TicketRow], counts: dict[str, int], level: int | None, now: datetime
+) -> str:
+    tabs = []
+    for key, label, statuses in QUEUE_TABS:
+        count = sum(counts.get(s, 0) for s in statuses)
+        current = ' aria-current="page"' if key == tab else ""
+        tabs.append(f'<a href="/inbox?tab={key}"{current}>{label} <span class="count">{count}</span></a>')
+    levels = "".join(
+        f'<a href="/inbox?tab={tab}&amp;level={int(value)}"'
+        f"{' aria-current=page' if level == value else ''}>уровень {int(value)}</a>"
+        for value in (Level.OPERATOR, Level.SPECIALIST)
+    )
+    rows = "".join(_queue_row(t, now) for t in tickets) or (
+        '<tr><td colspan="7" class="empty">Обращений нет.</td></tr>'
+    )
+    return (
+        '<div id="live" data-live>'
+        f'<h1>Обращения</h1><nav class="tabs" aria-label="Статус">{"".join(tabs)}</nav>'
+        '<nav class="tabs levels" aria-label="Уровень">'
+        f'<a href="/inbox?tab={tab}">все уровни</a>{levels}</nav>'
+        '<table class="queue"><thead><tr><th scope="col">Номер</th><th scope="col">Статус</th>'
+        '<th scope="col">Уровень</th><th scope="col">Канал</th><th scope="col">Ситуация</th>'
+        '<th scope="col">Ждёт</th><th scope="col">Исполнитель</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>"
+    )
+
+
+def _queue_row(ticket: TicketRow, now: datetime) -> str:
+    waited = _since(aware(ticket.opened_at if ticket.status == "new" else ticket.status_changed_at), now)
+    return (
+        f'<tr class="status-{escape(ticket.status)}" data-ticket="{escape(ticket.number or "")}">'
+        f'<td><a href="/inbox/ticket/{ticket.id}">{escape(ticket.number or "")}</a></td>'
+        f"<td>{escape(Status(ticket.status).label)}</td><td>{ticket.level}</td>"
+        f"<td>{escape(CHANNELS.get(ticket.channel, ticket.channel))}</td>"
+        f"<td>{escape(ticket.rule)}</td><td>{waited}</td>"
+        f"<td>{escape(ticket.assignee_name or '—')}</td></tr>"
+    )
+
+
+def ticket_view(
+    ticket: TicketRow,
+    situation: str,
+    history: Sequence[HistoryItem],
+    events: Sequence[TicketEvent],
+    notes: Sequence[TicketNote],
+    session: Session,
+    masked: bool,
+    allowed: bool,
+    csrf: str,
+) -> str:
+    return (
+        f'<div id="live" data-live><h1>Обращение № {escape(ticket.number or "")}</h1>'
+        f'<div class="ticket">{_card(ticket, situation, masked)}{_actions(ticket, allowed, csrf)}</div>'
+        f'<div class="columns"><section aria-labelledby="tr"><h2 id="tr">Переписка</h2>'
+        f'<ol class="transcript">{"".join(_transcript_item(i) for i in history if i.text != "/start")}'
+        "</ol></section>"
+        f'<aside><h2>Заметки</h2><ul class="notes">{_notes(notes)}</ul>'
+        f'<h2>История</h2><ul class="events">{"".join(_event(e) for e in events)}</ul></aside></div></div>'
+    )
+
+
+def reply_forms(ticket: TicketRow, canned: Iterable[CannedReply], allowed: bool, csrf: str) -> str:
+    if ticket.status in (Status.RESOLVED.value, Status.CLOSED.value):
+        return '<p class="muted">Обращение закрыто для ответов.</p>'
+    options = "".join(f'<option value="{escape(c.id)}">{escape(c.title)}</option>' for c in canned)
+    disabled = "" if allowed else " disabled"
+    base = f"/inbox/ticket/{ticket.id}"
+    return (
+        '<section class="reply" aria-label="Ответ"><h2>Ответ гражданину</h2>'
+        f'<form method="post" action="{base}/reply" enctype="multipart/form-data">{_csrf(csrf)}'
+        '<label for="reply-text">Сообщение</label>'
+        f'<textarea id="reply-text" name="text" rows="4" maxlength="4000"{disabled}></textarea>'
+        '<label for="reply-file">Файл (фото JPEG/PNG до 2 МБ)</label>'
+        f'<input id="reply-file" name="file" type="file" accept="image/jpeg,image/png"{disabled}>'
+        f'<button type="submit" id="reply-send"{disabled}>Отправить</button></form>'
+        f'<form method="post" action="{base}/template" class="inline">{_csrf(csrf)}'
+        '<label for="template">Шаблон</label>'
+        f'<select id="template" name="template"{disabled}>{options}</select>'
+        f'<button type="submit"{disabled}>Отправить шаблон</button></form>'
+        f'<form method="post" action="{base}/note">{_csrf(csrf)}'
+        '<label for="note-text">Заметка (видят только сотрудники)</label>'
+        '<textarea id="note-text" name="text" rows="2" maxlength="2000" required></textarea>'
+        '<button type="submit">Сохранить заметку</button></form></section>'
+    )
+
+
+def _card(ticket: TicketRow, situation: str, masked: bool) -> str:
+    status, level = Status(ticket.status), Level(ticket.level)
+    rows = [
+        ("Статус", status.label),
+        ("Уровень", f"{int(level)} ({LEVELS[level]})"),
+        ("Канал", CHANNELS.get(ticket.channel, ticket.channel)),
+        ("Гражданин", ticket.citizen_name or "имя не указано"),
+        ("Ситуация", situation or ticket.rule),
+        ("Исполнитель", ticket.assignee_name or "не назначен"),
+    ]
+    for kind, value in (ticket.identification or {}).items():
+        shown = mask(kind, str(value)) if masked else str(value)
+        rows.append((IDENTITY_LABELS.get(kind, kind), shown))
+    if ticket.description:
+        rows.append(("Суть", ticket.description))
+    if ticket.rating:
+        rows.append(
+            (
+                "Оценка",
+                f"{ticket.rating} из 5" + (f": {ticket.rating_comment}" if ticket.rating_comment else ""),
+            )
+        )
+    cells = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows)
+    return f'<dl class="card">{cells}</dl>'
+
+
+def _actions(ticket: TicketRow, allowed: bool, csrf: str) -> str:
+    if not allowed:
+        return (
+            '<p class="muted">Это обращение уровня специалиста: '
+            "действовать может специалист или руководитель.</p>"
+        )
+    forms = []
+    for button in card_buttons(ticket):
+        action = button.id.partition(":")[0]
+        if action == "templates":
+            continue  # the web inbox has its own template picker under the reply box
+        forms.append(
+            f'<form method="post" action="/inbox/ticket/{ticket.id}/{action}">{_csrf(csrf)}'
+            f'<button type="submit" data-action="{action}">{escape(ACTIONS[action])}</button></form>'
+        )
+    return f'<div class="actions">{"".join(forms)}</div>'
+
+
+def _transcript_item(item: HistoryItem) -> str:
+    who = "Гражданин" if item.direction == "in" else ("Оператор" if item.outcome == "operator" else "Бот")
+    css = "in" if item.direction == "in" else ("operator" if item.outcome == "operator" else "bot")
+    files = []
+    for attachment in item.attachments:
+        if attachment.get("ref") and str(attachment.get("ref", "")).isascii():
+            url = _file_url(str(attachment["ref"]))
+            files.append(f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">файл</a>')
+    media = item.media or {}
+    if media.get("ref") and media.get("source", "web") == "web":
+        files.append(
+            f'<a href="{escape(_file_url(str(media["ref"])))}" target="_blank" rel="noopener">файл</a>'
+        )
+    text = escape(item.text)
+    if not item.text and item.payload:
+        text = f'<span class="muted">нажата кнопка {escape(item.payload)}</span>'
+    return (
+        f'<li class="msg {css}"><span class="who">{who}</span> <time>{_clock(item.at)}</time>'
+        f'<p class="text">{text}</p>{" ".join(files)}</li>'
+    )
+
+
+def _file_url(ref: str) -> str:
+    return ref if ref.startswith("http") else f"/chat/files/{ref}"
+
+
+def _notes(notes: Sequence[TicketNote]) -> str:
+    if not notes:
+        return '<li class="muted">Заметок нет.</li>'
+    return "".join(
+        f'<li><span class="who">{escape(n.author_name)}</span> <time>{_clock(n.created_at)}</time>'
+        f'<p class="text">{escape(n.text)}</p></li>'
+        for n in notes
+    )
+
+
+def _event(event: TicketEvent) -> str:
+    moved = f"{Status(event.before).label} → " if event.before else ""
+    to = Status(event.after).label if event.after else ""
+    who = event.actor_name or event.actor
+    note = f" ({escape(event.note)})" if event.note else ""
+    return f"<li><time>{_clock(event.at)}</time> {escape(who)}: {escape(moved + to)}{note}</li>"
+
+
+def _csrf(token: str) -> str:
+    return f'<input type="hidden" name="csrf" value="{escape(token)}">'
+
+
+def _clock(moment: datetime | None) -> str:
+    return f"{aware(moment).astimezone(MSK):%d.%m %H:%M}" if moment else ""
+
+
+def _since(moment: datetime, now: datetime) -> str:
+    minutes = max(0, int((now - moment).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} мин"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} ч {rest:02d} мин" if hours < 48 else f"{hours // 24} дн"

@@ -1,0 +1,175 @@
+"""What the web chat and the web inbox keep: citizens' files, operator accounts, notes, transcripts."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.errors import StorageError
+from storage.models import (
+    Conversation,
+    Message,
+    OperatorAccount,
+    OutboxMessage,
+    TicketEvent,
+    TicketNote,
+    TicketRow,
+    WebFile,
+)
+
+OPEN_STATUSES = ("new", "in_progress", "needs_info")
+
+
+class AccountExists(StorageError):
+    """An operator account with this login is already there."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One message of a conversation as the web shows it."""
+
+    id: int
+    direction: str  # "in" or "out"
+    text: str
+    at: datetime
+    buttons: list[list[str]]
+    media: dict[str, Any] | None
+    attachments: list[dict[str, Any]]
+    outcome: str | None = None  # "operator" for what people wrote
+    payload: str | None = None  # the button a citizen pressed
+
+
+class WebStore:
+    """Files, history and the change marker of the web side; each method is one transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def save_file(self, chat_id: str, name: str, mime_type: str, data: bytes) -> str:
+        ref = secrets.token_urlsafe(24)
+        async with self._sessions.begin() as session:
+            session.add(
+                WebFile(
+                    ref=ref, chat_id=chat_id, name=name[:256], mime_type=mime_type, size=len(data), data=data
+                )
+            )
+        return ref
+
+    async def file(self, ref: str) -> WebFile | None:
+        async with self._sessions() as session:
+            return await session.get(WebFile, ref)
+
+    async def history(self, channel: str, chat_id: str, limit: int = 100) -> list[HistoryItem]:
+        """The conversation's last messages, oldest first, with the buttons and files that went out."""
+        async with self._sessions() as session:
+            query = (
+                select(Message, OutboxMessage.buttons, OutboxMessage.media)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .outerjoin(OutboxMessage, OutboxMessage.message_id == Message.id)
+                .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+                .order_by(Message.id.desc())
+                .limit(limit)
+            )
+            rows = (await session.execute(query)).all()
+        items = []
+        for row in reversed(rows):
+            message: Message = row[0]
+            buttons, media = row[1], row[2]
+            items.append(
+                HistoryItem(
+                    message.id,
+                    message.direction,
+                    message.text,
+                    message.created_at,
+                    list(buttons or []),
+                    media,
+                    list(message.attachments or []),
+                    message.outcome,
+                    message.payload,
+                )
+            )
+        return items
+
+    async def outcome_of(self, outbox_id: int) -> str | None:
+        """What the reply in the outbox is: "operator" for what people wrote, else the bot's outcome."""
+        async with self._sessions() as session:
+            query = (
+                select(Message.outcome)
+                .join(OutboxMessage, OutboxMessage.message_id == Message.id)
+                .where(OutboxMessage.id == outbox_id)
+            )
+            return await session.scalar(query)
+
+    async def revision(self) -> tuple[int, ...]:
+        """Changes whenever anything an operator looks at changes: messages, ticket moves, notes."""
+        async with self._sessions() as session:
+            values = [
+                await session.scalar(select(func.max(Message.id))),
+                await session.scalar(select(func.max(TicketEvent.id))),
+                await session.scalar(select(func.max(TicketNote.id))),
+                await session.scalar(
+                    select(func.sum(TicketRow.version)).where(TicketRow.status.in_(OPEN_STATUSES))
+                ),
+            ]
+        return tuple(int(v or 0) for v in values)
+
+    # The web inbox
+
+    async def tickets(self, statuses: Sequence[str], level: int | None = None) -> list[TicketRow]:
+        async with self._sessions() as session:
+            query = select(TicketRow).where(TicketRow.status.in_(list(statuses)))
+            if level is not None:
+                query = query.where(TicketRow.level == level)
+            query = query.order_by(TicketRow.priority.desc(), TicketRow.id).limit(500)
+            return list((await session.scalars(query)).all())
+
+    async def counts(self) -> dict[str, int]:
+        async with self._sessions() as session:
+            rows = await session.execute(select(TicketRow.status, func.count()).group_by(TicketRow.status))
+            return {str(status): int(count) for status, count in rows.all()}
+
+    async def notes(self, ticket_id: int) -> list[TicketNote]:
+        async with self._sessions() as session:
+            query = select(TicketNote).where(TicketNote.ticket_id == ticket_id).order_by(TicketNote.id)
+            return list((await session.scalars(query)).all())
+
+    async def add_note(self, ticket_id: int, author: str, author_name: str, text: str) -> None:
+        async with self._sessions.begin() as session:
+            session.add(TicketNote(ticket_id=ticket_id, author=author, author_name=author_name, text=text))
+
+    # Operator accounts
+
+    async def add_account(self, login: str, name: str, role: str, password_hash: str) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                session.add(OperatorAccount(login=login, name=name, role=role, password_hash=password_hash))
+        except IntegrityError as exc:
+            raise AccountExists(f"the login {login!r} is taken") from exc
+
+    async def account(self, login: str) -> OperatorAccount | None:
+        async with self._sessions() as session:
+            return await session.scalar(select(OperatorAccount).where(OperatorAccount.login == login))
+
+    async def accounts(self) -> list[OperatorAccount]:
+        async with self._sessions() as session:
+            return list(
+                (await session.scalars(select(OperatorAccount).order_by(OperatorAccount.login))).all()
+            )
+
+    async def set_account(self, login: str, **values: Any) -> bool:
+        """Change an account (disabled, password_hash, role); False if there is no such login."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(OperatorAccount)
+                .where(OperatorAccount.login == login)
+                .values(**values)
+                .returning(OperatorAccount.id)
+            )
+            return result.scalar_one_or_none() is not None

@@ -1,0 +1,84 @@
+"""Okno's web chat and web inbox in a real browser: Debian's chromium, headless, driven by Playwright.
+
+Nothing here downloads a browser. Without chromium the tests are skipped with a loud notice (and
+fail under CI, where `.ci/run` installs it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from bots.settings import Settings
+from bots.wiring import Runtime
+from dialog.engine import ConversationEngine
+from handoff.accounts import Role, hash_password
+from tests.e2e.conftest import free_port, running
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+OPERATOR_PASSWORD = "верный-пароль-42"
+SCREENSHOTS = os.environ.get("OKNO_SCREENSHOTS")  # a folder: `make screenshots` writes docs/ from here
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if CHROMIUM is not None:
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError("CI must run the browser tests: install Debian's chromium (.ci/run does)")
+    skip = pytest.mark.skip(reason="chromium is not installed: `apt-get install chromium` to run these")
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if CHROMIUM is None:
+        terminalreporter.write_sep(
+            "!", "BROWSER TESTS SKIPPED: no chromium here (apt-get install chromium)", red=True, bold=True
+        )
+
+
+@dataclass
+class Site:
+    url: str
+    runtime: Runtime
+
+
+@pytest.fixture
+async def site(tmp_path: Path, engine: ConversationEngine) -> AsyncIterator[Site]:
+    port = free_port()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}",
+        web_port=port,
+        web_secret="browser-test-secret",
+        workers=8,
+    )
+    async with running(settings, engine) as runtime:
+        assert runtime.web_store is not None
+        await runtime.web_store.add_account(
+            "anna", "Анна Петрова", Role.OPERATOR.value, hash_password(OPERATOR_PASSWORD)
+        )
+        yield Site(f"http://127.0.0.1:{port}", runtime)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def screenshot(page: Page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(Path(SCREENSHOTS) / name))
