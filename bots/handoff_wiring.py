@@ -124,14 +124,13 @@ def build_handoff(
     parts.situations = {rule_id: rule.situation for rule_id, rule in rules.by_id.items()}
     parts.canned = load_canned(facts)
     parts.watch = TicketWatch(store, config, hours, tracker, clock)
+    web_store = WebStore(sessions)
     if bot is not None and config.desk_chats:
-        parts.desk = TelegramDesk(bot)
+        parts.desk = TelegramDesk(bot, web_store.file_data)
         renderer = CardRenderer(store, config, parts.situations)
         parts.poster = GroupPoster(store, parts.desk, config, renderer, states.take_token)
         wakers.callbacks.append(parts.poster.wake)
-    parts.operators = OperatorDesk(
-        store, parts.desk, config, tracker, parts.canned, clock, WebStore(sessions)
-    )
+    parts.operators = OperatorDesk(store, parts.desk, config, tracker, parts.canned, clock, web_store)
     if parts.desk is not None:
         parts.route = TelegramDeskRoute(parts.operators)
     return parts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from aiogram import Bot
@@ -17,7 +17,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.methods.base import TelegramMethod
-from aiogram.types import ChatMemberAdministrator, Message, MessageEntity, Update, User
+from aiogram.types import BufferedInputFile, ChatMemberAdministrator, Message, MessageEntity, Update, User
 from pydantic import ValidationError
 
 from adapters.telegram.mapping import button_payload, keyboard
@@ -47,10 +47,15 @@ class GetRawChat(TelegramMethod[dict[str, Any]]):
     chat_id: int
 
 
+LOCAL_FILE = "web:"  # a file ref of Okno's own store rather than a Telegram file id or a URL
+LoadFile = Callable[[str], Awaitable[bytes | None]]
+
+
 class TelegramDesk:
     """The Desk port over a Bot that is an administrator of the groups with «Manage topics»."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, load_file: LoadFile | None = None) -> None:
+        self.load_file = load_file  # files not on Telegram (a web-chat citizen's photo) by their ref
         self.bot = bot
 
     async def create_topic(self, chat_id: str, name: str) -> int:
@@ -98,8 +103,14 @@ class TelegramDesk:
 
     async def post_file(self, chat_id: str, thread_id: int, file: DeskFile, caption: str) -> int:
         send = self.bot.send_photo if file.kind == "photo" else self.bot.send_document
+        content: str | BufferedInputFile = file.ref
+        if file.ref.startswith(LOCAL_FILE) and self.load_file is not None:  # uploaded, not passed by id
+            data = await self.load_file(file.ref.removeprefix(LOCAL_FILE))
+            if data is None:
+                raise DeskError("the citizen's file is gone from the web chat's store")
+            content = BufferedInputFile(data, file.name or "file")
         message = await _call(
-            send(int(chat_id), file.ref, message_thread_id=thread_id, caption=caption or None)
+            send(int(chat_id), content, message_thread_id=thread_id, caption=caption or None)
         )
         return message.message_id
 

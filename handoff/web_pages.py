@@ -195,9 +195,14 @@ def _transcript_item(item: HistoryItem) -> str:
     css = "in" if item.direction == "in" else ("operator" if item.outcome == "operator" else "bot")
     files = []
     for attachment in item.attachments:
-        if attachment.get("ref") and str(attachment.get("ref", "")).isascii():
-            url = _file_url(str(attachment["ref"]))
-            files.append(f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">файл</a>')
+        ref = str(attachment.get("ref") or "")
+        if ref.startswith(("web:", "https://", "http://")):  # a Telegram file id cannot be opened here
+            name = escape(str(attachment.get("name") or "файл"))
+            files.append(
+                f'<a href="{escape(_file_url(ref))}" target="_blank" rel="noopener noreferrer">{name}</a>'
+            )
+        elif ref:
+            files.append('<span class="muted">файл (в Telegram)</span>')
     media = item.media or {}
     if media.get("ref") and media.get("source", "web") == "web":
         files.append(
@@ -213,7 +218,7 @@ def _transcript_item(item: HistoryItem) -> str:
 
 
 def _file_url(ref: str) -> str:
-    return ref if ref.startswith("http") else f"/chat/files/{ref}"
+    return ref if ref.startswith("http") else f"/chat/files/{ref.removeprefix('web:')}"
 
 
 def _notes(notes: Sequence[TicketNote]) -> str:

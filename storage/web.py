@@ -66,6 +66,10 @@ class WebStore:
         async with self._sessions() as session:
             return await session.get(WebFile, ref)
 
+    async def file_data(self, ref: str) -> bytes | None:
+        stored = await self.file(ref)
+        return None if stored is None else bytes(stored.data)
+
     async def history(self, channel: str, chat_id: str, limit: int = 100) -> list[HistoryItem]:
         """The conversation's last messages, oldest first, with the buttons and files that went out."""
         async with self._sessions() as session:

@@ -18,6 +18,7 @@ logger = logging.getLogger("okno.adapters.web")
 CHANNEL = "web"
 MAX_TEXT = 4000
 PHOTO_TYPES = ("image/jpeg", "image/png")
+LOCAL_FILE = "web:"  # how this channel's files are named outside it (Telegram's desk uploads them)
 QUEUE_LIMIT = 200  # frames waiting for one slow socket before it is dropped (it reloads history)
 
 
@@ -57,7 +58,7 @@ class ChatHub:
 
 
 def file_url(ref: str) -> str:
-    return f"/chat/files/{ref}"
+    return f"/chat/files/{ref.removeprefix(LOCAL_FILE)}"
 
 
 def message_frame(
@@ -120,7 +121,7 @@ class WebChannel:
                 int(f.get("size") or 0),
                 str(f.get("name") or ""),
                 str(f.get("mime") or ""),
-                str(f.get("ref") or ""),
+                LOCAL_FILE + str(f.get("ref") or ""),
             )
             for f in files
             if isinstance(f, dict) and f.get("ref")
@@ -173,7 +174,7 @@ class WebChannel:
         return f"{message_id}|{ref}"
 
     async def fetch_file(self, ref: str) -> bytes:
-        stored = await self.store.file(ref)
+        stored = await self.store.file(ref.removeprefix(LOCAL_FILE))
         if stored is None:
             raise PermanentFailure("the web chat file is gone")
         return bytes(stored.data)

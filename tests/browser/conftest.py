@@ -50,12 +50,19 @@ class Site:
 
 
 @pytest.fixture
-async def site(tmp_path: Path, engine: ConversationEngine) -> AsyncIterator[Site]:
+def portal_port() -> int:
+    """A portal site on another origin that embeds the chat widget."""
+    return free_port()
+
+
+@pytest.fixture
+async def site(tmp_path: Path, engine: ConversationEngine, portal_port: int) -> AsyncIterator[Site]:
     port = free_port()
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}",
         web_port=port,
         web_secret="browser-test-secret",
+        web_allowed_origins=[f"http://127.0.0.1:{portal_port}"],
         workers=8,
     )
     async with running(settings, engine) as runtime:
