@@ -58,6 +58,7 @@ class InboxFeed:
         self.revision: tuple[int, ...] = ()
         self._changed = asyncio.Condition()
         self.watchers = 0
+        self.stopped = False
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -73,6 +74,7 @@ class InboxFeed:
                         self._changed.notify_all()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), POLL_SECONDS)
+        self.stopped = True  # open event streams end, so shutdown does not wait for them
         async with self._changed:
             self._changed.notify_all()
 
@@ -186,7 +188,8 @@ class WebInbox:
         level_text = request.query.get("level", "")
         level = int(level_text) if level_text in ("2", "3") else None
         tickets = await self.store.tickets(statuses, level)
-        body = web_pages.queue(tab, tickets, await self.store.counts(), level, datetime.now(UTC))
+        counts = await self.store.counts()
+        body = web_pages.queue(tab, tickets, counts, level, datetime.now(UTC), self.situations)
         return self._page(request, session, "Очередь", body)
 
     async def ticket(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:
@@ -282,12 +285,12 @@ class WebInbox:
         self.feed.watchers += 1
         try:
             seen = self.feed.revision
-            while True:
+            while not self.feed.stopped:
                 revision = await self.feed.wait(seen, PING_SECONDS)
                 message = b": ping\n\n" if revision == seen else b"event: change\ndata: 1\n\n"
                 seen = revision
                 await response.write(message)
-        except (ConnectionError, asyncio.CancelledError):
+        except ConnectionError:
             pass
         finally:
             self.feed.watchers -= 1

@@ -60,7 +60,12 @@ def login_form(error: str = "", login: str = "") -> str:
 
 
 def queue(
-    tab: str, tickets: Sequence[TicketRow], counts: dict[str, int], level: int | None, now: datetime
+    tab: str,
+    tickets: Sequence[TicketRow],
+    counts: dict[str, int],
+    level: int | None,
+    now: datetime,
+    situations: dict[str, str],
 ) -> str:
     tabs = []
     for key, label, statuses in QUEUE_TABS:
@@ -72,7 +77,7 @@ def queue(
         f"{' aria-current=page' if level == value else ''}>уровень {int(value)}</a>"
         for value in (Level.OPERATOR, Level.SPECIALIST)
     )
-    rows = "".join(_queue_row(t, now) for t in tickets) or (
+    rows = "".join(_queue_row(t, now, situations.get(t.rule, t.rule)) for t in tickets) or (
         '<tr><td colspan="7" class="empty">Обращений нет.</td></tr>'
     )
     return (
@@ -87,14 +92,14 @@ def queue(
     )
 
 
-def _queue_row(ticket: TicketRow, now: datetime) -> str:
+def _queue_row(ticket: TicketRow, now: datetime, situation: str) -> str:
     waited = _since(aware(ticket.opened_at if ticket.status == "new" else ticket.status_changed_at), now)
     return (
         f'<tr class="status-{escape(ticket.status)}" data-ticket="{escape(ticket.number or "")}">'
         f'<td><a href="/inbox/ticket/{ticket.id}">{escape(ticket.number or "")}</a></td>'
         f"<td>{escape(Status(ticket.status).label)}</td><td>{ticket.level}</td>"
         f"<td>{escape(CHANNELS.get(ticket.channel, ticket.channel))}</td>"
-        f"<td>{escape(ticket.rule)}</td><td>{waited}</td>"
+        f"<td>{escape(situation)}</td><td>{waited}</td>"
         f"<td>{escape(ticket.assignee_name or '—')}</td></tr>"
     )
 

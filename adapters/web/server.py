@@ -110,7 +110,7 @@ class WebChat:
             if not isinstance(token, str) or not TOKEN.match(token):
                 token = secrets.token_urlsafe(24)
             await self._converse(ws, token, ip)
-        except (TimeoutError, ValueError, TypeError, asyncio.CancelledError):
+        except (TimeoutError, ValueError, TypeError):
             pass  # no hello, or a closed socket: nothing to keep
         except ConnectionError as exc:
             logger.debug("a web chat socket broke: %s", exc)
