@@ -101,8 +101,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 "(see .env.example) and run `make run` again.\n"
             )
             return cmd_chat(args, settings)
+        served = " and ".join(
+            name for name, on in (("web chat", settings.web_chat), ("web inbox", settings.web_inbox)) if on
+        )
         sys.stderr.write(
-            "No messenger token is set: Okno serves its web chat and web inbox. For Telegram or VK "
+            f"No messenger token is set: Okno serves its {served}. For Telegram or VK "
             "put OKNO_TELEGRAM_TOKEN or OKNO_VK_TOKEN into .env (see .env.example).\n"
         )
     try:

@@ -22,6 +22,7 @@ from dialog.splitting import split_text
 from dialog.state import ConversationState
 from handoff.jobs import effects_to_jobs
 from storage.models import InboxUpdate
+from storage.pending import PendingReader
 from storage.records import MessageRecord, TurnRecord
 from storage.repositories import Repository
 from storage.state import StateStore
@@ -66,18 +67,16 @@ class InboxWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Handle stored updates until `stop`, then what was received before it."""
-        last_id = 0
+        reader = PendingReader(self.repository.pending_updates, self.repository.updates_among)
         while not stop.is_set():
-            rows = await self.repository.pending_updates(last_id, BATCH)
+            rows = await reader.next(BATCH)
             if rows:
                 await self.handle_batch(rows)
-                last_id = rows[-1].id
             else:
                 await wait_for_either(self._wake, stop, POLL_SECONDS)
                 self._wake.clear()
-        while rows := await self.repository.pending_updates(last_id, BATCH):
+        while rows := await reader.next(BATCH):
             await self.handle_batch(rows)
-            last_id = rows[-1].id
 
     async def handle_batch(self, rows: list[InboxUpdate]) -> None:
         if self.desk is not None:
@@ -218,7 +217,10 @@ class InboxWorker:
         inbound = MessageRecord(
             text=message.text,
             payload=message.payload,
-            attachments=[{"kind": a.kind.value, "size": a.size, "name": a.name} for a in message.attachments],
+            attachments=[
+                {"kind": a.kind.value, "size": a.size, "name": a.name, "mime": a.mime_type, "ref": a.ref}
+                for a in message.attachments
+            ],
             platform_message_id=message.platform_message_id,
             outcome=decision.action.value if decision else None,
             topic=decision.topic if decision else None,

@@ -13,6 +13,7 @@ from bots.keyed import GroupCommit, KeyedQueue, wait_for_either
 from bots.ratelimit import RateLimiter
 from dialog.messages import Button
 from storage.models import OutboxMessage
+from storage.pending import PendingReader
 from storage.records import Delivery
 from storage.repositories import Repository
 
@@ -55,26 +56,24 @@ class OutboxDispatcher:
                 queue.close()
 
     async def _dispatch(self, queue: KeyedQueue[OutboxMessage], stop: asyncio.Event) -> None:
-        last_id = 0
+        reader = PendingReader(self.repository.pending_outbox, self.repository.outbox_among)
         while not stop.is_set():
-            rows = await self.repository.pending_outbox(last_id, BATCH)
-            last_id = self._queue_rows(queue, rows, last_id)
+            rows = await reader.next(BATCH)
+            self._queue_rows(queue, rows)
             if not rows:
                 await wait_for_either(self._wake, stop, POLL_SECONDS)
                 self._wake.clear()
         # replies written by the last updates handled before the stop still go out
-        self._queue_rows(queue, await self.repository.pending_outbox(last_id, BATCH), last_id)
+        self._queue_rows(queue, await reader.next(BATCH))
         try:
             await asyncio.wait_for(queue.join(), DRAIN_SECONDS)
         except TimeoutError:
             logger.warning("%d replies left for the next start", queue.pending)
 
-    def _queue_rows(self, queue: KeyedQueue[OutboxMessage], rows: list[OutboxMessage], last_id: int) -> int:
+    def _queue_rows(self, queue: KeyedQueue[OutboxMessage], rows: list[OutboxMessage]) -> None:
         for row in rows:
             self._blocked.discard((row.channel, row.chat_id))  # a new reply: they wrote again
             queue.put(f"{row.channel}:{row.chat_id}", row)
-            last_id = row.id
-        return last_id
 
     async def _send(self, channel: Channel, row: OutboxMessage, buttons: list[Button]) -> str | None:
         media = row.media or {}

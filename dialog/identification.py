@@ -78,3 +78,16 @@ def mask(kind: str, value: str) -> str:
         parts = value.split()
         return " ".join([parts[0], *(p[0] + "." for p in parts[1:])])
     return value
+
+
+_CHECKS = {"full_name": full_name, "snils": snils, "phone": phone}
+
+
+def mask_answer(text: str, identification: dict[str, str]) -> str:
+    """A message that is one of the citizen's identification answers, masked like the card shows it
+    (the transcript must not give away what the card hides)."""
+    for kind, check in _CHECKS.items():
+        value = identification.get(kind)
+        if value and check(text) == value:
+            return mask(kind, value)
+    return text

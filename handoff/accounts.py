@@ -86,7 +86,7 @@ class SessionSigner:
         if not cookie or "." not in cookie:
             return None
         body, mac = cookie.rsplit(".", 1)
-        if not hmac.compare_digest(mac, self._mac(body)):
+        if not hmac.compare_digest(mac.encode(), self._mac(body).encode()):  # bytes: any text compares
             return None
         try:
             login, name, role, nonce, issued = json.loads(_unb64(body))
@@ -99,7 +99,7 @@ class SessionSigner:
         return self._mac(f"csrf:{session.login}:{session.nonce}")
 
     def check_csrf(self, session: Session, token: str) -> bool:
-        return hmac.compare_digest(token, self.csrf(session))
+        return hmac.compare_digest(token.encode(), self.csrf(session).encode())
 
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self.secret, body.encode(), hashlib.sha256).digest())

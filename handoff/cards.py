@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dialog.identification import mask
+from dialog.identification import mask, mask_answer
 from dialog.messages import Button
 from handoff.tickets import Level, Status
 from storage.models import TicketRow
@@ -76,6 +76,9 @@ def card_text(ticket: TicketRow, situation: str, transcript: Sequence[tuple[str,
             + (f" — {ticket.rating_comment}" if ticket.rating_comment else "")
         )
     head = "\n".join(lines)
+    if masked:  # the transcript must not give away what the card hides
+        hidden = {str(k): str(v) for k, v in ticket.identification.items()}
+        transcript = [(d, mask_answer(t, hidden) if d == "in" else t) for d, t in transcript]
     return _with_transcript(head, transcript)
 
 

@@ -19,6 +19,7 @@ from handoff.tickets import Status
 from handoff.tracking import Tracker, aware, event_update
 from handoff.waiting import wait_for_either
 from storage.models import HandoffJob, TicketRow
+from storage.pending import PendingReader
 from storage.records import CitizenMessage, EventRecord, NewTicket, PostRecord, TicketChange
 from storage.tickets import TicketStore
 
@@ -56,12 +57,11 @@ class HandoffService:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        last_id = 0
+        reader = PendingReader(self.store.pending_jobs, self.store.jobs_among)
         while not stop.is_set():
-            jobs = await self.store.pending_jobs(last_id, BATCH)
+            jobs = await reader.next(BATCH)
             if jobs:
                 await self.run_batch(jobs)
-                last_id = jobs[-1].id
             else:
                 await wait_for_either(self._wake, stop, POLL_SECONDS)
                 self._wake.clear()

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from html import escape
 
-from dialog.identification import mask
+from dialog.identification import mask, mask_answer
 from handoff.accounts import Role, Session
 from handoff.canned import CannedReply
 from handoff.cards import ACTIONS, CHANNELS, IDENTITY_LABELS, LEVELS, card_buttons
@@ -115,11 +115,13 @@ def ticket_view(
     allowed: bool,
     csrf: str,
 ) -> str:
+    hidden = {str(k): str(v) for k, v in (ticket.identification or {}).items()} if masked else {}
+    shown = [item for item in history if item.text != "/start"]
     return (
         f'<div id="live" data-live><h1>Обращение № {escape(ticket.number or "")}</h1>'
         f'<div class="ticket">{_card(ticket, situation, masked)}{_actions(ticket, allowed, csrf)}</div>'
         f'<div class="columns"><section aria-labelledby="tr"><h2 id="tr">Переписка</h2>'
-        f'<ol class="transcript">{"".join(_transcript_item(i) for i in history if i.text != "/start")}'
+        f'<ol class="transcript">{"".join(_transcript_item(i, hidden) for i in shown)}'
         "</ol></section>"
         f'<aside><h2>Заметки</h2><ul class="notes">{_notes(notes)}</ul>'
         f'<h2>История</h2><ul class="events">{"".join(_event(e) for e in events)}</ul></aside></div></div>'
@@ -195,7 +197,7 @@ def _actions(ticket: TicketRow, allowed: bool, csrf: str) -> str:
     return f'<div class="actions">{"".join(forms)}</div>'
 
 
-def _transcript_item(item: HistoryItem) -> str:
+def _transcript_item(item: HistoryItem, hidden: dict[str, str]) -> str:
     who = "Гражданин" if item.direction == "in" else ("Оператор" if item.outcome == "operator" else "Бот")
     css = "in" if item.direction == "in" else ("operator" if item.outcome == "operator" else "bot")
     files = []
@@ -213,7 +215,7 @@ def _transcript_item(item: HistoryItem) -> str:
         files.append(
             f'<a href="{escape(_file_url(str(media["ref"])))}" target="_blank" rel="noopener">файл</a>'
         )
-    text = escape(item.text)
+    text = escape(mask_answer(item.text, hidden) if hidden and item.direction == "in" else item.text)
     if not item.text and item.payload:
         text = f'<span class="muted">нажата кнопка {escape(item.payload)}</span>'
     return (

@@ -37,6 +37,11 @@ class Repository:
             )
             return list((await session.scalars(query)).all())
 
+    async def updates_among(self, ids: Sequence[int]) -> list[InboxUpdate]:
+        async with self._sessions() as session:
+            query = select(InboxUpdate).where(InboxUpdate.done.is_(False), InboxUpdate.id.in_(list(ids)))
+            return list((await session.scalars(query.order_by(InboxUpdate.id))).all())
+
     async def conversation_states(
         self, chats: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], dict[str, Any]]:
@@ -82,6 +87,13 @@ class Repository:
                 .limit(limit)
             )
             return list((await session.scalars(query)).all())
+
+    async def outbox_among(self, ids: Sequence[int]) -> list[OutboxMessage]:
+        async with self._sessions() as session:
+            query = select(OutboxMessage).where(
+                OutboxMessage.sent.is_(False), OutboxMessage.failed.is_(None), OutboxMessage.id.in_(list(ids))
+            )
+            return list((await session.scalars(query.order_by(OutboxMessage.id))).all())
 
     async def mark_sent_many(self, deliveries: Sequence[Delivery]) -> None:
         """Several delivered replies in one transaction."""

@@ -45,6 +45,11 @@ class TicketStore:
             )
             return list((await session.scalars(query)).all())
 
+    async def jobs_among(self, ids: Sequence[int]) -> list[HandoffJob]:
+        async with self._sessions() as session:
+            query = select(HandoffJob).where(HandoffJob.done.is_(False), HandoffJob.id.in_(list(ids)))
+            return list((await session.scalars(query.order_by(HandoffJob.id))).all())
+
     async def finish_jobs(self, job_ids: Sequence[int]) -> None:
         async with self._sessions.begin() as session:
             await session.execute(

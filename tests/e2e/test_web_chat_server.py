@@ -1,0 +1,513 @@
+"""The citizens' web chat over a real socket: limits, resends, history, files and the page's CSP.
+
+Okno runs in-process on a free port; a visitor is aiohttp's WebSocket client, as the page would be."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import itertools
+import json
+import re
+import struct
+import zlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import WSMsgType
+
+from adapters.web.server import (
+    BAD_FRAME,
+    FILE_KIND,
+    FILE_TOO_BIG,
+    NO_VISITOR,
+    TOO_FAST,
+    TOO_LONG,
+    chat_id_of,
+)
+from bots.settings import Settings
+from bots.wiring import Runtime
+from dialog.engine import ConversationEngine
+from dialog.texts import ATTACHMENT
+from storage.web import HistoryItem
+from tests.e2e.conftest import free_port, running
+
+TICKET = re.compile(r"№ (\d{5}-\d)")
+GREETING = "Здравствуйте"
+QUESTIONS = (
+    "как восстановить пароль",
+    "как сменить номер телефона в профиле",
+    "как удалить учетную запись",
+    "как узнать статус заявления",
+    "как подтвердить учетную запись",
+    "как войти по электронной подписи",
+    "как привязать снилс",
+    "как изменить адрес электронной почты",
+)
+Frame = dict[str, Any]
+
+
+@dataclass
+class Site:
+    url: str
+    runtime: Runtime
+    http: aiohttp.ClientSession
+
+
+@contextlib.asynccontextmanager
+async def serving(tmp_path: Path, engine: ConversationEngine, **overrides: Any) -> AsyncIterator[Site]:
+    """Okno with its web chat and inbox on a free port, up and answering, until the block ends."""
+    port = free_port()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}",
+        web_port=port,
+        web_secret="web-test-secret",
+        workers=8,
+        **overrides,
+    )
+    url = f"http://127.0.0.1:{port}"
+    async with running(settings, engine) as runtime, aiohttp.ClientSession() as http:
+        async with asyncio.timeout(15):
+            while True:
+                with contextlib.suppress(aiohttp.ClientConnectionError):
+                    async with http.get(f"{url}/healthz") as response:
+                        if response.status == 200:
+                            break
+                await asyncio.sleep(0.05)
+        yield Site(url, runtime, http)
+
+
+@pytest.fixture
+async def site(tmp_path: Path, engine: ConversationEngine) -> AsyncIterator[Site]:
+    async with serving(tmp_path, engine) as running_site:
+        yield running_site
+
+
+def from_people(frame: Frame) -> bool:
+    return frame["type"] == "message" and frame["from"] in ("bot", "operator")
+
+
+class Citizen:
+    """A visitor on the chat socket; every frame the server sends is kept in order."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
+        self.http, self.url = http, url
+        self.frames: list[Frame] = []
+        self.welcome: Frame = {}
+        self.token = ""
+        self._arrived = asyncio.Event()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def chat_id(self) -> str:
+        return chat_id_of(self.token)
+
+    async def connect(self, token: str | None = None) -> Frame:
+        self._ws = await self.http.ws_connect(f"{self.url}/chat/ws")
+        self._reader = asyncio.create_task(self._read(self._ws))
+        after = len(self.frames)
+        await self.send({"type": "hello", "visitor": token})
+        _, self.welcome = await self.wait(lambda f: f["type"] == "welcome", after)
+        self.token = self.welcome["visitor"]
+        return self.welcome
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in ws:
+            if message.type is WSMsgType.TEXT:
+                self.frames.append(json.loads(message.data))
+                self._arrived.set()
+
+    async def send(self, frame: Frame) -> None:
+        assert self._ws is not None
+        await self._ws.send_json(frame)
+
+    async def send_raw(self, data: str) -> None:
+        assert self._ws is not None
+        await self._ws.send_str(data)
+
+    async def say(self, text: str, client_id: str | None = None) -> str:
+        client_id = client_id or f"c{next(self._ids)}"
+        await self.send({"type": "message", "id": client_id, "text": text})
+        return client_id
+
+    async def send_file(self, ref: str) -> str:
+        client_id = f"f{next(self._ids)}"
+        await self.send({"type": "file", "id": client_id, "ref": ref})
+        return client_id
+
+    async def wait(
+        self, match: Callable[[Frame], bool], after: int = 0, timeout: float = 15
+    ) -> tuple[int, Frame]:
+        """The first frame from index `after` on that matches, waiting for it to come."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    for index in range(after, len(self.frames)):
+                        if match(self.frames[index]):
+                            return index, self.frames[index]
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        except TimeoutError:
+            pytest.fail(f"no expected frame after #{after}; the socket got {self.frames}")
+
+    async def reply(self, after: int, containing: str = "") -> tuple[int, Frame]:
+        return await self.wait(lambda f: from_people(f) and containing in f["text"], after)
+
+    async def ack(self, client_id: str, after: int = 0) -> None:
+        await self.wait(lambda f: f["type"] == "ack" and f["id"] == client_id, after)
+
+    async def error(self, client_id: str | None, after: int = 0) -> str:
+        _, frame = await self.wait(lambda f: f["type"] == "error" and f["id"] == client_id, after)
+        return str(frame["text"])
+
+    async def deliver(self, frame: Frame) -> None:
+        """Send a frame until it is acknowledged, waiting out the per-socket rate as the page would."""
+        for _ in range(5):
+            after = len(self.frames)
+            await self.send(frame)
+            _, verdict = await self.wait(
+                lambda f: f["type"] in ("ack", "error") and f["id"] == frame["id"], after
+            )
+            if verdict["type"] == "ack":
+                return
+            assert verdict["text"] == TOO_FAST, verdict
+            await asyncio.sleep(1.1)
+        pytest.fail(f"the frame {frame} was never accepted")
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            await self._reader
+
+
+@contextlib.asynccontextmanager
+async def citizen(site: Site, token: str | None = None) -> AsyncIterator[Citizen]:
+    visitor = Citizen(site.http, site.url)
+    await visitor.connect(token)
+    try:
+        yield visitor
+    finally:
+        await visitor.close()
+
+
+async def open_ticket(visitor: Citizen, trigger: str = "позовите оператора", name: str = "") -> str:
+    """Ask for a person, give the name (if any), skip every other question; the ticket's number."""
+    after = len(visitor.frames)
+    await visitor.deliver({"type": "message", "id": f"t{next(Citizen._ids)}", "text": trigger})
+    while True:
+        index, frame = await visitor.wait(
+            lambda f: (
+                from_people(f)
+                and ("Ваше обращение №" in f["text"] or any(b["label"] == "Пропустить" for b in f["buttons"]))
+            ),
+            after,
+            timeout=20,
+        )
+        after = index + 1
+        if "Ваше обращение №" in frame["text"]:
+            found = TICKET.search(frame["text"])
+            assert found is not None, frame
+            return found.group(1)
+        client_id = f"t{next(Citizen._ids)}"
+        if name and "фамилию" in frame["text"]:
+            await visitor.deliver({"type": "message", "id": client_id, "text": name})
+        else:
+            skip = next(b for b in frame["buttons"] if b["label"] == "Пропустить")
+            await visitor.deliver(
+                {"type": "press", "id": client_id, "button": skip["id"], "label": skip["label"]}
+            )
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A real, tiny PNG image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xff\x80\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def upload(
+    site: Site, token: str | None, data: bytes, name: str = "photo.png", mime: str = "image/png"
+) -> tuple[int, dict[str, Any]]:
+    form = aiohttp.FormData()
+    form.add_field("file", io.BytesIO(data), filename=name, content_type=mime)
+    headers = {"X-Okno-Visitor": token} if token is not None else {}
+    async with site.http.post(f"{site.url}/chat/files", data=form, headers=headers) as response:
+        return response.status, await response.json()
+
+
+async def settled_history(
+    site: Site, chat_id: str, done: Callable[[list[HistoryItem]], bool]
+) -> list[HistoryItem]:
+    """The stored conversation once `done` holds for it (the inbox and outbox work on their own)."""
+    assert site.runtime.web_store is not None
+    items: list[HistoryItem] = []
+    try:
+        async with asyncio.timeout(15):
+            while not done(items := await site.runtime.web_store.history("web", chat_id, 500)):
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        shown = [(i.direction, i.text[:60], i.attachments) for i in items]
+        pytest.fail(f"the conversation never got there; it is {shown}")
+    return items
+
+
+def answered(items: list[HistoryItem], texts: list[str]) -> bool:
+    """Every text came in and was followed by at least one reply."""
+    for text in texts:
+        position = next(
+            (i for i, item in enumerate(items) if item.direction == "in" and item.text == text), None
+        )
+        if position is None or not any(item.direction == "out" for item in items[position + 1 :]):
+            return False
+    return True
+
+
+# Frames the server refuses
+
+
+async def test_a_text_over_the_limit_is_refused_and_never_stored(site: Site) -> None:
+    async with citizen(site) as visitor:
+        after = len(visitor.frames)
+        long_id = await visitor.say("а" * 2001)
+        assert await visitor.error(long_id, after) == TOO_LONG.format(limit=2000)
+        edge_id = await visitor.say("пароль " + "б" * 1993)  # exactly 2,000 characters is fine
+        await visitor.ack(edge_id, after)
+        question = await visitor.say(QUESTIONS[0])
+        await visitor.ack(question, after)
+        await visitor.reply(after)
+        items = await settled_history(site, visitor.chat_id, lambda i: answered(i, [QUESTIONS[0]]))
+    assert not any(len(item.text) > 2000 for item in items)
+    assert not any(f["type"] == "ack" and f["id"] == long_id for f in visitor.frames)
+
+
+async def test_unreadable_frames_are_refused_and_the_socket_goes_on(site: Site) -> None:
+    async with citizen(site) as visitor:
+        after = len(visitor.frames)
+        await visitor.send_raw("{not json")
+        assert await visitor.error(None, after) == BAD_FRAME
+        after = len(visitor.frames)
+        await visitor.send({"type": "subscribe", "id": "x1", "text": "привет"})
+        assert await visitor.error(None, after) == BAD_FRAME
+        after = len(visitor.frames)
+        await visitor.send({"type": "message", "id": "e1", "text": "   "})  # nothing to say
+        assert await visitor.error("e1", after) == BAD_FRAME
+
+        after = len(visitor.frames)
+        question = await visitor.say(QUESTIONS[0])
+        await visitor.ack(question, after)
+        _, reply = await visitor.reply(after)
+    assert reply["from"] == "bot" and reply["text"]
+
+
+async def test_a_burst_over_the_socket_limit_is_partly_refused(
+    tmp_path: Path, engine: ConversationEngine
+) -> None:
+    async with serving(tmp_path, engine, web_chat_rate_per_second=0.01) as site, citizen(site) as visitor:
+        after = len(visitor.frames)
+        ids = [await visitor.say(text, f"b{n}") for n, text in enumerate(QUESTIONS)]
+        for client_id in ids[:5]:
+            await visitor.ack(client_id, after)
+        for client_id in ids[5:]:
+            assert await visitor.error(client_id, after) == TOO_FAST
+        items = await settled_history(site, visitor.chat_id, lambda i: answered(i, list(QUESTIONS[:5])))
+    assert {f["id"] for f in visitor.frames if f["type"] == "ack"} == set(ids[:5])
+    assert [i.text for i in items if i.direction == "in" and i.text != "/start"] == list(QUESTIONS[:5])
+
+
+async def test_all_sockets_of_one_address_share_a_limit(tmp_path: Path, engine: ConversationEngine) -> None:
+    async with serving(tmp_path, engine, web_chat_ip_rate_per_second=0.01) as site:
+        visitors = [Citizen(site.http, site.url) for _ in range(5)]
+        for visitor in visitors:
+            await visitor.connect()
+        try:
+            for visitor in visitors:  # 25 frames: five sockets each within their own burst of five
+                for n in range(5):
+                    await visitor.say(QUESTIONS[n], f"v{n}")
+            verdicts = []
+            for visitor in visitors:
+                for n in range(5):
+                    _, frame = await visitor.wait(
+                        lambda f, n=n: f["type"] in ("ack", "error") and f["id"] == f"v{n}"
+                    )
+                    verdicts.append(frame)
+        finally:
+            for visitor in visitors:
+                await visitor.close()
+    assert sum(f["type"] == "ack" for f in verdicts) == 20  # the address's burst
+    assert [f["text"] for f in verdicts if f["type"] == "error"] == [TOO_FAST] * 5
+
+
+# Reconnects
+
+
+async def test_a_resent_frame_is_acknowledged_again_but_answered_once(site: Site) -> None:
+    async with citizen(site) as first:
+        after = len(first.frames)
+        await first.say(QUESTIONS[0], "same-1")
+        await first.ack("same-1", after)
+        await first.reply(after)
+    replies_before = len(
+        [
+            i
+            for i in await settled_history(site, first.chat_id, lambda i: answered(i, [QUESTIONS[0]]))
+            if i.direction == "out"
+        ]
+    )
+    async with citizen(site, first.token) as again:  # the page reconnects and resends what was unacked
+        after = len(again.frames)
+        await again.say(QUESTIONS[0], "same-1")
+        await again.ack("same-1", after)
+        await again.say(QUESTIONS[1], "next-2")
+        await again.reply(after)
+        items = await settled_history(site, again.chat_id, lambda i: answered(i, [QUESTIONS[1]]))
+    assert [i.text for i in items if i.direction == "in"].count(QUESTIONS[0]) == 1
+    second = next(n for n, i in enumerate(items) if i.text == QUESTIONS[1])
+    assert len([i for i in items[:second] if i.direction == "out"]) == replies_before
+
+
+async def test_a_returning_visitor_gets_their_history_and_no_second_greeting(site: Site) -> None:
+    async with citizen(site) as first:
+        await first.reply(0, GREETING)
+        after = len(first.frames)
+        await first.say(QUESTIONS[0])
+        await first.reply(after)
+    await settled_history(site, first.chat_id, lambda i: answered(i, [QUESTIONS[0]]))
+
+    async with citizen(site, first.token) as again:
+        history = again.welcome["history"]
+        after = len(again.frames)
+        await again.say(QUESTIONS[1])
+        await again.reply(after)
+    assert again.token == first.token
+    assert [f["text"] for f in history if f["from"] == "citizen"] == [QUESTIONS[0]]
+    assert sum(GREETING in f["text"] for f in history) == 1
+    assert any(f["from"] == "bot" for f in history[-1:])
+    assert not any(GREETING in f["text"] for f in again.frames if f["type"] == "message")
+
+
+async def test_a_socket_that_never_says_hello_does_not_hold_up_others(site: Site) -> None:
+    async with site.http.ws_connect(f"{site.url}/chat/ws") as silent, citizen(site) as visitor:
+        _, greeting = await visitor.reply(0, GREETING)
+        with pytest.raises(TimeoutError):
+            await silent.receive(timeout=0.5)  # it is told nothing, not even a welcome
+    assert greeting["from"] == "bot"
+
+
+# Files
+
+
+async def test_uploads_are_checked_by_visitor_kind_and_size(site: Site) -> None:
+    async with citizen(site) as visitor:
+        assert await upload(site, None, png()) == (403, {"error": NO_VISITOR})
+        kind = FILE_KIND.format(limit="2 МБ")
+        assert await upload(site, visitor.token, b"%PDF-1.7\n%...", "scan.png") == (415, {"error": kind})
+        html = b"<html><script>alert(1)</script></html>"
+        assert await upload(site, visitor.token, html, "x.png") == (415, {"error": kind})
+        huge = png() + b"\x00" * (2 * 1024 * 1024)
+        assert await upload(site, visitor.token, huge) == (413, {"error": FILE_TOO_BIG.format(limit="2 МБ")})
+
+        image = png()
+        status, stored = await upload(site, visitor.token, image, "скрин.png")
+        assert status == 200 and stored["mime"] == "image/png" and stored["size"] == len(image)
+        async with site.http.get(f"{site.url}/chat/files/{stored['ref']}") as response:
+            assert response.status == 200 and await response.read() == image
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert response.content_type == "image/png"
+
+
+async def test_a_visitor_cannot_send_another_visitors_file(site: Site) -> None:
+    async with citizen(site) as owner, citizen(site) as other:
+        _, stored = await upload(site, owner.token, png())
+        after = len(other.frames)
+        stolen = await other.send_file(stored["ref"])
+        assert await other.error(stolen, after) == BAD_FRAME
+        after = len(owner.frames)
+        own = await owner.send_file(stored["ref"])
+        await owner.ack(own, after)
+        items = await settled_history(site, other.chat_id, lambda i: len(i) > 0)
+    assert not any(item.attachments for item in items)
+
+
+async def test_a_file_before_a_handoff_gets_the_text_only_reply(site: Site) -> None:
+    async with citizen(site) as visitor:
+        await visitor.reply(0, GREETING)
+        _, stored = await upload(site, visitor.token, png())
+        after = len(visitor.frames)
+        sent = await visitor.send_file(stored["ref"])
+        await visitor.ack(sent, after)
+        _, reply = await visitor.reply(after)
+    assert reply["text"] == ATTACHMENT
+
+
+async def photo_during_a_handoff(site: Site, visitor: Citizen) -> tuple[str, str, int]:
+    """Open a ticket, then send a photo in it; the ticket's number, the file's ref, the frames before."""
+    number = await open_ticket(visitor, name="Иванов Иван Иванович")
+    _, stored = await upload(site, visitor.token, png(), "error.png")
+    after = len(visitor.frames)
+    await visitor.deliver({"type": "file", "id": "during-1", "ref": stored["ref"]})
+    await settled_history(
+        site, visitor.chat_id, lambda items: any(i.direction == "in" and i.attachments for i in items)
+    )
+    return number, stored["ref"], after
+
+
+async def test_a_file_during_a_handoff_is_taken_without_a_refusal(site: Site) -> None:
+    async with citizen(site) as visitor:
+        number, _, after = await photo_during_a_handoff(site, visitor)
+        await asyncio.sleep(0.5)  # a refusal, if any, would come right after the file
+    ticket = await site.runtime.handoff.store.by_number(number)
+    assert ticket is not None and ticket.chat_id == visitor.chat_id and ticket.status == "new"
+    items = await settled_history(site, visitor.chat_id, lambda _: True)
+    (attachment,) = next(i.attachments for i in items if i.attachments)
+    assert attachment["kind"] == "photo" and attachment["name"] == "error.png"
+    assert not any(from_people(f) for f in visitor.frames[after:])  # relayed silently, no bot reply
+
+
+async def test_a_photo_sent_in_a_handoff_stays_in_the_citizens_history(site: Site) -> None:
+    async with citizen(site) as visitor:
+        _, ref, _ = await photo_during_a_handoff(site, visitor)
+    async with citizen(site, visitor.token) as again:  # the page is reloaded
+        files = [f["file"] for f in again.welcome["history"] if f["from"] == "citizen" and f["file"]]
+    assert files == [{"url": f"/chat/files/{ref}", "name": "error.png", "kind": "photo"}]
+
+
+# The page
+
+
+async def test_the_chat_page_may_be_framed_only_by_configured_sites(
+    tmp_path: Path, engine: ConversationEngine
+) -> None:
+    portal = "https://portal.example.ru"
+    async with (
+        serving(tmp_path, engine, web_allowed_origins=[portal]) as site,
+        site.http.get(f"{site.url}/chat") as response,
+    ):
+        assert response.status == 200
+        policy = response.headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert set(directives["frame-ancestors"].split()) == {"'self'", portal}
+
+
+async def test_without_configured_sites_the_chat_page_is_framed_only_by_itself(site: Site) -> None:
+    async with site.http.get(f"{site.url}/chat") as response:
+        policy = response.headers["Content-Security-Policy"]
+        assert "<html" in (await response.text()).lower()
+    assert "frame-ancestors 'self';" in policy

@@ -1,0 +1,313 @@
+"""The operators' web inbox over HTTP: sign-in, CSRF, rights by role and level, races, notes,
+statistics and live updates. Tickets come from real citizens on the web chat socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from dialog.engine import ConversationEngine
+from handoff import texts
+from handoff.accounts import Role, hash_password
+from handoff.web_inbox import CSRF_FAILED, LOGIN_FAILED, LOGIN_THROTTLED, NOT_ALLOWED, NOTE_SAVED, SENT
+from storage.models import TicketRow
+from tests.e2e.test_web_chat_server import (
+    Site,
+    citizen,
+    open_ticket,
+    photo_during_a_handoff,
+    serving,
+)
+
+PASSWORD = "верный-пароль-42"
+ACCOUNTS = {
+    "anna": ("Анна Петрова", Role.OPERATOR),
+    "boris": ("Борис Орлов", Role.OPERATOR),
+    "olga": ("Ольга Смирнова", Role.SPECIALIST),
+    "sveta": ("Светлана Ким", Role.SUPERVISOR),
+}
+FULL_NAME = "Иванов Иван Иванович"
+COMPLAINT = "хочу пожаловаться на оператора"  # the complaint topic: a level-3 ticket
+
+
+@pytest.fixture
+async def site(tmp_path: Path, engine: ConversationEngine) -> AsyncIterator[Site]:
+    async with serving(tmp_path, engine) as running_site:
+        assert running_site.runtime.web_store is not None
+        for login, (name, role) in ACCOUNTS.items():
+            await running_site.runtime.web_store.add_account(login, name, role.value, hash_password(PASSWORD))
+        yield running_site
+
+
+@dataclass
+class Operator:
+    """A signed-in browser: its own cookie jar, and the CSRF token its pages carry."""
+
+    http: aiohttp.ClientSession
+    url: str
+    csrf: str
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.http.get(f"{self.url}{path}", allow_redirects=False) as response:
+            return response.status, await response.text()
+
+    async def act(self, ticket: TicketRow, action: str, **fields: str) -> str:
+        """Post a ticket form as the page would (with this session's CSRF token unless given);
+        the flash the page shows after the redirect."""
+        form = {"csrf": self.csrf} | fields
+        async with self.http.post(f"{self.url}/inbox/ticket/{ticket.id}/{action}", data=form) as response:
+            assert response.status == 200
+            return flash_of(await response.text())
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, "the page has no CSRF field"
+    return html.unescape(found.group(1))
+
+
+def flash_of(page: str) -> str:
+    found = re.search(r'<p class="flash" role="status">(.*?)</p>', page, re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def card_of(page: str) -> str:
+    found = re.search(r'<dl class="card">(.*?)</dl>', page, re.S)
+    assert found is not None, "the page has no ticket card"
+    return html.unescape(found.group(1))
+
+
+async def sign_in(http: aiohttp.ClientSession, url: str, login: str, password: str) -> tuple[int, str]:
+    async with http.post(f"{url}/inbox/login", data={"login": login, "password": password}) as response:
+        return response.status, await response.text()
+
+
+@contextlib.asynccontextmanager
+async def signed_in(site: Site, login: str) -> AsyncIterator[Operator]:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        status, page = await sign_in(http, site.url, login, PASSWORD)
+        assert status == 200 and "Обращения" in page, page
+        yield Operator(http, site.url, csrf_of(page))
+
+
+async def ticket_of(site: Site, number: str) -> TicketRow:
+    ticket = await site.runtime.handoff.store.by_number(number)
+    assert ticket is not None
+    return ticket
+
+
+# Signing in
+
+
+async def test_pages_send_a_stranger_to_the_sign_in_page(site: Site) -> None:
+    async with aiohttp.ClientSession() as http:
+        for path in ("/inbox", "/inbox/ticket/1", "/inbox/stats"):
+            async with http.get(f"{site.url}{path}", allow_redirects=False) as response:
+                assert (response.status, response.headers["Location"]) == (303, "/inbox/login"), path
+        async with http.post(f"{site.url}/inbox/ticket/1/take", data={"csrf": "x"}) as response:
+            assert response.status == 401
+        async with http.get(f"{site.url}/inbox") as response:
+            assert "Вход для операторов" in await response.text()
+
+
+async def test_a_wrong_password_or_login_gets_the_same_plain_refusal(site: Site) -> None:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        for login, password in (("anna", "не тот пароль"), ("nobody", PASSWORD)):
+            status, page = await sign_in(http, site.url, login, password)
+            assert status == 401 and LOGIN_FAILED in html.unescape(page)
+        async with http.get(f"{site.url}/inbox", allow_redirects=False) as response:
+            assert response.status == 303  # still not signed in
+
+
+async def test_sign_in_is_throttled_after_five_failures(site: Site) -> None:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        for _ in range(5):
+            status, _ = await sign_in(http, site.url, "anna", "подбираю пароль")
+            assert status == 401
+        status, page = await sign_in(http, site.url, "anna", PASSWORD)  # even the right one, for now
+        assert status == 429 and LOGIN_THROTTLED in html.unescape(page)
+        status, _ = await sign_in(http, site.url, "boris", PASSWORD)  # another login is not held up
+        assert status == 200
+
+
+async def test_a_disabled_account_cannot_sign_in_and_its_session_stops(site: Site) -> None:
+    assert site.runtime.web_store is not None
+    async with signed_in(site, "anna") as anna:
+        assert (await anna.get("/inbox"))[0] == 200
+        await site.runtime.web_store.set_account("anna", disabled=True)
+        async with anna.http.get(f"{site.url}/inbox", allow_redirects=False) as response:
+            assert (response.status, response.headers["Location"]) == (303, "/inbox/login")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        status, page = await sign_in(http, site.url, "anna", PASSWORD)
+    assert status == 401 and LOGIN_FAILED in html.unescape(page)
+
+
+# Acting on tickets
+
+
+async def test_a_form_without_the_right_csrf_token_changes_nothing(site: Site) -> None:
+    async with citizen(site) as visitor, signed_in(site, "anna") as anna, signed_in(site, "boris") as boris:
+        ticket = await ticket_of(site, await open_ticket(visitor))
+        assert await anna.act(ticket, "take", csrf="") == CSRF_FAILED
+        assert await anna.act(ticket, "take", csrf=boris.csrf) == CSRF_FAILED  # another session's token
+        assert await anna.act(ticket, "note", csrf="", text="заметка") == CSRF_FAILED
+        unchanged = await ticket_of(site, ticket.number or "")
+        assert (unchanged.status, unchanged.assignee) == ("new", None)
+        assert site.runtime.web_store is not None and await site.runtime.web_store.notes(ticket.id) == []
+
+        assert await anna.act(ticket, "take") == texts.YOU_TOOK.format(number=ticket.number)
+    assert (await ticket_of(site, ticket.number or "")).assignee == "web:anna"
+
+
+async def test_a_garbled_non_ascii_csrf_token_gets_the_stale_form_notice(site: Site) -> None:
+    async with citizen(site) as visitor, signed_in(site, "anna") as anna:
+        ticket = await ticket_of(site, await open_ticket(visitor))
+        assert await anna.act(ticket, "take", csrf="токен") == CSRF_FAILED
+
+
+async def test_only_specialists_and_supervisors_act_on_a_level_3_ticket(site: Site) -> None:
+    async with citizen(site) as visitor, signed_in(site, "anna") as anna, signed_in(site, "olga") as olga:
+        ticket = await ticket_of(site, await open_ticket(visitor, COMPLAINT))
+        assert ticket.level == 3 and ticket.rule == "complaint"
+        _, page = await anna.get(f"/inbox/ticket/{ticket.id}")
+        assert "уровня специалиста" in page and 'data-action="take"' not in page
+        assert await anna.act(ticket, "take") == NOT_ALLOWED
+        assert (await ticket_of(site, ticket.number or "")).status == "new"
+
+        assert await olga.act(ticket, "take") == texts.YOU_TOOK.format(number=ticket.number)
+    taken = await ticket_of(site, ticket.number or "")
+    assert (taken.status, taken.assignee, taken.assignee_name) == (
+        "in_progress",
+        "web:olga",
+        "Ольга Смирнова",
+    )
+
+
+async def test_identification_is_masked_for_operators_and_whole_for_the_others(site: Site) -> None:
+    async with citizen(site) as visitor:
+        ticket = await ticket_of(site, await open_ticket(visitor, name=FULL_NAME))
+    cards, pages = {}, {}
+    for login in ("anna", "olga", "sveta"):
+        async with signed_in(site, login) as someone:
+            status, page = await someone.get(f"/inbox/ticket/{ticket.id}")
+            assert status == 200
+            cards[login], pages[login] = card_of(page), page
+    assert "Иванов И. И." in cards["anna"] and FULL_NAME not in cards["anna"]
+    assert FULL_NAME not in pages["anna"]  # the citizen's answer in the transcript is masked too
+    assert FULL_NAME in pages["sveta"]
+    assert FULL_NAME in cards["olga"] and FULL_NAME in cards["sveta"]
+
+
+async def test_of_two_operators_taking_one_ticket_at_once_one_wins(site: Site) -> None:
+    async with citizen(site) as visitor, signed_in(site, "anna") as anna, signed_in(site, "boris") as boris:
+        ticket = await ticket_of(site, await open_ticket(visitor))
+        flashes = dict(
+            zip(
+                ("anna", "boris"),
+                await asyncio.gather(anna.act(ticket, "take"), boris.act(ticket, "take")),
+                strict=True,
+            )
+        )
+    taken = await ticket_of(site, ticket.number or "")
+    winner = (taken.assignee or "").removeprefix("web:")
+    loser = "boris" if winner == "anna" else "anna"
+    assert winner in ("anna", "boris") and taken.assignee_name == ACCOUNTS[winner][0]
+    assert flashes[winner] == texts.YOU_TOOK.format(number=ticket.number)
+    assert flashes[loser] == texts.TAKEN_BY.format(name=ACCOUNTS[winner][0])
+
+
+async def test_a_note_is_shown_as_text_and_never_reaches_the_citizen(site: Site) -> None:
+    note = "<b>x</b> проверить паспорт"
+    async with citizen(site) as visitor, signed_in(site, "anna") as anna:
+        ticket = await ticket_of(site, await open_ticket(visitor))
+        await anna.act(ticket, "take")
+        assert await anna.act(ticket, "note", text=note) == NOTE_SAVED
+        _, page = await anna.get(f"/inbox/ticket/{ticket.id}")
+        assert "&lt;b&gt;x&lt;/b&gt; проверить паспорт" in page and "<b>x</b>" not in page
+
+        after = len(visitor.frames)
+        assert await anna.act(ticket, "reply", text="Здравствуйте, проверяю данные.") == SENT
+        await visitor.reply(after, "проверяю данные")  # sent after the note: the note would be here by now
+    assert not any("проверить паспорт" in str(frame.get("text")) for frame in visitor.frames)
+    assert site.runtime.web_store is not None
+    history = await site.runtime.web_store.history("web", visitor.chat_id, 500)
+    assert not any("проверить паспорт" in item.text for item in history)
+
+
+async def test_the_queue_filters_by_status_and_level(site: Site) -> None:
+    async with citizen(site) as first, citizen(site) as second, signed_in(site, "sveta") as sveta:
+        plain = await ticket_of(site, await open_ticket(first))
+        complaint = await ticket_of(site, await open_ticket(second, COMPLAINT))
+        _, specialists = await sveta.get("/inbox?level=3")
+        assert complaint.number in specialists and plain.number not in specialists
+        await sveta.act(plain, "take")
+        _, new = await sveta.get("/inbox?tab=new")
+        _, working = await sveta.get("/inbox?tab=in_progress")
+    assert complaint.number in new and plain.number not in new
+    assert plain.number in working and complaint.number not in working
+
+
+async def test_a_citizens_photo_is_linked_on_the_ticket_page(site: Site) -> None:
+    async with citizen(site) as visitor:
+        number, ref, _ = await photo_during_a_handoff(site, visitor)
+    ticket = await ticket_of(site, number)
+    async with signed_in(site, "sveta") as sveta:
+        _, page = await sveta.get(f"/inbox/ticket/{ticket.id}")
+    assert f"/chat/files/{ref}" in page
+
+
+# Statistics and live updates
+
+
+async def test_statistics_are_for_supervisors_only(site: Site) -> None:
+    async with signed_in(site, "anna") as anna:
+        assert (await anna.get("/inbox/stats"))[0] == 403
+        assert (await anna.get("/inbox/stats.png"))[0] == 403
+        assert 'href="/inbox/stats"' not in (await anna.get("/inbox"))[1]
+    async with signed_in(site, "sveta") as sveta:
+        status, page = await sveta.get("/inbox/stats")
+        assert status == 200 and "Статистика за 30 дней" in page
+        async with sveta.http.get(f"{site.url}/inbox/stats.png") as response:
+            assert response.status == 200 and response.content_type == "image/png"
+            assert (await response.read()).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def lines_within(response: aiohttp.ClientResponse, seconds: float, until: str = "") -> list[str]:
+    """Lines of the event stream read for `seconds`, or until a line equal to `until` arrives."""
+    lines: list[str] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            while line := await response.content.readline():
+                lines.append(line.decode().strip())
+                if until and lines[-1] == until:
+                    break
+    return lines
+
+
+async def test_open_pages_are_told_when_a_ticket_changes(site: Site) -> None:
+    async with citizen(site) as visitor, signed_in(site, "anna") as anna, signed_in(site, "boris") as boris:
+        ticket = await ticket_of(site, await open_ticket(visitor))
+        async with anna.http.get(f"{site.url}/inbox/events") as events:
+            assert events.status == 200 and events.content_type == "text/event-stream"
+            await lines_within(events, 1.5)  # the stream settles on the current state
+            assert "event: change" not in await lines_within(events, 1.2)  # nothing happens: no news
+            await boris.act(ticket, "take")
+            assert "event: change" in await lines_within(events, 5, until="event: change")
+
+
+async def test_a_citizen_sees_a_web_reply_as_the_operators(site: Site) -> None:
+    async with citizen(site) as visitor, signed_in(site, "anna") as anna:
+        ticket = await ticket_of(site, await open_ticket(visitor))
+        after = len(visitor.frames)
+        assert await anna.act(ticket, "reply", text="Проверьте, пожалуйста, номер телефона.") == SENT
+        _, frame = await visitor.reply(after, "номер телефона")
+    assert frame["from"] == "operator" and frame["text"].startswith("Анна Петрова: ")
+    assert (await ticket_of(site, ticket.number or "")).assignee == "web:anna"  # answering takes it
