@@ -17,11 +17,13 @@ from adapters.telegram.receiving import bot_id, register_webhook, webhook_handle
 from adapters.vk.callback import callback_handler
 from adapters.web.channel import WebChannel
 from adapters.web.server import ChatLimits, WebChat
+from bots.keyed import GroupCommit
 from bots.settings import Settings
 from dialog.ticket_talk import AttachmentPolicy
 from handoff.accounts import Role, SessionSigner, hash_password
 from handoff.web_inbox import WebInbox
 from handoff.web_stats import stats_page
+from storage.records import NewUpdate
 from storage.web import WebStore
 
 if TYPE_CHECKING:
@@ -54,9 +56,14 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             file_limit_text=policy.limit,
             allowed_origins=tuple(settings.web_allowed_origins),
         )
-        parts.chat = WebChat(
-            channel, runtime.repository.enqueue_updates, runtime.inbox.wake, runtime.states.take_token, limits
-        )
+        repository = runtime.repository
+
+        async def write(updates: list[NewUpdate]) -> None:
+            await repository.enqueue_updates(updates)
+
+        # sockets' messages arriving together are stored in one transaction, each acked once durable
+        stored: GroupCommit[NewUpdate] = GroupCommit(write)
+        parts.chat = WebChat(channel, stored.add, runtime.inbox.wake, runtime.states.take_token, limits)
     if settings.web_inbox and handoff.operators is not None and handoff.canned is not None:
         secret = settings.web_secret.get_secret_value().encode() if settings.web_secret else None
         if secret is None:

@@ -36,7 +36,7 @@ FILE_TOO_BIG = "Файл больше {limit} — такой файл не пр�
 FILE_KIND = "Можно отправить только фото в формате JPEG или PNG (до {limit})."
 NO_VISITOR = "Сначала откройте чат — файл отправляется в разговор."
 
-Enqueue = Callable[[list[NewUpdate]], Awaitable[int]]
+Enqueue = Callable[[NewUpdate], Awaitable[None]]  # returns once the update is stored
 TakeToken = Callable[[str, float, float], Awaitable[float]]
 
 
@@ -128,7 +128,7 @@ class WebChat:
             if not history:  # a new visitor is greeted with the menu, once (the key sees to that)
                 payload = {"visitor": chat_id, "id": "start", "text": "/start"}
                 await self.enqueue(
-                    [NewUpdate(f"web:{chat_id}:start", CHANNEL, f"{CHANNEL}:{chat_id}", payload)]
+                    NewUpdate(f"web:{chat_id}:start", CHANNEL, f"{CHANNEL}:{chat_id}", payload)
                 )
                 self.wake()
             pusher = asyncio.create_task(_push(ws, queue))
@@ -176,7 +176,7 @@ class WebChat:
             return
         # the key makes a resent frame (after a reconnect) count once
         update = NewUpdate(f"web:{chat_id}:{client_id}", CHANNEL, f"{CHANNEL}:{chat_id}", payload)
-        await self.enqueue([update])
+        await self.enqueue(update)
         self.wake()
         await ws.send_json({"type": "ack", "id": client_id})
 

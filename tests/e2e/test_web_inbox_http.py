@@ -19,7 +19,7 @@ from handoff import texts
 from handoff.accounts import Role, hash_password
 from handoff.web_inbox import CSRF_FAILED, LOGIN_FAILED, LOGIN_THROTTLED, NOT_ALLOWED, NOTE_SAVED, SENT
 from storage.models import TicketRow
-from tests.e2e.test_web_chat_server import (
+from tests.e2e.web_helpers import (
     Site,
     citizen,
     open_ticket,
