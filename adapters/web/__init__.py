@@ -1,0 +1,1 @@
+"""The citizens' web chat: a channel served over a WebSocket, with its page and widget."""
