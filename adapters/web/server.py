@@ -34,6 +34,7 @@ TOO_FAST = "Слишком много сообщений подряд. Подо�
 BAD_FRAME = "Не удалось прочитать сообщение. Обновите страницу."
 FILE_TOO_BIG = "Файл больше {limit} — такой файл не принять. Сожмите его или отправьте другой."
 FILE_KIND = "Можно отправить только фото в формате JPEG или PNG (до {limit})."
+UNAVAILABLE = "Сервис на минуту недоступен. Сообщение не потеряно: отправим его, как только связь вернётся."
 NO_VISITOR = "Сначала откройте чат — файл отправляется в разговор."
 
 Enqueue = Callable[[NewUpdate], Awaitable[None]]  # returns once the update is stored
@@ -127,10 +128,9 @@ class WebChat:
             await ws.send_json({"type": "welcome", "visitor": token, "history": frames})
             if not history:  # a new visitor is greeted with the menu, once (the key sees to that)
                 payload = {"visitor": chat_id, "id": "start", "text": "/start"}
-                await self.enqueue(
-                    NewUpdate(f"web:{chat_id}:start", CHANNEL, f"{CHANNEL}:{chat_id}", payload)
-                )
-                self.wake()
+                greeting = NewUpdate(f"web:{chat_id}:start", CHANNEL, f"{CHANNEL}:{chat_id}", payload)
+                if not await self._store(ws, greeting):
+                    return
             pusher = asyncio.create_task(_push(ws, queue))
             try:
                 await self._receive(ws, chat_id, ip)
@@ -176,9 +176,19 @@ class WebChat:
             return
         # the key makes a resent frame (after a reconnect) count once
         update = NewUpdate(f"web:{chat_id}:{client_id}", CHANNEL, f"{CHANNEL}:{chat_id}", payload)
-        await self.enqueue(update)
+        if await self._store(ws, update):
+            await ws.send_json({"type": "ack", "id": client_id})
+
+    async def _store(self, ws: web.WebSocketResponse, update: NewUpdate) -> bool:
+        try:
+            await self.enqueue(update)
+        except Exception:  # the database is away: the page keeps the message and resends it
+            logger.exception("a web chat message could not be stored; the socket is closed for a resend")
+            await ws.send_json({"type": "error", "id": None, "text": UNAVAILABLE})
+            await ws.close()
+            return False
         self.wake()
-        await ws.send_json({"type": "ack", "id": client_id})
+        return True
 
     async def _payload(self, frame: dict[str, Any], chat_id: str, text: str) -> dict[str, Any] | None:
         payload: dict[str, Any] = {"visitor": chat_id, "id": frame["id"], "text": text}

@@ -20,6 +20,7 @@ from adapters.web.server import (
 )
 from dialog.engine import ConversationEngine
 from dialog.texts import ATTACHMENT
+from storage.records import NewUpdate
 from tests.e2e.web_helpers import (
     GREETING,
     QUESTIONS,
@@ -258,3 +259,29 @@ async def test_without_configured_sites_the_chat_page_is_framed_only_by_itself(s
         policy = response.headers["Content-Security-Policy"]
         assert "<html" in (await response.text()).lower()
     assert "frame-ancestors 'self';" in policy
+
+
+async def test_a_message_the_database_cannot_take_is_resent_and_answered_once(site: Site) -> None:
+    chat = site.runtime.web.chat
+    assert chat is not None
+    store, failures = chat.enqueue, [1]
+
+    async def flaky(update: NewUpdate) -> None:
+        if failures:  # the database is away for one write
+            failures.pop()
+            raise OSError("connection refused")
+        await store(update)
+
+    async with citizen(site) as visitor:
+        chat.enqueue = flaky
+        after = len(visitor.frames)
+        client_id = await visitor.say(QUESTIONS[1])
+        assert "не потеряно" in await visitor.error(None, after)  # the socket closes; the page resends
+        await visitor.close()
+        await visitor.connect(visitor.token)
+        after = len(visitor.frames)
+        await visitor.say(QUESTIONS[1], client_id)
+        await visitor.ack(client_id, after)
+        await visitor.reply(after)
+        items = await settled_history(site, visitor.chat_id, lambda i: answered(i, [QUESTIONS[1]]))
+    assert [i.text for i in items if i.direction == "in"].count(QUESTIONS[1]) == 1
