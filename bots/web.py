@@ -118,6 +118,9 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
         async with asyncio.TaskGroup() as tasks:
             if runtime.web.inbox is not None:
                 tasks.create_task(runtime.web.inbox.feed.run(stop), name="inbox-feed")
+            if runtime.web.chat is not None:
+                channel = runtime.web.chat.channel
+                tasks.create_task(channel.fanout.run(channel.hub.publish, stop), name="web-chat-fanout")
             await stop.wait()
     finally:
         await web_runner.cleanup()

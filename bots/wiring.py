@@ -26,6 +26,7 @@ from dialog.classifier import Classifier, build_classifier
 from dialog.engine import ConversationEngine
 from dialog.knowledge import load_knowledge
 from storage.db import make_engine, make_sessions
+from storage.fanout import RedisFanout
 from storage.repositories import Repository
 from storage.state import MemoryStore, RedisStateStore, StateStore
 from storage.web import WebStore
@@ -121,10 +122,15 @@ def build_runtime(
         vk = VkChannel(client, settings.vk_group_id, settings.vk_execute_batch)
         channels[vk.name] = vk
     sessions = make_sessions(database)
+    closers: list[Callable[[], Awaitable[None]]] = []
     web_store = WebStore(sessions)
     web_channel = None
     if settings.web_chat:
         web_channel = WebChannel(web_store)
+        if settings.redis_url:  # replies reach a citizen's socket in whichever process holds it
+            fanout = RedisFanout.from_url(settings.redis_url, settings.redis_prefix)
+            web_channel.fanout = fanout
+            closers.append(fanout.close)
         channels[web_channel.name] = web_channel
     outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
     handoff = build_handoff(settings, sessions, states, engine, telegram.bot if telegram else None, clock)
@@ -141,7 +147,7 @@ def build_runtime(
     )
     runtime.web_store = web_store
     runtime.web = build_web(runtime, web_store, web_channel)
-    runtime.closers += [database.dispose, states.close]
+    runtime.closers += [database.dispose, states.close, *closers]
     for channel in (telegram, vk):
         if channel is not None:
             runtime.closers.append(channel.close)

@@ -11,6 +11,7 @@ from typing import Any
 from adapters.base import Decoded, Ignore
 from adapters.errors import PermanentFailure
 from dialog.messages import Attachment, AttachmentKind, Button, InboundMessage
+from storage.fanout import Fanout, LocalFanout
 from storage.web import HistoryItem, WebStore
 
 logger = logging.getLogger("okno.adapters.web")
@@ -106,9 +107,10 @@ class WebChannel:
     name = CHANNEL
     max_text_length = MAX_TEXT
 
-    def __init__(self, store: WebStore, hub: ChatHub | None = None) -> None:
+    def __init__(self, store: WebStore, hub: ChatHub | None = None, fanout: Fanout | None = None) -> None:
         self.store = store
         self.hub = hub or ChatHub()
+        self.fanout = fanout or LocalFanout(self.hub.publish)  # Redis when several processes serve
 
     def decode(self, payload: dict[str, Any]) -> Decoded:
         chat_id = payload.get("visitor")
@@ -151,7 +153,7 @@ class WebChannel:
         sender = "bot"
         if key and key.isdigit() and not buttons:  # the bot's replies carry buttons; people's never do
             sender = "operator" if await self.store.outcome_of(int(key)) == "operator" else "bot"
-        self.hub.publish(chat_id, message_frame(message_id, sender, text, rows))
+        await self.fanout.publish(chat_id, message_frame(message_id, sender, text, rows))
         return message_id
 
     async def send_media(
@@ -170,7 +172,7 @@ class WebChannel:
             raise PermanentFailure("the file to send is not in the web chat's store")
         message_id = f"o{key}" if key else f"f{ref[:8]}"
         file = {"url": file_url(ref), "name": "", "kind": "photo" if kind == "photo" else "document"}
-        self.hub.publish(chat_id, message_frame(message_id, "operator", caption, (), file))
+        await self.fanout.publish(chat_id, message_frame(message_id, "operator", caption, (), file))
         return f"{message_id}|{ref}"
 
     async def fetch_file(self, ref: str) -> bytes:
