@@ -76,7 +76,7 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             handoff.canned,
             handoff.situations,
             SessionSigner(secret or secrets.token_bytes(32)),
-            runtime.states.take_token,
+            runtime.states,
             lambda: stats_page(settings.database_url),
             settings.web_secure_cookies,
         )

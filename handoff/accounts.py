@@ -64,7 +64,7 @@ class Session:
     name: str
     role: Role
     nonce: str  # per sign-in: the CSRF token is bound to it
-    issued: int
+    issued: float  # seconds since the epoch
 
     @property
     def actor_id(self) -> str:
@@ -78,7 +78,7 @@ class SessionSigner:
         self.secret = secret
 
     def issue(self, login: str, name: str, role: Role) -> tuple[Session, str]:
-        session = Session(login, name, role, secrets.token_urlsafe(12), int(time.time()))
+        session = Session(login, name, role, secrets.token_urlsafe(12), time.time())
         body = _b64(json.dumps([login, name, role.value, session.nonce, session.issued]).encode())
         return session, f"{body}.{self._mac(body)}"
 
@@ -90,7 +90,7 @@ class SessionSigner:
             return None
         try:
             login, name, role, nonce, issued = json.loads(_unb64(body))
-            session = Session(str(login), str(name), Role(role), str(nonce), int(issued))
+            session = Session(str(login), str(name), Role(role), str(nonce), float(issued))
         except (ValueError, TypeError):
             return None
         return session if time.time() - session.issued < SESSION_SECONDS else None

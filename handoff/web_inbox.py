@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from html import escape
@@ -15,13 +16,22 @@ from urllib.parse import quote, unquote
 from aiohttp import BodyPartReader, web
 
 from handoff import web_pages
-from handoff.accounts import Role, Session, SessionSigner, check_password, may_act, sees_identification
+from handoff.accounts import (
+    SESSION_SECONDS,
+    Role,
+    Session,
+    SessionSigner,
+    check_password,
+    may_act,
+    sees_identification,
+)
 from handoff.canned import CannedReplies
 from handoff.config import HandoffConfig
 from handoff.desk import Actor, OperatorDesk
 from handoff.errors import IllegalTransition
 from handoff.texts import CLOSED_FOR_CITIZEN
 from storage.models import TicketRow
+from storage.state import StateStore
 from storage.tickets import TicketStore
 from storage.web import WebStore
 
@@ -45,7 +55,6 @@ BAD_FILE = "Можно приложить только фото JPEG или PNG 
 
 Form = dict[str, Any]
 Handler = Callable[[web.Request, Session, Form], Awaitable[web.StreamResponse]]
-TakeToken = Callable[[str, float, float], Awaitable[float]]
 Report = Callable[[], Awaitable[tuple[str, bytes]]]  # the statistics page's body, and its chart
 
 
@@ -96,7 +105,7 @@ class WebInbox:
         canned: CannedReplies,
         situations: dict[str, str],
         signer: SessionSigner,
-        take_token: TakeToken,
+        states: StateStore,
         report: Report,
         secure_cookies: bool = False,
     ) -> None:
@@ -107,7 +116,7 @@ class WebInbox:
         self.canned = canned
         self.situations = situations
         self.signer = signer
-        self.take_token = take_token
+        self.states = states  # sign-in throttling and signed-out sessions, shared by every process
         self.report = report
         self.secure_cookies = secure_cookies
         self.feed = InboxFeed(store)
@@ -129,7 +138,7 @@ class WebInbox:
 
     def _signed_in(self, handler: Handler, role: Role | None = None) -> Callable[..., Any]:
         async def checked(request: web.Request) -> web.StreamResponse:
-            session = self.signer.read(request.cookies.get(COOKIE))
+            session = await self._session(request)
             account = await self.store.account(session.login) if session else None
             if session is None or account is None or account.disabled:
                 if request.method == "GET" and request.path != "/inbox/events":
@@ -146,18 +155,26 @@ class WebInbox:
 
         return checked
 
+    async def _session(self, request: web.Request) -> Session | None:
+        """The signed session, unless its owner signed out since it was issued."""
+        session = self.signer.read(request.cookies.get(COOKIE))
+        if session is None:
+            return None
+        out = await self.states.load(f"inbox:signed-out:{session.login}")
+        return None if out and session.issued <= float(out.get("at", 0)) else session
+
     async def root(self, request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/chat")
 
     async def login_page(self, request: web.Request) -> web.StreamResponse:
-        if self.signer.read(request.cookies.get(COOKIE)) is not None:
+        if await self._session(request) is not None:
             raise web.HTTPSeeOther("/inbox")
         return _html(web_pages.page("Вход", web_pages.login_form()))
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
         login, password = str(form.get("login", "")).strip()[:64], str(form.get("password", ""))
-        throttle = await self.take_token(f"login:{request.remote}:{login}", 5 / 60, 5)
+        throttle = await self.states.take_token(f"login:{request.remote}:{login}", 5 / 60, 5)
         if throttle > 0:
             return _html(web_pages.page("Вход", web_pages.login_form(LOGIN_THROTTLED, login)), 429)
         account = await self.store.account(login)
@@ -174,6 +191,9 @@ class WebInbox:
         raise response
 
     async def logout(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:
+        # every session of this operator issued until now stops working, copies of the cookie too
+        signed_out = {"at": time.time()}
+        await self.states.save(f"inbox:signed-out:{session.login}", signed_out, ttl=SESSION_SECONDS)
         response = web.HTTPSeeOther("/inbox/login")
         response.del_cookie(COOKIE, path="/")
         raise response

@@ -51,6 +51,7 @@ async def ask_for_a_person(chat: Page) -> str:
     await say(chat, "Иванов Иван Иванович")
     await bot_says(chat, "СНИЛС")
     await say(chat, "123")  # a wrong СНИЛС gets a hint, then the citizen skips it
+    await bot_says(chat, "контрольное число")
     await press(chat, "Пропустить")
     await bot_says(chat, "телефона")
     await press(chat, "Пропустить")

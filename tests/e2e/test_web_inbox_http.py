@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from dialog.engine import ConversationEngine
 from handoff import texts
@@ -148,6 +149,22 @@ async def test_a_disabled_account_cannot_sign_in_and_its_session_stops(site: Sit
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         status, page = await sign_in(http, site.url, "anna", PASSWORD)
     assert status == 401 and LOGIN_FAILED in html.unescape(page)
+
+
+async def test_signing_out_ends_every_session_of_the_operator(site: Site) -> None:
+    async with signed_in(site, "anna") as laptop, signed_in(site, "anna") as phone:
+        stolen = laptop.http.cookie_jar.filter_cookies(URL(site.url))["okno_session"].value
+        async with laptop.http.post(f"{site.url}/inbox/logout", data={"csrf": laptop.csrf}) as response:
+            assert "Вход для операторов" in await response.text()
+        assert (await laptop.get("/inbox"))[0] == 303
+        assert (await phone.get("/inbox"))[0] == 303  # the other device is signed out too
+        async with (
+            aiohttp.ClientSession(cookies={"okno_session": stolen}) as thief,
+            thief.get(f"{site.url}/inbox", allow_redirects=False) as response,
+        ):
+            assert response.status == 303  # a copy of the cookie is worth nothing now
+    async with signed_in(site, "anna") as again:  # signing in afterwards works at once
+        assert (await again.get("/inbox"))[0] == 200
 
 
 # Acting on tickets
