@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     web_inbox: bool = True  # the operators' inbox at /inbox (accounts: `okno operators add`)
     web_allowed_origins: Annotated[list[str], NoDecode] = []  # sites that may embed the chat widget
     web_secret: SecretStr | None = None  # signs inbox sessions; unset: a new one each start
+    web_trusted_proxies: Annotated[list[str], NoDecode] = []  # their X-Forwarded-For names the client
     web_secure_cookies: bool = False  # set behind HTTPS so session cookies never travel in clear
     web_chat_rate_per_second: float = Field(1.0, gt=0)  # one socket, after a burst of 5
     web_chat_ip_rate_per_second: float = Field(3.0, gt=0)  # all sockets of one address
@@ -96,6 +97,14 @@ class Settings(BaseSettings):
         """«-1001, -1002» or «[-1001, -1002]»: both are accepted."""
         if isinstance(value, str):
             return [int(part) for part in value.strip("[] ").replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("web_trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        """«10.0.0.5, 10.0.0.6»: the reverse proxies in front of Okno."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.strip("[] ").split(",") if part.strip()]
         return value
 
     @field_validator("web_allowed_origins", mode="before")

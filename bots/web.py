@@ -44,9 +44,26 @@ class WebParts:
         return self.chat is not None or self.inbox is not None
 
 
+def client_address(trusted: frozenset[str]) -> Callable[[web.Request], str]:
+    """The address a request came from: behind trusted proxies, the last one they did not add."""
+
+    def address_of(request: web.Request) -> str:
+        remote = request.remote or "unknown"
+        if remote not in trusted:
+            return remote
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        for hop in reversed(hops):  # appended by each proxy: the rightmost untrusted one is the client
+            if hop not in trusted:
+                return hop
+        return remote
+
+    return address_of
+
+
 def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> WebParts:
     settings, handoff = runtime.settings, runtime.handoff
     parts = WebParts()
+    address_of = client_address(frozenset(settings.web_trusted_proxies))
     if channel is not None:
         policy = AttachmentPolicy.from_facts(runtime.engine.knowledge.facts)
         limits = ChatLimits(
@@ -63,7 +80,9 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
 
         # sockets' messages arriving together are stored in one transaction, each acked once durable
         stored: GroupCommit[NewUpdate] = GroupCommit(write)
-        parts.chat = WebChat(channel, stored.add, runtime.inbox.wake, runtime.states.take_token, limits)
+        parts.chat = WebChat(
+            channel, stored.add, runtime.inbox.wake, runtime.states.take_token, limits, address_of
+        )
     if settings.web_inbox and handoff.operators is not None and handoff.canned is not None:
         secret = settings.web_secret.get_secret_value().encode() if settings.web_secret else None
         if secret is None:
@@ -79,6 +98,7 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             runtime.states,
             lambda: stats_page(settings.database_url),
             settings.web_secure_cookies,
+            address_of,
         )
     return parts
 

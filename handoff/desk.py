@@ -163,7 +163,7 @@ class OperatorDesk:
         values |= {"status_changed_at": now, "taken_at": row.taken_at or now}
         event = EventRecord(user_id, row.status, Status.IN_PROGRESS.value, row.level, "взято", user_name)
         name = f" {user_name}" if self.config.show_operator_name else ""
-        told = CitizenMessage(texts.TAKEN.format(number=row.number, name=name))
+        told = CitizenMessage(texts.TAKEN.format(number=row.number, name=name), outcome="handoff")
         return TicketChange(row.id, row.version, values, event, [PostRecord("card")], [told])
 
     async def _transfer(self, actor: Actor, ticket: TicketRow, _argument: str) -> str | None:
@@ -186,7 +186,7 @@ class OperatorDesk:
             if target != row.desk_chat_id:  # a topic in the specialists' group; the old one is closed
                 values |= {"desk_chat_id": target, "thread_id": None, "card_message_id": None}
                 posts = [PostRecord("card"), PostRecord("text", system_post(texts.TRANSFERRED_HERE))]
-            told = CitizenMessage(texts.TRANSFERRED.format(number=row.number))
+            told = CitizenMessage(texts.TRANSFERRED.format(number=row.number), outcome="handoff")
             return TicketChange(row.id, row.version, values, event, posts, [told])
 
         if target != ticket.desk_chat_id and ticket.thread_id is not None and ticket.desk_chat_id:
@@ -231,7 +231,7 @@ class OperatorDesk:
             values |= {"assignee_name": row.assignee_name or actor.name, "taken_at": row.taken_at or now}
             event = EventRecord(actor.user_id, row.status, Status.RESOLVED.value, row.level, note, actor.name)
             posts = [PostRecord("text", system_post(note)), PostRecord("card"), PostRecord("close")]
-            told = CitizenMessage(texts.RESOLVED.format(number=row.number))
+            told = CitizenMessage(texts.RESOLVED.format(number=row.number), outcome="handoff")
             return TicketChange(
                 row.id,
                 row.version,

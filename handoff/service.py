@@ -111,7 +111,9 @@ class HandoffService:
             if description := str(payload.get("description") or ""):
                 await self._to_ticket(active, Relay(description, ()), job.chat_id)
             await self.store.send_to_citizen(
-                job.channel, job.chat_id, [CitizenMessage(texts.ALREADY_OPEN.format(number=active.number))]
+                job.channel,
+                job.chat_id,
+                [CitizenMessage(texts.ALREADY_OPEN.format(number=active.number), outcome="handoff")],
             )
             return
         now = self.clock()
@@ -212,7 +214,9 @@ class HandoffService:
         ticket = await self.store.active_ticket(job.channel, job.chat_id)
         if ticket is None:  # closed meanwhile: the conversation goes back to the bot
             last = await self.store.tickets_of(job.channel, job.chat_id, 1)
-            await self.store.send_to_citizen(job.channel, job.chat_id, [CitizenMessage(texts.NO_TICKET)])
+            await self.store.send_to_citizen(
+                job.channel, job.chat_id, [CitizenMessage(texts.NO_TICKET, outcome="handoff")]
+            )
             if last:
                 await self.tracker.inject(event_update(last[0], "closed", "relay"))
             return

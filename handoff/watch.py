@@ -104,7 +104,7 @@ class TicketWatch:
             }
             event = EventRecord("bot", row.status, Status.CLOSED.value, row.level, note)
             posts = [PostRecord("text", system_post(note)), PostRecord("card"), PostRecord("close")]
-            told = CitizenMessage(texts.EXPIRED.format(number=row.number))
+            told = CitizenMessage(texts.EXPIRED.format(number=row.number), outcome="handoff")
             return TicketChange(
                 row.id, row.version, values, event, posts, [told], [event_update(row, "closed", "expired")]
             )

@@ -108,6 +108,7 @@ class WebInbox:
         states: StateStore,
         report: Report,
         secure_cookies: bool = False,
+        address_of: Callable[[web.Request], str] | None = None,
     ) -> None:
         self.tickets = tickets
         self.store = store
@@ -119,6 +120,7 @@ class WebInbox:
         self.states = states  # sign-in throttling and signed-out sessions, shared by every process
         self.report = report
         self.secure_cookies = secure_cookies
+        self.address_of = address_of or (lambda request: request.remote or "unknown")
         self.feed = InboxFeed(store)
 
     def routes(self, app: web.Application) -> None:
@@ -174,7 +176,7 @@ class WebInbox:
     async def login(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
         login, password = str(form.get("login", "")).strip()[:64], str(form.get("password", ""))
-        throttle = await self.states.take_token(f"login:{request.remote}:{login}", 5 / 60, 5)
+        throttle = await self.states.take_token(f"login:{self.address_of(request)}:{login}", 5 / 60, 5)
         if throttle > 0:
             return _html(web_pages.page("Вход", web_pages.login_form(LOGIN_THROTTLED, login)), 429)
         account = await self.store.account(login)

@@ -111,7 +111,7 @@ class CitizenMessage:
     text: str
     buttons: list[list[str]] = field(default_factory=list)
     media: dict[str, Any] | None = None
-    outcome: str = "operator"
+    outcome: str = "operator"  # what people wrote; notices about the ticket say "handoff"
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ FILE_KIND = "Можно отправить только фото в формат
 UNAVAILABLE = "Сервис на минуту недоступен. Сообщение не потеряно: отправим его, как только связь вернётся."
 NO_VISITOR = "Сначала откройте чат — файл отправляется в разговор."
 
+AddressOf = Callable[[web.Request], str]  # the citizen's address, seen through trusted proxies
 Enqueue = Callable[[NewUpdate], Awaitable[None]]  # returns once the update is stored
 TakeToken = Callable[[str, float, float], Awaitable[float]]
 
@@ -64,12 +65,14 @@ class WebChat:
         wake: Callable[[], None],
         take_token: TakeToken,
         limits: ChatLimits,
+        address_of: AddressOf | None = None,
     ) -> None:
         self.channel = channel
         self.enqueue = enqueue
         self.wake = wake
         self.take_token = take_token
         self.limits = limits
+        self.address_of = address_of or (lambda request: request.remote or "unknown")
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/chat", self.page)
@@ -104,7 +107,7 @@ class WebChat:
     async def socket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=FRAME_LIMIT)
         await ws.prepare(request)
-        ip = request.remote or "unknown"
+        ip = self.address_of(request)
         try:
             hello = await ws.receive_json(timeout=30)
             token = hello.get("visitor") if isinstance(hello, dict) else None

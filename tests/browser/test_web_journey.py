@@ -91,6 +91,8 @@ async def test_from_the_menu_to_a_person_and_back(browser: Browser, site: Site) 
 
     await inbox.click("button[data-action=take]")
     await bot_says(chat, "занимается оператор Анна Петрова")  # live, from the other browser
+    notice = chat.locator(".okno-from-bot .okno-text", has_text="занимается оператор")
+    await expect(notice).to_have_count(1)  # a notice about the ticket, not the operator's own words
     await inbox.fill("#reply-text", "Здравствуйте! Проверьте, пожалуйста, номер телефона в профиле.")
     await inbox.click("#reply-send")
     await bot_says(chat, "Проверьте, пожалуйста, номер телефона")
