@@ -103,6 +103,7 @@ def build_handoff(
     states: StateStore,
     engine: ConversationEngine,
     bot: Bot | None,
+    web_store: WebStore,
     clock: Callable[[], datetime] | None = None,
 ) -> HandoffParts:
     facts = engine.knowledge.facts
@@ -124,7 +125,6 @@ def build_handoff(
     parts.situations = {rule_id: rule.situation for rule_id, rule in rules.by_id.items()}
     parts.canned = load_canned(facts)
     parts.watch = TicketWatch(store, config, hours, tracker, clock)
-    web_store = WebStore(sessions)
     if bot is not None and config.desk_chats:
         parts.desk = TelegramDesk(bot, web_store.file_data)
         renderer = CardRenderer(store, config, parts.situations)

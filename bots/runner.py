@@ -63,18 +63,15 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
 def receivers(runtime: Runtime) -> dict[str, Loop]:
     settings = runtime.settings
     found: dict[str, Loop] = {}
-    if runtime.telegram is not None:
-        bot = runtime.telegram.bot
-        if settings.telegram_mode == "polling":
-            found["telegram-polling"] = Polling(bot, runtime.repository, runtime.inbox.wake).run
-        else:
-            found["web"] = lambda stop: serve_web(runtime, stop)
-    if runtime.vk is not None and settings.vk_mode == "callback":
-        found["web"] = lambda stop: serve_web(runtime, stop)
-    elif runtime.vk is not None:
-        vk = runtime.vk
+    telegram, vk = runtime.telegram, runtime.vk
+    if telegram is not None and settings.telegram_mode == "polling":
+        found["telegram-polling"] = Polling(telegram.bot, runtime.repository, runtime.inbox.wake).run
+    if vk is not None and settings.vk_mode == "longpoll":
         found["vk-longpoll"] = LongPoll(vk.client, vk.group_id, runtime.repository, runtime.inbox.wake).run
-    if runtime.web.any:
+    webhooks = (telegram is not None and settings.telegram_mode == "webhook") or (
+        vk is not None and settings.vk_mode == "callback"
+    )
+    if webhooks or runtime.web.any:  # one web server for the webhooks, the chat and the inbox
         found["web"] = lambda stop: serve_web(runtime, stop)
     return found
 

@@ -64,8 +64,8 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
     settings, handoff = runtime.settings, runtime.handoff
     parts = WebParts()
     address_of = client_address(frozenset(settings.web_trusted_proxies))
+    policy = AttachmentPolicy.from_facts(runtime.engine.knowledge.facts)
     if channel is not None:
-        policy = AttachmentPolicy.from_facts(runtime.engine.knowledge.facts)
         limits = ChatLimits(
             per_socket_per_second=settings.web_chat_rate_per_second,
             per_ip_per_second=settings.web_chat_ip_rate_per_second,
@@ -97,6 +97,7 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             SessionSigner(secret or secrets.token_bytes(32)),
             runtime.states,
             lambda: stats_page(settings.database_url),
+            policy,
             settings.web_secure_cookies,
             address_of,
         )

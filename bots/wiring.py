@@ -133,7 +133,8 @@ def build_runtime(
             closers.append(fanout.close)
         channels[web_channel.name] = web_channel
     outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
-    handoff = build_handoff(settings, sessions, states, engine, telegram.bot if telegram else None, clock)
+    desk_bot = telegram.bot if telegram else None
+    handoff = build_handoff(settings, sessions, states, engine, desk_bot, web_store, clock)
 
     def replies_and_jobs() -> None:  # a written batch may hold replies and handoff jobs
         outbox.wake()

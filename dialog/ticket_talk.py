@@ -19,6 +19,13 @@ _REMAINS = re.compile(
 _SIZE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(КБ|МБ|ГБ)", re.IGNORECASE)
 _UNITS = {"кб": 1024, "мб": 1024**2, "гб": 1024**3}
 _FORMATS = {"JPEG": ("image/jpeg", "image/jpg"), "PNG": ("image/png",), "PDF": ("application/pdf",)}
+_IMAGE_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+IMAGE_TYPES = tuple(_IMAGE_MAGIC.values())
+
+
+def image_type(data: bytes) -> str | None:
+    """JPEG or PNG by the file's first bytes, not by what a browser claims; None for anything else."""
+    return next((mime for magic, mime in _IMAGE_MAGIC.items() if data.startswith(magic)), None)
 
 
 def ticket_number(sequence: int) -> str:

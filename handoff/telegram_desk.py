@@ -24,6 +24,7 @@ from adapters.telegram.mapping import button_payload, keyboard
 from dialog.messages import Button
 from handoff.errors import DeskError, DeskMisconfigured, DeskRetryLater, DeskUnavailable, TopicGone
 from handoff.ports import DeskEvent, DeskFile, DeskMessage, DeskPress
+from storage.web import LOCAL_FILE
 
 logger = logging.getLogger("okno.handoff.telegram")
 
@@ -47,7 +48,6 @@ class GetRawChat(TelegramMethod[dict[str, Any]]):
     chat_id: int
 
 
-LOCAL_FILE = "web:"  # a file ref of Okno's own store rather than a Telegram file id or a URL
 LoadFile = Callable[[str], Awaitable[bytes | None]]
 
 

@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote
 
 from aiohttp import BodyPartReader, web
 
+from dialog.ticket_talk import AttachmentPolicy, image_type
 from handoff import web_pages
 from handoff.accounts import (
     SESSION_SECONDS,
@@ -42,8 +43,6 @@ COOKIE = "okno_session"
 FLASH = "okno_flash"
 POLL_SECONDS = 0.5
 PING_SECONDS = 15.0
-PHOTO_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
-FILE_LIMIT = 2 * 1024 * 1024
 LOGIN_FAILED = "Неверный логин или пароль."
 LOGIN_THROTTLED = "Слишком много попыток входа. Подождите минуту и попробуйте снова."
 CSRF_FAILED = "Форма устарела. Обновите страницу и повторите действие."
@@ -51,7 +50,7 @@ NOT_ALLOWED = "У вас нет прав на это действие: обра�
 NOTE_SAVED = "Заметка сохранена."
 SENT = "Отправлено гражданину."
 EMPTY_REPLY = "Напишите текст ответа или приложите файл."
-BAD_FILE = "Можно приложить только фото JPEG или PNG до 2 МБ."
+BAD_FILE = "Можно приложить только фото JPEG или PNG до {limit}."
 
 Form = dict[str, Any]
 Handler = Callable[[web.Request, Session, Form], Awaitable[web.StreamResponse]]
@@ -107,6 +106,7 @@ class WebInbox:
         signer: SessionSigner,
         states: StateStore,
         report: Report,
+        attachments: AttachmentPolicy,
         secure_cookies: bool = False,
         address_of: Callable[[web.Request], str] | None = None,
     ) -> None:
@@ -119,6 +119,7 @@ class WebInbox:
         self.signer = signer
         self.states = states  # sign-in throttling and signed-out sessions, shared by every process
         self.report = report
+        self.attachments = attachments  # an operator's photo keeps to the same limits as a citizen's
         self.secure_cookies = secure_cookies
         self.address_of = address_of or (lambda request: request.remote or "unknown")
         self.feed = InboxFeed(store)
@@ -150,7 +151,7 @@ class WebInbox:
                 raise web.HTTPForbidden(text="Эта страница только для руководителей.")
             form: Form = {}
             if request.method == "POST":
-                form = await _form(request)
+                form = await _form(request, self.attachments.max_bytes)
                 if not self.signer.check_csrf(session, str(form.get("csrf", ""))):
                     return self._back(request, CSRF_FAILED, "/inbox")
             return await handler(request, session, form)
@@ -275,9 +276,9 @@ class WebInbox:
         files: tuple[dict[str, str], ...] = ()
         upload = form.get("file")
         if isinstance(upload, bytes) and upload:
-            mime = next((m for magic, m in PHOTO_MAGIC.items() if upload.startswith(magic)), None)
-            if mime is None or len(upload) > FILE_LIMIT:
-                return BAD_FILE
+            mime = image_type(upload)
+            if mime is None or len(upload) > self.attachments.max_bytes:
+                return BAD_FILE.format(limit=self.attachments.limit)
             ref = await self.store.save_file(ticket.chat_id, str(form.get("file_name", "")), mime, upload)
             files = ({"kind": "photo", "ref": ref, "source": "web"},)
         if not text and not files:
@@ -330,7 +331,7 @@ class WebInbox:
 _DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 
-async def _form(request: web.Request) -> dict[str, Any]:
+async def _form(request: web.Request, file_limit: int) -> dict[str, Any]:
     """A posted form; a file field comes as bytes (read up to the limit) with its name beside it."""
     if not request.content_type.startswith("multipart/"):
         return dict(await request.post())
@@ -343,7 +344,7 @@ async def _form(request: web.Request) -> dict[str, Any]:
             data = bytearray()
             while chunk := await part.read_chunk(64 * 1024):
                 data += chunk
-                if len(data) > FILE_LIMIT:
+                if len(data) > file_limit:
                     break
             form[part.name], form[f"{part.name}_name"] = bytes(data), part.filename
         else:

@@ -13,7 +13,7 @@ from handoff.cards import ACTIONS, CHANNELS, IDENTITY_LABELS, LEVELS, card_butto
 from handoff.tickets import Level, Status
 from handoff.tracking import MSK, aware
 from storage.models import TicketEvent, TicketNote, TicketRow
-from storage.web import HistoryItem
+from storage.web import LOCAL_FILE, HistoryItem, file_url
 
 QUEUE_TABS = (
     ("open", "Открытые", ("new", "in_progress", "needs_info")),
@@ -203,17 +203,17 @@ def _transcript_item(item: HistoryItem, hidden: dict[str, str]) -> str:
     files = []
     for attachment in item.attachments:
         ref = str(attachment.get("ref") or "")
-        if ref.startswith(("web:", "https://", "http://")):  # a Telegram file id cannot be opened here
+        if ref.startswith((LOCAL_FILE, "https://", "http://")):  # a Telegram file id cannot be opened here
             name = escape(str(attachment.get("name") or "файл"))
             files.append(
-                f'<a href="{escape(_file_url(ref))}" target="_blank" rel="noopener noreferrer">{name}</a>'
+                f'<a href="{escape(file_url(ref))}" target="_blank" rel="noopener noreferrer">{name}</a>'
             )
         elif ref:
             files.append('<span class="muted">файл (в Telegram)</span>')
     media = item.media or {}
     if media.get("ref") and media.get("source", "web") == "web":
         files.append(
-            f'<a href="{escape(_file_url(str(media["ref"])))}" target="_blank" rel="noopener">файл</a>'
+            f'<a href="{escape(file_url(str(media["ref"])))}" target="_blank" rel="noopener">файл</a>'
         )
     text = escape(mask_answer(item.text, hidden) if hidden and item.direction == "in" else item.text)
     if not item.text and item.payload:
@@ -222,10 +222,6 @@ def _transcript_item(item: HistoryItem, hidden: dict[str, str]) -> str:
         f'<li class="msg {css}"><span class="who">{who}</span> <time>{_clock(item.at)}</time>'
         f'<p class="text">{text}</p>{" ".join(files)}</li>'
     )
-
-
-def _file_url(ref: str) -> str:
-    return ref if ref.startswith("http") else f"/chat/files/{ref.removeprefix('web:')}"
 
 
 def _notes(notes: Sequence[TicketNote]) -> str:

@@ -25,6 +25,12 @@ from storage.models import (
 )
 
 OPEN_STATUSES = ("new", "in_progress", "needs_info")
+LOCAL_FILE = "web:"  # a ref to a file kept here, as other channels and the desk see it
+
+
+def file_url(ref: str) -> str:
+    """Where a browser opens a file: ours are served by the chat, other platforms' by their URL."""
+    return ref if ref.startswith(("http://", "https://")) else f"/chat/files/{ref.removeprefix(LOCAL_FILE)}"
 
 
 class AccountExists(StorageError):
@@ -113,15 +119,14 @@ class WebStore:
 
     async def revision(self) -> tuple[int, ...]:
         """Changes whenever anything an operator looks at changes: messages, ticket moves, notes."""
-        async with self._sessions() as session:
-            values = [
-                await session.scalar(select(func.max(Message.id))),
-                await session.scalar(select(func.max(TicketEvent.id))),
-                await session.scalar(select(func.max(TicketNote.id))),
-                await session.scalar(
-                    select(func.sum(TicketRow.version)).where(TicketRow.status.in_(OPEN_STATUSES))
-                ),
-            ]
+        marker = select(
+            select(func.max(Message.id)).scalar_subquery(),
+            select(func.max(TicketEvent.id)).scalar_subquery(),
+            select(func.max(TicketNote.id)).scalar_subquery(),
+            select(func.sum(TicketRow.version)).where(TicketRow.status.in_(OPEN_STATUSES)).scalar_subquery(),
+        )
+        async with self._sessions() as session:  # one round trip, twice a second while pages watch
+            values = (await session.execute(marker)).one()
         return tuple(int(v or 0) for v in values)
 
     # The web inbox

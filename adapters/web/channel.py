@@ -11,15 +11,14 @@ from typing import Any
 from adapters.base import Decoded, Ignore
 from adapters.errors import PermanentFailure
 from dialog.messages import Attachment, AttachmentKind, Button, InboundMessage
+from dialog.ticket_talk import IMAGE_TYPES
 from storage.fanout import Fanout, LocalFanout
-from storage.web import HistoryItem, WebStore
+from storage.web import LOCAL_FILE, HistoryItem, WebStore, file_url
 
 logger = logging.getLogger("okno.adapters.web")
 
 CHANNEL = "web"
 MAX_TEXT = 4000
-PHOTO_TYPES = ("image/jpeg", "image/png")
-LOCAL_FILE = "web:"  # how this channel's files are named outside it (Telegram's desk uploads them)
 QUEUE_LIMIT = 200  # frames waiting for one slow socket before it is dropped (it reloads history)
 
 
@@ -56,10 +55,6 @@ class ChatHub:
 
     def sockets(self) -> int:
         return sum(len(q) for q in self._queues.values())
-
-
-def file_url(ref: str) -> str:
-    return f"/chat/files/{ref.removeprefix(LOCAL_FILE)}"
 
 
 def message_frame(
@@ -119,7 +114,7 @@ class WebChannel:
         files = payload.get("files") or []
         attachments = tuple(
             Attachment(
-                AttachmentKind.PHOTO if f.get("mime") in PHOTO_TYPES else AttachmentKind.DOCUMENT,
+                AttachmentKind.PHOTO if f.get("mime") in IMAGE_TYPES else AttachmentKind.DOCUMENT,
                 int(f.get("size") or 0),
                 str(f.get("name") or ""),
                 str(f.get("mime") or ""),

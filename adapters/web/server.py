@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from adapters.web.channel import CHANNEL, WebChannel, history_frame
+from dialog.ticket_talk import IMAGE_TYPES, image_type
 from storage.records import NewUpdate
 
 logger = logging.getLogger("okno.adapters.web")
@@ -27,7 +28,6 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 FRAME_LIMIT = 16 * 1024  # bytes of one socket frame; a message is at most MAX_CHARS characters
 MAX_CHARS = 2000
 HISTORY = 100
-MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 TOO_LONG = "Сообщение слишком длинное: не больше {limit} символов. Разделите его на несколько."
 TOO_FAST = "Слишком много сообщений подряд. Подождите несколько секунд и отправьте снова."
@@ -229,8 +229,8 @@ class WebChat:
             data += chunk
             if len(data) > limit:
                 return _error(413, FILE_TOO_BIG.format(limit=self.limits.file_limit_text))
-        mime = next((m for magic, m in MAGIC.items() if data.startswith(magic)), None)
-        if mime is None:  # by the bytes, not by what the browser claims
+        mime = image_type(bytes(data))
+        if mime is None:
             return _error(415, FILE_KIND.format(limit=self.limits.file_limit_text))
         name = (part.filename or "photo")[:200]
         ref = await self.channel.store.save_file(chat_id_of(token), name, mime, bytes(data))
@@ -240,7 +240,7 @@ class WebChat:
         stored = await self.channel.store.file(request.match_info["ref"])
         if stored is None:
             raise web.HTTPNotFound(text="Файл не найден.")
-        mime = stored.mime_type if stored.mime_type in MAGIC.values() else "application/octet-stream"
+        mime = stored.mime_type if stored.mime_type in IMAGE_TYPES else "application/octet-stream"
         headers = {
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, max-age=86400",
