@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -19,6 +20,7 @@ from bots.wiring import Runtime
 from dialog.engine import ConversationEngine
 from handoff.accounts import Role, hash_password
 from tests.e2e.conftest import free_port, running
+from tests.e2e.web_helpers import listening
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 OPERATOR_PASSWORD = "верный-пароль-42"
@@ -65,7 +67,8 @@ async def site(tmp_path: Path, engine: ConversationEngine, portal_port: int) -> 
         web_allowed_origins=[f"http://127.0.0.1:{portal_port}"],
         workers=8,
     )
-    async with running(settings, engine) as runtime:
+    async with running(settings, engine) as runtime, aiohttp.ClientSession() as http:
+        await listening(http, f"http://127.0.0.1:{port}")
         assert runtime.web_store is not None
         await runtime.web_store.add_account(
             "anna", "Анна Петрова", Role.OPERATOR.value, hash_password(OPERATOR_PASSWORD)

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -21,11 +19,15 @@ from handoff.accounts import Role, hash_password
 from handoff.web_inbox import CSRF_FAILED, LOGIN_FAILED, LOGIN_THROTTLED, NOT_ALLOWED, NOTE_SAVED, SENT
 from storage.models import TicketRow
 from tests.e2e.web_helpers import (
+    Operator,
     Site,
+    card_of,
     citizen,
     open_ticket,
+    operator,
     photo_during_a_handoff,
     serving,
+    sign_in,
 )
 
 PASSWORD = "верный-пароль-42"
@@ -48,55 +50,10 @@ async def site(tmp_path: Path, engine: ConversationEngine) -> AsyncIterator[Site
         yield running_site
 
 
-@dataclass
-class Operator:
-    """A signed-in browser: its own cookie jar, and the CSRF token its pages carry."""
-
-    http: aiohttp.ClientSession
-    url: str
-    csrf: str
-
-    async def get(self, path: str) -> tuple[int, str]:
-        async with self.http.get(f"{self.url}{path}", allow_redirects=False) as response:
-            return response.status, await response.text()
-
-    async def act(self, ticket: TicketRow, action: str, **fields: str) -> str:
-        """Post a ticket form as the page would (with this session's CSRF token unless given);
-        the flash the page shows after the redirect."""
-        form = {"csrf": self.csrf} | fields
-        async with self.http.post(f"{self.url}/inbox/ticket/{ticket.id}/{action}", data=form) as response:
-            assert response.status == 200
-            return flash_of(await response.text())
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found is not None, "the page has no CSRF field"
-    return html.unescape(found.group(1))
-
-
-def flash_of(page: str) -> str:
-    found = re.search(r'<p class="flash" role="status">(.*?)</p>', page, re.S)
-    return html.unescape(found.group(1)) if found else ""
-
-
-def card_of(page: str) -> str:
-    found = re.search(r'<dl class="card">(.*?)</dl>', page, re.S)
-    assert found is not None, "the page has no ticket card"
-    return html.unescape(found.group(1))
-
-
-async def sign_in(http: aiohttp.ClientSession, url: str, login: str, password: str) -> tuple[int, str]:
-    async with http.post(f"{url}/inbox/login", data={"login": login, "password": password}) as response:
-        return response.status, await response.text()
-
-
 @contextlib.asynccontextmanager
 async def signed_in(site: Site, login: str) -> AsyncIterator[Operator]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        status, page = await sign_in(http, site.url, login, PASSWORD)
-        assert status == 200 and "Обращения" in page, page
-        yield Operator(http, site.url, csrf_of(page))
+    async with operator(site.url, login, PASSWORD) as someone:
+        yield someone
 
 
 async def ticket_of(site: Site, number: str) -> TicketRow:

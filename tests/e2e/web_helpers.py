@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import io
 import itertools
 import json
@@ -26,6 +27,7 @@ from adapters.web.server import (
 from bots.settings import Settings
 from bots.wiring import Runtime
 from dialog.engine import ConversationEngine
+from storage.models import TicketRow
 from storage.web import HistoryItem
 from tests.e2e.conftest import free_port, running
 
@@ -64,14 +66,19 @@ async def serving(tmp_path: Path, engine: ConversationEngine, **overrides: Any) 
     )
     url = f"http://127.0.0.1:{port}"
     async with running(settings, engine) as runtime, aiohttp.ClientSession() as http:
-        async with asyncio.timeout(15):
-            while True:
-                with contextlib.suppress(aiohttp.ClientConnectionError):
-                    async with http.get(f"{url}/healthz") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.05)
+        await listening(http, url)
         yield Site(url, runtime, http)
+
+
+async def listening(http: aiohttp.ClientSession, url: str) -> None:
+    """Wait until Okno's web server answers (it starts a moment after the runtime)."""
+    async with asyncio.timeout(15):
+        while True:
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                async with http.get(f"{url}/healthz") as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.05)
 
 
 def from_people(frame: Frame) -> bool:
@@ -279,3 +286,58 @@ async def photo_during_a_handoff(site: Site, visitor: Citizen) -> tuple[str, str
         site, visitor.chat_id, lambda items: any(i.direction == "in" and i.attachments for i in items)
     )
     return number, stored["ref"], after
+
+
+# The web inbox
+
+
+@dataclass
+class Operator:
+    """A signed-in browser: its own cookie jar, and the CSRF token its pages carry."""
+
+    http: aiohttp.ClientSession
+    url: str
+    csrf: str
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.http.get(f"{self.url}{path}", allow_redirects=False) as response:
+            return response.status, await response.text()
+
+    async def act(self, ticket: TicketRow, action: str, **fields: str) -> str:
+        """Post a ticket form as the page would (with this session's CSRF token unless given);
+        the flash the page shows after the redirect."""
+        form = {"csrf": self.csrf} | fields
+        async with self.http.post(f"{self.url}/inbox/ticket/{ticket.id}/{action}", data=form) as response:
+            assert response.status == 200
+            return flash_of(await response.text())
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, "the page has no CSRF field"
+    return html.unescape(found.group(1))
+
+
+def flash_of(page: str) -> str:
+    found = re.search(r'<p class="flash" role="status">(.*?)</p>', page, re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def card_of(page: str) -> str:
+    found = re.search(r'<dl class="card">(.*?)</dl>', page, re.S)
+    assert found is not None, "the page has no ticket card"
+    return html.unescape(found.group(1))
+
+
+async def sign_in(http: aiohttp.ClientSession, url: str, login: str, password: str) -> tuple[int, str]:
+    async with http.post(f"{url}/inbox/login", data={"login": login, "password": password}) as response:
+        return response.status, await response.text()
+
+
+@contextlib.asynccontextmanager
+async def operator(url: str, login: str, password: str) -> AsyncIterator[Operator]:
+    """Signed in to the web inbox in a browser of its own (cookies kept even for an IP address)."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        status, page = await sign_in(http, url, login, password)
+        assert status == 200 and "Обращения" in page, page
+        yield Operator(http, url, csrf_of(page))
