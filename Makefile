@@ -31,7 +31,7 @@ eval: $(STAMP)
 	$(BIN)/okno eval ../shared/eval/dev.jsonl --misses
 
 calibrate: $(STAMP)
-	$(BIN)/okno kb calibrate --examples tests/data/holdout.jsonl
+	$(BIN)/okno kb calibrate --examples ../shared/eval/dev.jsonl
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/classify.py

@@ -19,6 +19,7 @@ from bots.operators_cli import add_operators_parser, cmd_operators
 from bots.runner import serve
 from bots.settings import Settings, SettingsError, load_settings
 from bots.stats_cli import add_stats_parser, cmd_stats
+from bots.vectors_cli import build_vectors
 from bots.tools import GATES, classify_lines, kb_calibrate, kb_check, run_eval
 from bots.wiring import build_classifier_from, build_engine
 from dialog.errors import KnowledgeError
@@ -50,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="a labelled JSON-lines file to calibrate on as well (repeatable)",
     )
+    vectors = kb_sub.add_parser("vectors", help="rebuild the word vectors (needs the [vectors] extra)")
+    vectors.add_argument("--words", type=int, default=40_000, help="common Russian words to include")
     ev = sub.add_parser("eval", help="score the classifier on a labelled JSON-lines file")
     ev.add_argument("file", type=Path)
     ev.add_argument("--misses", action="store_true", help="list every message scored wrong")
@@ -149,11 +152,15 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
-    return kb_check(settings.knowledge_dir, args.contract or settings.contract_file, sys.stdout)
+    return kb_check(settings.knowledge_dir, args.contract or settings.contract_file, sys.stdout, settings.facts)
 
 
 def cmd_kb_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     return kb_calibrate(build_classifier_from(settings), args.folds, args.examples, sys.stdout)
+
+
+def cmd_kb_vectors(args: argparse.Namespace, settings: Settings) -> int:
+    return build_vectors(settings.knowledge_dir, args.words, sys.stdout)
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -168,6 +175,7 @@ COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace, Sett
     ("db", "upgrade"): cmd_db_upgrade,
     ("kb", "check"): cmd_kb_check,
     ("kb", "calibrate"): cmd_kb_calibrate,
+    ("kb", "vectors"): cmd_kb_vectors,
     ("eval", None): cmd_eval,
     ("stats", None): cmd_stats,
     **{("operators", name): cmd_operators for name in ("add", "list", "disable", "enable", "passwd")},

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # Knowledge base
     knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
     contract_file: Path = Path("../shared/faq-topics.yaml")
+    # The facts the deployment owns (facts.yaml marks them `deployment: true`), as JSON:
+    # OKNO_FACTS='{"support_email": "help@example.org"}'. Unset, answers leave them out.
+    facts: dict[str, str] = {}
 
     # Storage: a SQLite file by default, PostgreSQL in production; no Redis means in-memory state
     database_url: str = "sqlite+aiosqlite:///okno.sqlite3"

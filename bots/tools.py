@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -15,6 +15,7 @@ from dialog.classifier import Classifier, build_classifier, topic_documents
 from dialog.evaluation import Report, evaluate, parse_examples
 from dialog.knowledge import load_knowledge
 from dialog.messages import Decision
+from dialog.provenance import check_facts, numbers_outside_facts, read_seeds, unset_deployment_facts
 from dialog.retrieval import NEGATIVE
 from dialog.validation import check_collisions, check_knowledge, load_contract
 
@@ -57,18 +58,35 @@ def classify_lines(classifier: Classifier, lines: Iterable[str], out: TextIO) ->
     return 1 if failures else 0
 
 
-def kb_check(directory: Path, contract_file: Path, out: TextIO) -> int:
+def kb_check(
+    directory: Path, contract_file: Path, out: TextIO, deployment_facts: Mapping[str, str] | None = None
+) -> int:
+    """Structure, the contract, every fact's source in the seeds beside the contract, collisions."""
     contract = load_contract(contract_file) if contract_file.exists() else None
-    problems = check_knowledge(directory, contract)
-    if not problems:
-        problems = check_collisions(build_classifier(load_knowledge(directory)))
+    seeds_dir = contract_file.parent / "seeds"
+    problems = check_knowledge(directory, contract, deployment_facts)
+    knowledge = None if problems else load_knowledge(directory, deployment_facts)
+    if knowledge is not None:
+        if seeds_dir.is_dir():
+            problems += check_facts(knowledge, read_seeds(seeds_dir))
+        problems += numbers_outside_facts(knowledge)
+    if not problems and knowledge is not None:
+        problems = check_collisions(build_classifier(knowledge))
     if contract is None:
         out.write(f"note: contract {contract_file} not found; checked the structure only\n")
+    if not seeds_dir.is_dir():
+        out.write(f"note: seed documents {seeds_dir} not found; the facts' sources were not checked\n")
+    if knowledge is not None and (unset := unset_deployment_facts(knowledge)):
+        out.write(
+            "deployment facts not set (answers leave out the sentences that need them; "
+            f"set them in OKNO_FACTS): {', '.join(unset)}\n"
+        )
     if problems:
         out.write(f"The knowledge base has {len(problems)} problem(s):\n")
         out.writelines(f"  - {p}\n" for p in problems)
         return 1
-    out.write(f"Knowledge base OK: {directory}\n")
+    checked = len(knowledge.fact_records) if knowledge is not None else 0
+    out.write(f"Knowledge base OK: {directory} ({checked} facts, every source found in the seeds)\n")
     return 0
 
 
@@ -79,7 +97,7 @@ def kb_calibrate(classifier: Classifier, folds: int, example_files: list[Path], 
         sys.stderr.write(f"\rcross-validation: fold {done}/{total}")
         sys.stderr.flush()
 
-    samples = cross_validate(documents, folds=folds, progress=progress)
+    samples = cross_validate(documents, folds=folds, progress=progress, semantic=classifier.semantic)
     realistic = []
     for path in example_files:
         labelled = []
@@ -88,8 +106,10 @@ def kb_calibrate(classifier: Classifier, folds: int, example_files: list[Path], 
             # messages a rule decides never reach the confidence model
             if example.expect in ("handoff", "smalltalk") or classifier.by_rules(example.text, analysis):
                 continue
-            labelled.append((analysis.terms, NEGATIVE if example.expect == "none" else example.expect))
-        realistic += labelled_samples(classifier.index, labelled)
+            content = classifier.content(analysis)
+            label = NEGATIVE if example.expect == "none" else example.expect
+            labelled.append((content.terms, content.words, label))
+        realistic += labelled_samples(classifier.index, labelled, classifier.semantic)
     sys.stderr.write("\nfitting the confidence model…\n")
     model = calibrate(samples, realistic)
     path = classifier.knowledge.directory / "calibration.yaml"

@@ -25,6 +25,7 @@ from bots.web import WebParts, build_web
 from dialog.classifier import Classifier, build_classifier
 from dialog.engine import ConversationEngine
 from dialog.knowledge import load_knowledge
+from dialog.secrets import mask_payload
 from storage.db import make_engine, make_sessions
 from storage.fanout import RedisFanout
 from storage.repositories import Repository
@@ -36,7 +37,7 @@ logger = logging.getLogger("okno.bots.wiring")
 
 def build_classifier_from(settings: Settings) -> Classifier:
     started = time.perf_counter()
-    classifier = build_classifier(load_knowledge(settings.knowledge_dir))
+    classifier = build_classifier(load_knowledge(settings.knowledge_dir, settings.facts))
     logger.info(
         "knowledge base %s loaded: %d topics in %.2f s",
         classifier.knowledge.revision,
@@ -99,7 +100,7 @@ def build_runtime(
 ) -> Runtime:
     """Construct everything; nothing connects until the runner starts the loops."""
     database = make_engine(settings.database_url)
-    repository = Repository(make_sessions(database))
+    repository = Repository(make_sessions(database), sanitize=mask_payload)
     states = build_state_store(settings)
     engine = engine or build_engine(settings)
     channels: dict[str, Channel] = {}

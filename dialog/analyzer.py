@@ -60,6 +60,10 @@ class Analyzer:
             return True
         return len(word) > 1 and word[0] >= "а" and self._morph.word_is_known(word)
 
+    def lemma(self, word: str) -> str:
+        """The dictionary form: «паспорта» → «паспорт»."""
+        return str(self._morph.parse(word)[0].normal_form)
+
     def stem(self, word: str) -> str:
         return str(self._stemmer.stemWord(word))
 

@@ -13,8 +13,11 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from dialog.classifier import Calibration, ranking_features
-from dialog.retrieval import NEGATIVE, Document, TopicIndex
+from dialog.retrieval import NEGATIVE, Document, Ranking, TopicIndex, fuse
+from dialog.semantic import SemanticIndex
 
 MAX_WRONG_SHARE = 0.025  # confidently wrong answers allowed, well under the 4 % the product promises
 
@@ -32,30 +35,46 @@ def cross_validate(
     folds: int = 5,
     seed: int = 7,
     progress: Callable[[int, int], None] | None = None,
+    semantic: SemanticIndex | None = None,
 ) -> list[Sample]:
+    """Each held-out paraphrase ranked by words and by meaning without its own fold.
+
+    The meaning index lists the documents' examples first, in order (classifier.meaning_examples),
+    so a document's example row is its position among the examples.
+    """
+    example_row = {i: n for n, i in enumerate(i for i, d in enumerate(documents) if d.is_example and d.words)}
     held = [i for i, d in enumerate(documents) if d.is_example and d.weight <= 1.0 and d.terms]
     random.Random(seed).shuffle(held)
     samples: list[Sample] = []
     for fold in range(folds):
         test = set(held[fold::folds])
         index = TopicIndex([d for i, d in enumerate(documents) if i not in test])
+        exclude = None
+        if semantic is not None:
+            exclude = np.zeros(semantic.size, dtype=bool)
+            exclude[[example_row[i] for i in test if i in example_row]] = True
         for i in sorted(test):
-            ranking = index.rank(documents[i].terms)
-            real = [t for t, _ in ranking.scores if t != NEGATIVE] + ["", ""]
-            samples.append(Sample(ranking_features(ranking), documents[i].topic, real[0], real[1]))
+            meaning = {} if semantic is None else dict(semantic.neighbours(documents[i].words, exclude).scores)
+            samples.append(_sample(fuse(index.rank(documents[i].terms), meaning), documents[i].topic))
         if progress:
             progress(fold + 1, folds)
     return samples
 
 
-def labelled_samples(index: TopicIndex, examples: Sequence[tuple[Sequence[str], str]]) -> list[Sample]:
-    """Samples from labelled messages (terms, topic or NEGATIVE) ranked by the full index."""
+def labelled_samples(
+    index: TopicIndex, examples: Sequence[tuple[Sequence[str], Sequence[str], str]], semantic: SemanticIndex | None
+) -> list[Sample]:
+    """Samples from labelled messages (terms, words, topic or NEGATIVE) ranked by the full index."""
     samples = []
-    for terms, topic in examples:
-        ranking = index.rank(terms)
-        real = [t for t, _ in ranking.scores if t != NEGATIVE] + ["", ""]
-        samples.append(Sample(ranking_features(ranking), topic, real[0], real[1]))
+    for terms, words, topic in examples:
+        meaning = {} if semantic is None else dict(semantic.neighbours(words).scores)
+        samples.append(_sample(fuse(index.rank(terms), meaning), topic))
     return samples
+
+
+def _sample(ranking: Ranking, topic: str) -> Sample:
+    real = [t for t, _ in ranking.scores if t != NEGATIVE] + ["", ""]
+    return Sample(ranking_features(ranking), topic, real[0], real[1])
 
 
 def fit_logistic(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from dialog.analyzer import Analysis, Analyzer
 from dialog.errors import KnowledgeError
-from dialog.escalation import EscalationRules, load_rules
+from dialog.escalation import EscalationRule, EscalationRules, load_rules
 from dialog.knowledge import KnowledgeBase, load_knowledge, read_yaml
 from dialog.messages import Action, Decision
 from dialog.normalize import clean, words
@@ -24,8 +24,10 @@ from dialog.retrieval import (
     Document,
     Ranking,
     TopicIndex,
+    fuse,
 )
 from dialog.scope import ScopeRule, load_scope_rules
+from dialog.semantic import WORD_VECTORS_FILE, SemanticIndex, StaticEncoder, WordVectors
 from dialog.smalltalk import Smalltalk, load_smalltalk
 from dialog.stopwords import STOPWORDS
 
@@ -34,6 +36,14 @@ logger = logging.getLogger("okno.dialog.classifier")
 CLARIFY_MAX = 3
 CLARIFY_RATIO = 0.7  # a clarify candidate scores at least this share of the best
 AMBIGUOUS_RATIO = 0.9  # a runner-up this close to the best means asking, not answering
+HANDOFF_LABEL = "handoff:"
+HANDOFF_AT = 0.8  # a handoff example this close, by meaning …
+HANDOFF_MARGIN = 0.04  # … and this much closer than any topic or out-of-scope example
+HANDOFF_NEAR_AT = 0.5  # closest to a handoff situation, and its rule's looser pattern matches
+SMALLTALK_LABEL = "smalltalk:"
+SMALLTALK_AT = 0.85
+SMALLTALK_MARGIN = 0.05
+SMALLTALK_MAX_WORDS = 8  # a longer message that starts with thanks usually goes on to a question
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +60,36 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-z))
 
 
-DEFAULT_CALIBRATION = Calibration((4.0, 4.0, 1.0, -2.0, 1.0, 1.0, 0.0, 1.0), -3.0, 0.6, 0.45)
+DEFAULT_CALIBRATION = Calibration(
+    (4.0, 4.0, 1.0, -2.0, 1.0, 1.0, 0.0, 1.0, 2.0, 2.0, -2.0), -4.0, 0.6, 0.45
+)
 
 
 def ranking_features(ranking: Ranking) -> tuple[float, ...]:
-    """What the confidence model looks at: how well and how clearly the best topic matched."""
+    """What the confidence model looks at: how well and how clearly the best topic matched,
+    by words and by meaning."""
     real = [(t, s) for t, s in ranking.scores if t != NEGATIVE]
     negative = next((s for t, s in ranking.scores if t == NEGATIVE), 0.0)
     first = real[0][1] if real else 0.0
     second = real[1][1] if len(real) > 1 else 0.0
     profile, example, matched = ranking.parts.get(real[0][0], (0.0, 0.0, 0.0)) if real else (0.0, 0.0, 0.0)
     terms = min(ranking.terms, 10) / 10
-    return (first, first - second, ranking.coverage, negative, profile, example, terms, matched)
+    meaning = ranking.meaning
+    best_meaning = meaning.get(real[0][0], 0.0) if real else 0.0
+    rival = max((c for t, c in meaning.items() if t not in (NEGATIVE, real[0][0] if real else "")), default=0.0)
+    return (
+        first,
+        first - second,
+        ranking.coverage,
+        negative,
+        profile,
+        example,
+        terms,
+        matched,
+        best_meaning,
+        best_meaning - rival,
+        meaning.get(NEGATIVE, 0.0),
+    )
 
 
 def load_calibration(path: Path) -> Calibration:
@@ -96,6 +124,7 @@ class Classifier:
         smalltalk: Smalltalk,
         calibration: Calibration,
         scope_rules: list[ScopeRule],
+        semantic: SemanticIndex | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.analyzer = analyzer
@@ -104,10 +133,44 @@ class Classifier:
         self.smalltalk = smalltalk
         self.calibration = calibration
         self.scope_rules = scope_rules
+        self.semantic = semantic
 
     def classify(self, text: str) -> Decision:
         analysis = self.analyzer.analyze(text)
-        return self.by_rules(text, analysis) or self.decide(self.rank(analysis))
+        decision = self.by_rules(text, analysis)
+        if decision is not None:
+            return decision
+        full, analysis = analysis, self.content(analysis)
+        meaning = self.meaning(analysis.words)
+        by_meaning = self.by_meaning(meaning, len(analysis.words), analysis.text)
+        return by_meaning or self._unless_smalltalk(full, self.decide(fuse(self.index.rank(analysis.terms), meaning)))
+
+    def _unless_smalltalk(self, analysis: Analysis, decision: Decision) -> Decision:
+        """A short message with a greeting or thanks and no clear question in it is small talk."""
+        if decision.action is Action.ANSWER or len(analysis.words) > SMALLTALK_MAX_WORDS:
+            return decision
+        intent = self.smalltalk.mentioned(analysis.words)
+        return decision if intent is None else Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
+
+    def meaning(self, words: tuple[str, ...]) -> dict[str, float]:
+        return {} if self.semantic is None else dict(self.semantic.neighbours(words).scores)
+
+    def by_meaning(self, meaning: dict[str, float], words: int, text: str = "") -> Decision | None:
+        """A message that reads like a handoff situation or small talk, clearly more than anything else."""
+        if not meaning:
+            return None
+        label, cosine = max(meaning.items(), key=lambda item: item[1])
+        kind = label.partition(":")[0] + ":"
+        rival = max((c for lab, c in meaning.items() if not lab.startswith(kind)), default=0.0)
+        if kind == HANDOFF_LABEL:
+            rule = self.rules.by_id.get(label.removeprefix(kind))
+            near = isinstance(rule, EscalationRule) and rule.near is not None and rule.near.fires(text)
+            if (cosine >= HANDOFF_AT and cosine - rival >= HANDOFF_MARGIN) or (near and cosine >= HANDOFF_NEAR_AT):
+                return Decision(Action.HANDOFF, rule=label.removeprefix(kind), confidence=cosine)
+        short = words <= SMALLTALK_MAX_WORDS
+        if kind == SMALLTALK_LABEL and short and cosine >= SMALLTALK_AT and cosine - rival >= SMALLTALK_MARGIN:
+            return Decision(Action.SMALLTALK, intent=label.removeprefix(kind), confidence=cosine)
+        return None
 
     def by_rules(self, text: str, analysis: Analysis) -> Decision | None:
         """Outcomes that need no ranking; escalation is checked first."""
@@ -135,11 +198,14 @@ class Classifier:
         scope = next((r for r in self.scope_rules if r.trigger.fires(analysis.text)), None)
         return None if scope is None else Decision(Action.FALLBACK, intent=f"out_of_scope:{scope.id}")
 
-    def rank(self, analysis: Analysis) -> Ranking:
+    def content(self, analysis: Analysis) -> Analysis:
+        """The message without its greeting or thanks."""
         rest = self.smalltalk.remainder(analysis.words)
-        if rest != analysis.text:
-            analysis = self.analyzer.analyze(rest)
-        return self.index.rank(analysis.terms)
+        return analysis if rest == analysis.text else self.analyzer.analyze(rest)
+
+    def rank(self, analysis: Analysis) -> Ranking:
+        analysis = self.content(analysis)
+        return fuse(self.index.rank(analysis.terms), self.meaning(analysis.words))
 
     def decide(self, ranking: Ranking) -> Decision:
         real = [(t, s) for t, s in ranking.scores if t != NEGATIVE]
@@ -168,11 +234,49 @@ def topic_documents(knowledge: KnowledgeBase, analyzer: Analyzer) -> list[Docume
         texts += [(p, WEIGHT_PARAPHRASE, True) for p in topic.paraphrases]
         texts += [(k, WEIGHT_KEYWORD, False) for k in topic.keywords]
         for text, weight, is_example in texts:
-            docs.append(Document(topic.id, analyzer.analyze(text).terms, weight, is_example))
-    docs += [
-        Document(NEGATIVE, analyzer.analyze(n).terms, WEIGHT_PARAPHRASE, True) for n in knowledge.negatives
-    ]
+            analysis = analyzer.analyze(text)
+            docs.append(Document(topic.id, analysis.terms, weight, is_example, analysis.words))
+    for negative in knowledge.negatives:
+        analysis = analyzer.analyze(negative)
+        docs.append(Document(NEGATIVE, analysis.terms, WEIGHT_PARAPHRASE, True, analysis.words))
     return docs
+
+
+def meaning_examples(
+    documents: Sequence[Document], extra: dict[str, list[str]], analyzer: Analyzer
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Titles, paraphrases and out-of-scope examples first (in document order), then the
+    handoff and small-talk examples, each with its label."""
+    examples = [(d.topic, d.words) for d in documents if d.is_example and d.words]
+    for label, texts in extra.items():
+        examples += [(label, analyzer.analyze(t).words) for t in texts]
+    return examples
+
+
+def build_semantic(
+    knowledge: KnowledgeBase, analyzer: Analyzer, documents: Sequence[Document]
+) -> SemanticIndex | None:
+    vectors_path = knowledge.directory / WORD_VECTORS_FILE
+    if not vectors_path.exists():
+        logger.warning("%s is missing: meaning-level matching is off (run `okno kb vectors`)", vectors_path)
+        return None
+    vectors = WordVectors.load(vectors_path)
+    extra = load_examples(knowledge.directory / "examples.yaml")
+    examples = meaning_examples(documents, extra, analyzer)
+    encoder = StaticEncoder.fitted(vectors, (words for _, words in examples), analyzer.lemma)
+    return SemanticIndex(encoder, examples)
+
+
+def load_examples(path: Path) -> dict[str, list[str]]:
+    """handoff/small-talk examples as {"handoff:<rule>": [...], "smalltalk:<intent>": [...]}."""
+    if not path.exists():
+        return {}
+    data = read_yaml(path)
+    out: dict[str, list[str]] = {}
+    for kind in ("handoff", "smalltalk"):
+        for key, texts in (data.get(kind) or {}).items():
+            out[f"{kind}:{key}"] = [str(t) for t in texts or ()]
+    return out
 
 
 def vocabulary(texts: Iterable[str]) -> Counter[str]:
@@ -209,7 +313,8 @@ def build_classifier(knowledge: KnowledgeBase | None = None) -> Classifier:
     directory = knowledge.directory
     synonyms = read_yaml(directory / "synonyms.yaml").get("synonyms") or {}
     analyzer = Analyzer.create(vocabulary(knowledge_texts(knowledge, directory)), synonyms)
-    index = TopicIndex(topic_documents(knowledge, analyzer))
+    documents = topic_documents(knowledge, analyzer)
+    index = TopicIndex(documents)
     return Classifier(
         knowledge,
         analyzer,
@@ -218,4 +323,5 @@ def build_classifier(knowledge: KnowledgeBase | None = None) -> Classifier:
         load_smalltalk(directory / "smalltalk.yaml"),
         load_calibration(directory / "calibration.yaml"),
         load_scope_rules(directory / "out_of_scope.yaml"),
+        build_semantic(knowledge, analyzer, documents),
     )

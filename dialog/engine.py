@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dialog import intake, texts
 from dialog.classifier import Classifier
@@ -21,6 +21,7 @@ from dialog.messages import (
     SystemEvent,
 )
 from dialog.normalize import clean
+from dialog.secrets import mask, offers_secret
 from dialog.state import ConversationState
 from dialog.ticket_talk import AttachmentPolicy, find_ticket_number, problem_remains, rating_buttons
 
@@ -63,6 +64,8 @@ class ConversationEngine:
 
     def handle(self, message: InboundMessage, state: ConversationState) -> Turn:
         state = state.evolve(turns=state.turns + 1)
+        if message.text and offers_secret(message.text):  # above every other rule
+            return self._secret(replace(message, text=mask(message.text)), state)
         if state.intake is not None:
             return self._intake_answer(message, state)
         command = " ".join(clean(message.text).split())
@@ -135,6 +138,18 @@ class ConversationEngine:
         return Turn(replies, state.evolve(last_topic=None), decision, (effect,))
 
     # People working on a ticket
+
+    def _secret(self, message: InboundMessage, state: ConversationState) -> Turn:
+        """Warn at once; a ticket's conversation goes on with the secret masked, nothing else does."""
+        warning = Reply(texts.SECRET_WARNING, ends_turn=False)
+        if state.intake is not None:
+            turn = self._intake_answer(message, state)
+        elif state.handed_off:
+            turn = self._relay(message, state)
+        else:
+            decision = Decision(Action.FALLBACK, intent="secret", confidence=1.0)
+            return Turn((Reply(texts.SECRET_WARNING, self._operator_buttons()),), state, decision)
+        return Turn((warning, *turn.replies), turn.state, turn.decision, turn.effects)
 
     def _intake_answer(self, message: InboundMessage, state: ConversationState) -> Turn:
         step = intake.answer(state, message.text, message.payload)

@@ -20,6 +20,8 @@ class EscalationRule:
     priority: int
     reply: str
     trigger: Trigger
+    # a looser pattern that hands off only when the message also reads like this rule's examples
+    near: Trigger | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,4 +136,5 @@ def _rule(entry: dict[str, Any]) -> EscalationRule:
         priority=int(entry.get("priority", 0)),
         reply=str(entry["reply"]).strip(),
         trigger=Trigger.from_entry(entry),
+        near=Trigger.from_entry({"when": entry["near"], "unless": entry.get("unless")}) if entry.get("near") else None,
     )

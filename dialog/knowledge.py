@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,24 @@ from dialog.errors import KnowledgeError
 
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).parent / "knowledge"
 PLACEHOLDER_RE = re.compile(r"\{([a-z0-9_]+)\}")
+SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Where a fact comes from: a document in the seeds and its exact words."""
+
+    seed: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    name: str
+    value: str | None  # None: a deployment fact nobody has set
+    source: Quote | None
+    deployment: bool
+    alternatives: tuple[Quote, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +57,11 @@ class Topic:
 class KnowledgeBase:
     categories: tuple[Category, ...]
     topics: dict[str, Topic]
-    facts: dict[str, str]
+    facts: dict[str, str]  # the facts that have a value
     negatives: tuple[str, ...]  # out-of-scope examples
     revision: str  # content hash of every file the base was read from
     directory: Path
+    fact_records: dict[str, Fact] = field(default_factory=dict)
 
     def category_topics(self, category_id: str) -> list[Topic]:
         return [t for t in self.topics.values() if t.category == category_id]
@@ -60,9 +80,20 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def fill_placeholders(template: str, facts: dict[str, str]) -> str:
-    """Insert facts; an unknown placeholder is left as written (kb check reports it)."""
-    return PLACEHOLDER_RE.sub(lambda m: facts.get(m.group(1), m.group(0)), template)
+def fill_placeholders(template: str, facts: dict[str, str], unset: frozenset[str] = frozenset()) -> str:
+    """Insert facts; a sentence that needs an unset fact is left out.
+
+    An unknown placeholder is left as written (kb check reports it).
+    """
+    lines = []
+    for line in template.splitlines():
+        if any(name in unset for name in PLACEHOLDER_RE.findall(line)):
+            kept = [s for s in SENTENCE_END.split(line) if not unset & set(PLACEHOLDER_RE.findall(s))]
+            if not kept:
+                continue
+            line = " ".join(kept)
+        lines.append(PLACEHOLDER_RE.sub(lambda m: facts.get(m.group(1), m.group(0)), line))
+    return "\n".join(lines)
 
 
 def knowledge_revision(directory: Path) -> str:
@@ -73,9 +104,41 @@ def knowledge_revision(directory: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def load_knowledge(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBase:
+def load_facts(path: Path, deployment: Mapping[str, str]) -> dict[str, Fact]:
+    """The facts with their sources; `deployment` sets the facts the operator of the bot owns."""
+    problems = []
+    records: dict[str, Fact] = {}
+    for name, entry in (read_yaml(path).get("facts") or {}).items():
+        if not isinstance(entry, dict):
+            problems.append(f"{path.name}: fact {name!r} needs `value` and `source` (or `deployment: true`)")
+            continue
+        is_deployment = bool(entry.get("deployment"))
+        source = _quote(entry.get("source"))
+        value = deployment.get(name) if is_deployment else entry.get("value")
+        alternatives = tuple(q for q in map(_quote, entry.get("alternatives") or ()) if q is not None)
+        records[str(name)] = Fact(str(name), None if value is None else str(value), source, is_deployment, alternatives)
+    for name in deployment:
+        fact = records.get(name)
+        if fact is None or not fact.deployment:
+            problems.append(f"OKNO_FACTS sets {name!r}, which is not a deployment fact of {path.name}")
+    if problems:
+        raise KnowledgeError(problems)
+    return records
+
+
+def _quote(value: Any) -> Quote | None:
+    if not isinstance(value, dict) or "quote" not in value:
+        return None
+    return Quote(str(value.get("seed", "")), str(value["quote"]))
+
+
+def load_knowledge(
+    directory: Path = DEFAULT_KNOWLEDGE_DIR, deployment_facts: Mapping[str, str] | None = None
+) -> KnowledgeBase:
     """Read the knowledge base; raise KnowledgeError listing every structural problem."""
-    facts = {str(k): str(v) for k, v in read_yaml(directory / "facts.yaml")["facts"].items()}
+    records = load_facts(directory / "facts.yaml", deployment_facts or {})
+    facts = {name: fact.value for name, fact in records.items() if fact.value is not None}
+    unset = frozenset(name for name, fact in records.items() if fact.value is None)
     raw_categories = read_yaml(directory / "categories.yaml")["categories"]
     categories = tuple(Category(str(k), str(v)) for k, v in raw_categories.items())
     topics: dict[str, Topic] = {}
@@ -83,7 +146,7 @@ def load_knowledge(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBase:
     for path in sorted((directory / "topics").glob("*.yaml")):
         data = read_yaml(path)
         for entry in data.get("topics") or []:
-            topic = _topic(entry, str(data.get("category", "")), facts, path, problems)
+            topic = _topic(entry, str(data.get("category", "")), (facts, unset), path, problems)
             if topic is None:
                 continue
             if topic.id in topics:
@@ -100,10 +163,13 @@ def load_knowledge(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBase:
         negatives=tuple(str(n) for n in negatives),
         revision=knowledge_revision(directory),
         directory=directory,
+        fact_records=records,
     )
 
 
-def _topic(entry: Any, category: str, facts: dict[str, str], path: Path, problems: list[str]) -> Topic | None:
+def _topic(
+    entry: Any, category: str, facts: tuple[dict[str, str], frozenset[str]], path: Path, problems: list[str]
+) -> Topic | None:
     if not isinstance(entry, dict) or not entry.get("id") or not entry.get("answer"):
         problems.append(f"{path.name}: a topic without id or answer: {str(entry)[:60]!r}")
         return None
@@ -112,7 +178,7 @@ def _topic(entry: Any, category: str, facts: dict[str, str], path: Path, problem
         id=str(entry["id"]),
         category=str(entry.get("category", category)),
         title=str(entry.get("title", "")),
-        answer=fill_placeholders(template, facts),
+        answer=fill_placeholders(template, *facts),
         template=template,
         paraphrases=tuple(str(p) for p in entry.get("paraphrases") or ()),
         keywords=tuple(str(k) for k in entry.get("keywords") or ()),

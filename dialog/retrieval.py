@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 NEGATIVE = "__out_of_scope__"
 PREFIX_LEN = 5  # derivational variants share a prefix: паспорт/паспортный
@@ -32,6 +32,7 @@ class Document:
     terms: tuple[str, ...]
     weight: float
     is_example: bool  # paraphrases and titles are matched one by one
+    words: tuple[str, ...] = ()  # the corrected words, for meaning-level matching
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Ranking:
     coverage: float  # share of the message's term weight the index knows
     parts: dict[str, tuple[float, float, float]]  # topic -> (profile, best example, matched share)
     terms: int = 0  # content terms in the message
+    meaning: dict[str, float] = field(default_factory=dict)  # label -> best example cosine
 
     def top(self, n: int) -> list[tuple[str, float]]:
         return list(self.scores[:n])
@@ -118,3 +120,17 @@ class TopicIndex:
         own = sum(query.values())
         parts = {self.topics[i]: (profile[i], best[i], matched[i] / own) for i in order[:4]}
         return Ranking(scores, known / total if total else 0.0, parts, len(terms))
+
+
+MEANING_WEIGHT = 0.6  # how much a meaning-level match adds to a topic's lexical score
+MEANING_FLOOR = 0.55  # cosines below this say nothing: unrelated texts still score about 0.4
+
+
+def fuse(ranking: Ranking, meaning: dict[str, float]) -> Ranking:
+    """Lexical scores plus the meaning-level boost of each topic, re-ordered."""
+    combined = dict(ranking.scores)
+    for label, cosine in meaning.items():
+        if cosine > MEANING_FLOOR and (label in combined or not label.startswith(("handoff:", "smalltalk:"))):
+            combined[label] = combined.get(label, 0.0) + MEANING_WEIGHT * (cosine - MEANING_FLOOR)
+    scores = tuple(sorted(combined.items(), key=lambda item: -item[1]))
+    return replace(ranking, scores=scores, meaning=meaning)

@@ -43,6 +43,11 @@ class Smalltalk:
         leftover = [w for w in rest.split() if w not in self._fillers]
         return found if not leftover else None
 
+    def mentioned(self, words: tuple[str, ...]) -> SmalltalkIntent | None:
+        """The first intent whose phrase the message contains, whatever else it says."""
+        rest = " ".join(words)
+        return next((i for i in self.intents if i.pattern.search(rest)), None)
+
     def remainder(self, words: tuple[str, ...]) -> str:
         """The message without its small-talk phrases, for the FAQ search."""
         rest = " ".join(words)

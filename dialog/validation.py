@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,11 @@ MAX_ANSWER_CHARS = 4096
 MIN_PARAPHRASES = 5
 
 
-def check_knowledge(directory: Path, contract: dict[str, Any] | None) -> list[str]:
+def check_knowledge(
+    directory: Path, contract: dict[str, Any] | None, deployment_facts: Mapping[str, str] | None = None
+) -> list[str]:
     try:
-        knowledge = load_knowledge(directory)
+        knowledge = load_knowledge(directory, deployment_facts)
     except KnowledgeError as exc:
         return exc.problems
     problems = _check_topics(knowledge)
@@ -62,7 +65,7 @@ def _check_topics(knowledge: KnowledgeBase) -> list[str]:
         if topic.category not in categories:
             problems.append(f"{where}: unknown category {topic.category!r}")
         for name in PLACEHOLDER_RE.findall(topic.template):
-            if name not in knowledge.facts:
+            if name not in knowledge.fact_records:
                 problems.append(f"{where}: placeholder {{{name}}} is not in facts.yaml")
         if len(topic.answer) > MAX_ANSWER_CHARS:
             problems.append(f"{where}: answer is {len(topic.answer)} characters, over {MAX_ANSWER_CHARS}")

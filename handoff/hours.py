@@ -51,15 +51,18 @@ class Calendar:
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """When people of one level answer: working days, and days off (None: nobody)."""
+    """When people of one level answer: working days, and Saturdays off work (None: nobody).
+
+    Sundays and holidays nobody answers (the chat's schedule: «Вс: выходной»).
+    """
 
     calendar: Calendar
     working: Span
-    off: Span | None
+    saturday: Span | None
 
     def hours_on(self, day: date) -> Span | None:
         if not self.calendar.is_working_day(day):
-            return self.off
+            return self.saturday if day.weekday() == 5 and day not in self.calendar.days_off else None
         start, end = self.working
         if day in self.calendar.shortened:  # a pre-holiday day is one hour shorter
             end = time(end.hour - 1, end.minute)
@@ -116,7 +119,7 @@ def schedules(facts: dict[str, str], calendar: Calendar) -> dict[int, Schedule]:
     operators = Schedule(
         calendar,
         parse_hours(facts["operator_hours_weekdays"]),
-        parse_hours(facts["operator_hours_weekends"]),
+        parse_hours(facts["operator_hours_saturday"]),
     )
     specialist_text = facts.get("specialist_hours_weekdays")
     specialists = Schedule(calendar, parse_hours(specialist_text), None) if specialist_text else operators

