@@ -1,9 +1,10 @@
 """Classification speed and memory: p50/p99 latency, messages/s, load time, RSS.
 
-Run with `make bench`. Messages are the knowledge base's own texts, our labelled
-set and out-of-scope examples, varied by typos, the wrong keyboard layout,
-transliteration, case, emoji and truncation so that most of them are unseen.
-Targets (issue 3): p99 <= 5 ms, >= 2,000 messages/s, load <= 1 s, RSS <= 150 MB.
+Run with `make bench`. A realistic mix: half are citizens' messages as written in the labelled
+sets (the dev set and the blind sets: typos, the wrong layout, translit, slang, long stories,
+small talk, off-domain questions), half are the knowledge base's own texts varied by typos,
+the wrong keyboard layout, transliteration, case, emoji and truncation. One core.
+Targets (issue 12): p50 <= 3 ms, p99 <= 25 ms, >= 500 messages/s, load <= 2 s, RSS <= 250 MB.
 """
 
 from __future__ import annotations
@@ -55,10 +56,17 @@ def corpus(size: int, seed: int) -> list[str]:
 
     knowledge = load_knowledge()
     base = [p for t in knowledge.topics.values() for p in t.paraphrases] + list(knowledge.negatives)
-    holdout = ROOT / "tests" / "data" / "holdout.jsonl"
-    base += [json.loads(line)["text"] for line in holdout.read_text(encoding="utf-8").splitlines() if line]
+    written = []
+    for path in [
+        ROOT.parent / "shared" / "eval" / "dev.jsonl",
+        *sorted((ROOT / "tests" / "data" / "blind").glob("*.jsonl")),
+    ]:
+        if path.exists():
+            written += [
+                json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line
+            ]
     rng = random.Random(seed)
-    return [vary(rng.choice(base), rng) for _ in range(size)]
+    return [rng.choice(written) if written and i % 2 else vary(rng.choice(base), rng) for i in range(size)]
 
 
 def rss_mb() -> float:
@@ -96,13 +104,13 @@ def main() -> int:
     rate = len(messages) / elapsed
     rss = rss_mb()
     print(f"messages            {len(messages)} ({unique} distinct)")
-    print(f"knowledge-base load {load_s:.3f} s      (target <= 1 s)")
-    print(f"latency p50         {p50:.3f} ms")
-    print(f"latency p99         {p99:.3f} ms   (target <= 5 ms)")
+    print(f"model load          {load_s:.3f} s      (target <= 2 s)")
+    print(f"latency p50         {p50:.3f} ms   (target <= 3 ms)")
+    print(f"latency p99         {p99:.3f} ms   (target <= 25 ms)")
     print(f"latency max         {latencies[-1]:.3f} ms")
-    print(f"throughput          {rate:,.0f} messages/s  (target >= 2,000)")
-    print(f"peak RSS            {rss:.1f} MB     (target <= 150 MB)")
-    ok = load_s <= 1 and p99 <= 5 and rate >= 2000 and rss <= 150
+    print(f"throughput          {rate:,.0f} messages/s  (target >= 500)")
+    print(f"peak RSS            {rss:.1f} MB     (target <= 250 MB)")
+    ok = load_s <= 2 and p50 <= 3 and p99 <= 25 and rate >= 500 and rss <= 250
     print("targets             " + ("met" if ok else "NOT met"))
     return 0 if ok else 1
 

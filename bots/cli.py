@@ -19,8 +19,8 @@ from bots.operators_cli import add_operators_parser, cmd_operators
 from bots.runner import serve
 from bots.settings import Settings, SettingsError, load_settings
 from bots.stats_cli import add_stats_parser, cmd_stats
-from bots.vectors_cli import build_vectors
 from bots.tools import GATES, classify_lines, kb_calibrate, kb_check, run_eval
+from bots.vectors_cli import build_vectors
 from bots.wiring import build_classifier_from, build_engine
 from dialog.errors import KnowledgeError
 from handoff.errors import DeskMisconfigured
@@ -152,7 +152,9 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
-    return kb_check(settings.knowledge_dir, args.contract or settings.contract_file, sys.stdout, settings.facts)
+    return kb_check(
+        settings.knowledge_dir, args.contract or settings.contract_file, sys.stdout, settings.facts
+    )
 
 
 def cmd_kb_calibrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -50,6 +50,7 @@ def build_vectors(knowledge_dir: Path, common_words: int, out: TextIO) -> int:
         sys.stderr.flush()
     sys.stderr.write("\n")
     path = knowledge_dir / WORD_VECTORS_FILE
-    np.savez_compressed(path, **quantize(words, vectors))
+    table = quantize(words, vectors)
+    np.savez_compressed(path, words=table["words"], codes=table["codes"], scales=table["scales"])
     out.write(f"wrote {len(words)} word vectors to {path}\n")
     return 0

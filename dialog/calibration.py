@@ -54,7 +54,9 @@ def cross_validate(
             exclude = np.zeros(semantic.size, dtype=bool)
             exclude[[example_row[i] for i in test if i in example_row]] = True
         for i in sorted(test):
-            meaning = {} if semantic is None else dict(semantic.neighbours(documents[i].words, exclude).scores)
+            meaning = (
+                {} if semantic is None else dict(semantic.neighbours(documents[i].words, exclude).scores)
+            )
             samples.append(_sample(fuse(index.rank(documents[i].terms), meaning), documents[i].topic))
         if progress:
             progress(fold + 1, folds)
@@ -62,7 +64,9 @@ def cross_validate(
 
 
 def labelled_samples(
-    index: TopicIndex, examples: Sequence[tuple[Sequence[str], Sequence[str], str]], semantic: SemanticIndex | None
+    index: TopicIndex,
+    examples: Sequence[tuple[Sequence[str], Sequence[str], str]],
+    semantic: SemanticIndex | None,
 ) -> list[Sample]:
     """Samples from labelled messages (terms, words, topic or NEGATIVE) ranked by the full index."""
     samples = []

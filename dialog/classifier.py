@@ -60,9 +60,7 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-z))
 
 
-DEFAULT_CALIBRATION = Calibration(
-    (4.0, 4.0, 1.0, -2.0, 1.0, 1.0, 0.0, 1.0, 2.0, 2.0, -2.0), -4.0, 0.6, 0.45
-)
+DEFAULT_CALIBRATION = Calibration((4.0, 4.0, 1.0, -2.0, 1.0, 1.0, 0.0, 1.0, 2.0, 2.0, -2.0), -4.0, 0.6, 0.45)
 
 
 def ranking_features(ranking: Ranking) -> tuple[float, ...]:
@@ -76,7 +74,9 @@ def ranking_features(ranking: Ranking) -> tuple[float, ...]:
     terms = min(ranking.terms, 10) / 10
     meaning = ranking.meaning
     best_meaning = meaning.get(real[0][0], 0.0) if real else 0.0
-    rival = max((c for t, c in meaning.items() if t not in (NEGATIVE, real[0][0] if real else "")), default=0.0)
+    rival = max(
+        (c for t, c in meaning.items() if t not in (NEGATIVE, real[0][0] if real else "")), default=0.0
+    )
     return (
         first,
         first - second,
@@ -143,7 +143,9 @@ class Classifier:
         full, analysis = analysis, self.content(analysis)
         meaning = self.meaning(analysis.words)
         by_meaning = self.by_meaning(meaning, len(analysis.words), analysis.text)
-        return by_meaning or self._unless_smalltalk(full, self.decide(fuse(self.index.rank(analysis.terms), meaning)))
+        return by_meaning or self._unless_smalltalk(
+            full, self.decide(fuse(self.index.rank(analysis.terms), meaning))
+        )
 
     def _unless_smalltalk(self, analysis: Analysis, decision: Decision) -> Decision:
         """A short message with a greeting or thanks and no clear question in it is small talk."""
@@ -165,10 +167,17 @@ class Classifier:
         if kind == HANDOFF_LABEL:
             rule = self.rules.by_id.get(label.removeprefix(kind))
             near = isinstance(rule, EscalationRule) and rule.near is not None and rule.near.fires(text)
-            if (cosine >= HANDOFF_AT and cosine - rival >= HANDOFF_MARGIN) or (near and cosine >= HANDOFF_NEAR_AT):
+            if (cosine >= HANDOFF_AT and cosine - rival >= HANDOFF_MARGIN) or (
+                near and cosine >= HANDOFF_NEAR_AT
+            ):
                 return Decision(Action.HANDOFF, rule=label.removeprefix(kind), confidence=cosine)
         short = words <= SMALLTALK_MAX_WORDS
-        if kind == SMALLTALK_LABEL and short and cosine >= SMALLTALK_AT and cosine - rival >= SMALLTALK_MARGIN:
+        if (
+            kind == SMALLTALK_LABEL
+            and short
+            and cosine >= SMALLTALK_AT
+            and cosine - rival >= SMALLTALK_MARGIN
+        ):
             return Decision(Action.SMALLTALK, intent=label.removeprefix(kind), confidence=cosine)
         return None
 

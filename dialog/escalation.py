@@ -136,5 +136,7 @@ def _rule(entry: dict[str, Any]) -> EscalationRule:
         priority=int(entry.get("priority", 0)),
         reply=str(entry["reply"]).strip(),
         trigger=Trigger.from_entry(entry),
-        near=Trigger.from_entry({"when": entry["near"], "unless": entry.get("unless")}) if entry.get("near") else None,
+        near=Trigger.from_entry({"when": entry["near"], "unless": entry.get("unless")})
+        if entry.get("near")
+        else None,
     )

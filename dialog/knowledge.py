@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,12 +87,13 @@ def fill_placeholders(template: str, facts: dict[str, str], unset: frozenset[str
     """
     lines = []
     for line in template.splitlines():
+        text = line
         if any(name in unset for name in PLACEHOLDER_RE.findall(line)):
             kept = [s for s in SENTENCE_END.split(line) if not unset & set(PLACEHOLDER_RE.findall(s))]
             if not kept:
                 continue
-            line = " ".join(kept)
-        lines.append(PLACEHOLDER_RE.sub(lambda m: facts.get(m.group(1), m.group(0)), line))
+            text = " ".join(kept)
+        lines.append(PLACEHOLDER_RE.sub(lambda m: facts.get(m.group(1), m.group(0)), text))
     return "\n".join(lines)
 
 
@@ -116,7 +117,9 @@ def load_facts(path: Path, deployment: Mapping[str, str]) -> dict[str, Fact]:
         source = _quote(entry.get("source"))
         value = deployment.get(name) if is_deployment else entry.get("value")
         alternatives = tuple(q for q in map(_quote, entry.get("alternatives") or ()) if q is not None)
-        records[str(name)] = Fact(str(name), None if value is None else str(value), source, is_deployment, alternatives)
+        records[str(name)] = Fact(
+            str(name), None if value is None else str(value), source, is_deployment, alternatives
+        )
     for name in deployment:
         fact = records.get(name)
         if fact is None or not fact.deployment:

@@ -49,7 +49,9 @@ class WordVectors:
                 codes = data["codes"].astype(np.float32)
                 scales = data["scales"].astype(np.float32)
         except (OSError, KeyError, ValueError) as exc:
-            raise KnowledgeError([f"{path}: cannot read the word vectors ({exc}); run `okno kb vectors`"]) from exc
+            raise KnowledgeError(
+                [f"{path}: cannot read the word vectors ({exc}); run `okno kb vectors`"]
+            ) from exc
         return cls({w: i for i, w in enumerate(words)}, codes * scales[:, None])
 
     def row(self, word: str) -> int | None:
@@ -106,7 +108,9 @@ class StaticEncoder:
             weights.append(weight * FUNCTION_WEIGHT if weight < 1.0 else weight)
         out = np.zeros(self.dim, dtype=np.float32)
         if rows:
-            out = np.asarray(np.array(weights, dtype=np.float32) @ self.vectors.matrix[rows], dtype=np.float32)
+            out = np.asarray(
+                np.array(weights, dtype=np.float32) @ self.vectors.matrix[rows], dtype=np.float32
+            )
             norm = float(np.linalg.norm(out))
             if norm:
                 out /= norm

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DEV_SET = SHARED / "eval" / "dev.jsonl"
 CONTRACT = SHARED / "faq-topics.yaml"
-HOLDOUT = ROOT / "tests" / "data" / "holdout.jsonl"
-HOLDOUT2 = ROOT / "tests" / "data" / "holdout2.jsonl"
+# Written blind (seeds and topic contract only), frozen before tuning, never tuned on.
+BLIND_SETS = sorted((ROOT / "tests" / "data" / "blind").glob("*.jsonl"))
 
 
 @pytest.fixture(scope="session")

@@ -101,7 +101,7 @@ async def test_off_hours_the_citizen_learns_when_operators_return(
     late = Clock(Clock().now.replace(hour=19, minute=30))  # 22:30 in Moscow
     async with running(desk_settings(fake, sqlite_backend), engine, clock=late) as runtime:
         await open_ticket(fake, runtime)
-    assert "вернутся завтра в 9:00" in to_citizen(fake)[-1]
+    assert "вернутся завтра в 8:00" in to_citizen(fake)[-1]  # the chat opens at 08:00 (seed 002)
 
 
 async def test_a_ticket_nobody_takes_calls_the_supervisors(
@@ -231,9 +231,9 @@ async def test_a_night_in_the_queue_does_not_count_against_the_sla(
     async with running(settings, engine, clock=clock) as runtime:
         await open_ticket(fake, runtime)
         assert runtime.handoff.watch is not None
-        clock.now = clock.now.replace(hour=6, minute=5) + timedelta(days=1)  # 9:05 next morning
+        clock.now = clock.now.replace(hour=5, minute=5) + timedelta(days=1)  # 8:05 next morning
         await runtime.handoff.watch.check()
-        clock.now += timedelta(minutes=10)  # 9:15: ten minutes of operators' time have passed
+        clock.now += timedelta(minutes=10)  # 8:15: ten minutes of operators' time have passed
         await asyncio.sleep(0.3)
         assert not any("ждёт больше" in c.params["text"] for c in in_desk(fake))
         await runtime.handoff.watch.check()

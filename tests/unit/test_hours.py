@@ -18,34 +18,43 @@ def msk(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=MSK)
 
 
-def test_operators_answer_in_weekday_hours_from_the_facts(hours: dict[int, Schedule]) -> None:
-    operators = hours[2]
-    assert operators.is_open(msk(2026, 11, 26, 10, 0))
-    assert not operators.is_open(msk(2026, 11, 26, 22, 0))
-    assert operators.is_open(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))  # 10:00 in Moscow
+def test_operators_answer_in_the_chats_weekday_hours(hours: dict[int, Schedule]) -> None:
+    operators = hours[2]  # the chat's schedule (seed 002): Mon–Fri 08:00–20:00
+    assert operators.is_open(msk(2026, 11, 26, 8, 0))
+    assert not operators.is_open(msk(2026, 11, 26, 7, 59))
+    assert not operators.is_open(msk(2026, 11, 26, 20, 0))
+    assert operators.is_open(datetime(2026, 11, 26, 6, 0, tzinfo=UTC))  # 09:00 in Moscow
     opening = operators.next_opening(msk(2026, 11, 26, 22, 0))
-    assert opening == msk(2026, 11, 27, 9, 0)
-    assert when(opening, msk(2026, 11, 26, 22, 0)) == "завтра в 9:00"
+    assert opening == msk(2026, 11, 27, 8, 0)
+    assert when(opening, msk(2026, 11, 26, 22, 0)) == "завтра в 8:00"
 
 
-def test_weekends_and_holidays_have_their_own_hours(hours: dict[int, Schedule]) -> None:
+def test_saturday_has_its_own_hours_and_sunday_and_holidays_none(hours: dict[int, Schedule]) -> None:
     operators = hours[2]
-    assert operators.is_open(msk(2026, 11, 28, 11, 0))  # Saturday
+    assert operators.is_open(msk(2026, 11, 28, 9, 0))  # Saturday 09:00–17:00
     assert not operators.is_open(msk(2026, 11, 28, 17, 0))
-    assert operators.is_open(msk(2026, 11, 4, 12, 0))  # Unity Day, a Wednesday
-    assert not operators.is_open(msk(2026, 11, 4, 9, 30))
+    assert not operators.is_open(msk(2026, 11, 29, 12, 0))  # Sunday: «Вс: выходной»
+    assert operators.next_opening(msk(2026, 11, 29, 12, 0)) == msk(2026, 11, 30, 8, 0)
+    assert not operators.is_open(msk(2026, 11, 4, 12, 0))  # Unity Day, a Wednesday
 
 
 def test_a_pre_holiday_day_ends_an_hour_earlier(hours: dict[int, Schedule]) -> None:
-    assert hours[2].is_open(msk(2026, 11, 3, 19, 30))
-    assert not hours[2].is_open(msk(2026, 11, 3, 20, 30))
+    assert hours[2].is_open(msk(2026, 11, 3, 18, 30))
+    assert not hours[2].is_open(msk(2026, 11, 3, 19, 30))
 
 
-def test_specialists_return_after_the_new_year_holidays(hours: dict[int, Schedule]) -> None:
-    specialists = hours[3]
-    opening = specialists.next_opening(msk(2026, 1, 3, 12, 0))
-    assert opening == msk(2026, 1, 12, 9, 0)
-    assert when(opening, msk(2026, 1, 3, 12, 0)) == "в понедельник, 12 января, в 9:00"
+def test_specialists_keep_the_operators_hours_until_the_deployment_sets_theirs() -> None:
+    facts = load_knowledge().facts
+    assert "specialist_hours_weekdays" not in facts  # a deployment fact, unset
+    specialists = schedules(facts, load_calendar())[3]
+    opening = specialists.next_opening(msk(2026, 1, 3, 12, 0))  # the New Year holidays
+    assert opening == msk(2026, 1, 10, 9, 0)  # Saturday 10 January, Saturday hours
+    own = schedules(facts | {"specialist_hours_weekdays": "с 10:00 до 18:00"}, load_calendar())[3]
+    assert own.next_opening(msk(2026, 1, 3, 12, 0)) == msk(2026, 1, 12, 10, 0)
+    assert (
+        when(own.next_opening(msk(2026, 1, 3, 12, 0)), msk(2026, 1, 3, 12, 0))
+        == "в понедельник, 12 января, в 10:00"
+    )
 
 
 def test_open_now_means_now(hours: dict[int, Schedule]) -> None:
