@@ -34,12 +34,14 @@ from dialog.stopwords import STOPWORDS
 logger = logging.getLogger("okno.dialog.classifier")
 
 CLARIFY_MAX = 3
+ONE_WORD_SPREAD = 20  # a lone word that over half the topics use says too little to answer
 CLARIFY_RATIO = 0.7  # a clarify candidate scores at least this share of the best
 AMBIGUOUS_RATIO = 0.9  # a runner-up this close to the best means asking, not answering
 HANDOFF_LABEL = "handoff:"
 HANDOFF_AT = 0.8  # a handoff example this close, by meaning …
 HANDOFF_MARGIN = 0.04  # … and this much closer than any topic or out-of-scope example
-HANDOFF_NEAR_AT = 0.5  # closest to a handoff situation, and its rule's looser pattern matches
+HANDOFF_NEAR_AT = 0.4  # a handoff situation this close by meaning, and its rule's looser pattern
+HANDOFF_NEAR_SLACK = 0.08  # matches, while nothing else is more than this much closer
 SMALLTALK_LABEL = "smalltalk:"
 SMALLTALK_AT = 0.85
 SMALLTALK_MARGIN = 0.05
@@ -143,8 +145,19 @@ class Classifier:
         full, analysis = analysis, self.content(analysis)
         meaning = self.meaning(analysis.words)
         by_meaning = self.by_meaning(meaning, len(analysis.words), analysis.text)
-        return by_meaning or self._unless_smalltalk(
-            full, self.decide(fuse(self.index.rank(analysis.terms), meaning))
+        if by_meaning is not None:
+            return by_meaning
+        decision = self.decide(fuse(self.index.rank(analysis.terms), meaning))
+        return self._next_to_a_situation(analysis.text, decision) or self._unless_smalltalk(full, decision)
+
+    def _next_to_a_situation(self, text: str, decision: Decision) -> Decision | None:
+        """A message placed in a topic next to a handoff situation, with that situation's markers."""
+        topic = decision.topic or next(iter(decision.candidates), None)
+        if topic is None or decision.action is Action.FALLBACK:
+            return None
+        rule = self.rules.near_topic(topic, text)
+        return (
+            None if rule is None else Decision(Action.HANDOFF, rule=rule.id, confidence=decision.confidence)
         )
 
     def _unless_smalltalk(self, analysis: Analysis, decision: Decision) -> Decision:
@@ -164,13 +177,10 @@ class Classifier:
         label, cosine = max(meaning.items(), key=lambda item: item[1])
         kind = label.partition(":")[0] + ":"
         rival = max((c for lab, c in meaning.items() if not lab.startswith(kind)), default=0.0)
-        if kind == HANDOFF_LABEL:
-            rule = self.rules.by_id.get(label.removeprefix(kind))
-            near = isinstance(rule, EscalationRule) and rule.near is not None and rule.near.fires(text)
-            if (cosine >= HANDOFF_AT and cosine - rival >= HANDOFF_MARGIN) or (
-                near and cosine >= HANDOFF_NEAR_AT
-            ):
-                return Decision(Action.HANDOFF, rule=label.removeprefix(kind), confidence=cosine)
+        if kind == HANDOFF_LABEL and cosine >= HANDOFF_AT and cosine - rival >= HANDOFF_MARGIN:
+            return Decision(Action.HANDOFF, rule=label.removeprefix(kind), confidence=cosine)
+        for rule_id, score in self._near_situations(meaning, cosine, text):
+            return Decision(Action.HANDOFF, rule=rule_id, confidence=score)
         short = words <= SMALLTALK_MAX_WORDS
         if (
             kind == SMALLTALK_LABEL
@@ -207,6 +217,19 @@ class Classifier:
         scope = next((r for r in self.scope_rules if r.trigger.fires(analysis.text)), None)
         return None if scope is None else Decision(Action.FALLBACK, intent=f"out_of_scope:{scope.id}")
 
+    def _near_situations(
+        self, meaning: dict[str, float], best: float, text: str
+    ) -> Iterable[tuple[str, float]]:
+        """Handoff situations the message reads nearly as much like as its best match, whose
+        looser pattern also matches: the words and the meaning agree."""
+        for label, score in sorted(meaning.items(), key=lambda item: -item[1]):
+            if score < max(HANDOFF_NEAR_AT, best - HANDOFF_NEAR_SLACK):
+                return
+            rule = self.rules.by_id.get(label.removeprefix(HANDOFF_LABEL))
+            near = isinstance(rule, EscalationRule) and rule.near is not None and rule.near.fires(text)
+            if label.startswith(HANDOFF_LABEL) and near and rule is not None:
+                yield rule.id, score
+
     def content(self, analysis: Analysis) -> Analysis:
         """The message without its greeting or thanks."""
         rest = self.smalltalk.remainder(analysis.words)
@@ -221,9 +244,13 @@ class Classifier:
         if not real:
             return Decision(Action.FALLBACK)
         confidence = self.calibration.confidence(ranking_features(ranking))
+        one_known_word = ranking.terms <= 1 and ranking.coverage >= 1.0
+        if one_known_word and ranking.lexical:  # one word: what the word itself fits, not its neighbours
+            real = [(t, s) for t, s in ranking.lexical if t != NEGATIVE] or real
         best_topic, best_score = real[0]
         close = tuple(t for t, s in real[:CLARIFY_MAX] if s >= CLARIFY_RATIO * best_score)
-        one_known_word = ranking.terms <= 1 and ranking.coverage >= 1.0
+        if one_known_word and ranking.spread >= ONE_WORD_SPREAD:  # «поддержка», «документы»
+            close = tuple(t for t, _ in real[:CLARIFY_MAX])
         # one word that fits several topics, or a runner-up nearly as good: ask
         ambiguous = len(close) > 1 and (one_known_word or real[1][1] >= AMBIGUOUS_RATIO * best_score)
         if confidence >= self.calibration.answer_at and not ambiguous:

@@ -20,8 +20,10 @@ class EscalationRule:
     priority: int
     reply: str
     trigger: Trigger
-    # a looser pattern that hands off only when the message also reads like this rule's examples
+    # a looser pattern that hands off only when the message also reads like this rule's examples,
+    # or the ranker places it in one of the FAQ topics next to this situation
     near: Trigger | None = None
+    near_topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,13 @@ class EscalationRules:
 
     def first_match(self, text: str) -> EscalationRule | None:
         return next((r for r in self.rules if r.trigger.fires(text)), None)
+
+    def near_topic(self, topic: str, text: str) -> EscalationRule | None:
+        """The situation next to this FAQ topic whose looser pattern the message matches."""
+        return next(
+            (r for r in self.rules if topic in r.near_topics and r.near is not None and r.near.fires(text)),
+            None,
+        )
 
     def after(
         self,
@@ -139,4 +148,5 @@ def _rule(entry: dict[str, Any]) -> EscalationRule:
         near=Trigger.from_entry({"when": entry["near"], "unless": entry.get("unless")})
         if entry.get("near")
         else None,
+        near_topics=tuple(str(t) for t in entry.get("near_topics") or ()),
     )

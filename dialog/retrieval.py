@@ -42,6 +42,8 @@ class Ranking:
     parts: dict[str, tuple[float, float, float]]  # topic -> (profile, best example, matched share)
     terms: int = 0  # content terms in the message
     meaning: dict[str, float] = field(default_factory=dict)  # label -> best example cosine
+    lexical: tuple[tuple[str, float], ...] = ()  # the scores by words alone, before fusing
+    spread: int = 0  # how many topics use the message's rarest term
 
     def top(self, n: int) -> list[tuple[str, float]]:
         return list(self.scores[:n])
@@ -71,6 +73,7 @@ class TopicIndex:
             for term in profile:
                 spread[term] += 1
         n = len(self.topics)
+        self.spread = dict(spread)  # how many topics' profiles use each term
         self.idf = {t: math.log((n + 1) / (df + 0.5)) for t, df in spread.items()}
         self.unknown_idf = math.log((n + 1) / 0.5)
         self._profile_postings = self._postings(
@@ -119,7 +122,8 @@ class TopicIndex:
         scores = tuple((self.topics[i], blended[i]) for i in order if blended[i] > 0)
         own = sum(query.values())
         parts = {self.topics[i]: (profile[i], best[i], matched[i] / own) for i in order[:4]}
-        return Ranking(scores, known / total if total else 0.0, parts, len(terms))
+        spread = min((self.spread.get(t, 0) for t in terms), default=0)
+        return Ranking(scores, known / total if total else 0.0, parts, len(terms), spread=spread)
 
 
 MEANING_WEIGHT = 0.6  # how much a meaning-level match adds to a topic's lexical score
@@ -133,4 +137,4 @@ def fuse(ranking: Ranking, meaning: dict[str, float]) -> Ranking:
         if cosine > MEANING_FLOOR and (label in combined or not label.startswith(("handoff:", "smalltalk:"))):
             combined[label] = combined.get(label, 0.0) + MEANING_WEIGHT * (cosine - MEANING_FLOOR)
     scores = tuple(sorted(combined.items(), key=lambda item: -item[1]))
-    return replace(ranking, scores=scores, meaning=meaning)
+    return replace(ranking, scores=scores, meaning=meaning, lexical=ranking.scores)
