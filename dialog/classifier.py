@@ -14,7 +14,7 @@ from dialog.errors import KnowledgeError
 from dialog.escalation import EscalationRule, EscalationRules, load_rules
 from dialog.knowledge import KnowledgeBase, load_knowledge, read_yaml
 from dialog.messages import Action, Decision
-from dialog.normalize import clean, words
+from dialog.normalize import clean, has_latin, words
 from dialog.retrieval import (
     NEGATIVE,
     WEIGHT_ANSWER,
@@ -318,7 +318,8 @@ def load_examples(path: Path) -> dict[str, list[str]]:
 def vocabulary(texts: Iterable[str]) -> Counter[str]:
     counts: Counter[str] = Counter(w for w in STOPWORDS if len(w) >= 3)
     for text in texts:
-        counts.update(w for w in words(clean(text)) if len(w) >= 3 and w.isalpha())
+        # Russian words only: a translit or wrong-layout example must not make Latin gibberish "known"
+        counts.update(w for w in words(clean(text)) if len(w) >= 3 and w.isalpha() and not has_latin(w))
     return counts
 
 

@@ -17,9 +17,13 @@ _JCUKEN = "йцукенгшщзхъфывапролджэячсмитьбюёЙ�
 _LAYOUT = str.maketrans(_QWERTY, _JCUKEN)
 
 # Longest Latin sequences first; covers the common informal transliterations.
+_IOTATED = {"a": "я", "u": "ю", "e": "е", "o": "ё"}
+_VOWELS = {"a": "а", "e": "е", "i": "и", "o": "о", "u": "у"}
 _TRANSLIT = [
     ("shch", "щ"),
     ("sch", "щ"),
+    # a vowel before «ya/yu/ye/yo»: «obyasneniya» → «обяснения», not «…ийа»
+    *((v + "y" + after, cyr + sound) for v, cyr in _VOWELS.items() for after, sound in _IOTATED.items()),
     ("yo", "ё"),
     ("yu", "ю"),
     ("ya", "я"),
