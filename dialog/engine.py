@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, replace
 
@@ -38,6 +39,7 @@ EXPLICIT_RULE = "explicit_request"
 # Topics per page of a section: with «Ещё ›», «‹ Назад» and the way back to the sections a page
 # stays within ten buttons, the smallest keyboard among our channels (VK's inline one).
 TOPICS_PER_PAGE = 7
+DECISION_CACHE = 10_000  # distinct texts whose decision is kept (a few MB)
 
 _MENU_COMMANDS = {"/start", "/menu", "меню", "начать", "start", "главное меню"}
 _OPERATOR_COMMANDS = {"/operator"}
@@ -61,6 +63,9 @@ class ConversationEngine:
         self.classifier = classifier
         self.knowledge = classifier.knowledge
         self.attachments = AttachmentPolicy.from_facts(self.knowledge.facts)
+        # A decision depends on the text and the knowledge base only, and citizens repeat
+        # themselves («оператор», «спасибо», the same question in many chats): remember recent ones.
+        self.classify = functools.lru_cache(maxsize=DECISION_CACHE)(classifier.classify)
 
     def handle(self, message: InboundMessage, state: ConversationState) -> Turn:
         state = state.evolve(turns=state.turns + 1)
@@ -92,7 +97,7 @@ class ConversationEngine:
         return self._classified(message.text, state)
 
     def _classified(self, text: str, state: ConversationState) -> Turn:
-        decision = self.classifier.classify(text)
+        decision = self.classify(text)
         if state.after_ticket and decision.action is not Action.HANDOFF:
             unclear = decision.action is Action.FALLBACK and decision.intent not in _NOT_A_QUESTION
             rule = self.classifier.rules.after(resolved_ticket=True)

@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 NEGATIVE = "__out_of_scope__"
 PREFIX_LEN = 5  # derivational variants share a prefix: паспорт/паспортный
 
@@ -79,11 +81,19 @@ class TopicIndex:
         self._profile_postings = self._postings(
             (i, {t: math.sqrt(w) for t, w in profiles[topic].items()}) for i, topic in enumerate(self.topics)
         )
-        examples = [d for d in documents if d.is_example and d.terms]
-        self._example_topic = [self.topics.index(d.topic) for d in examples]
-        self._example_postings = self._postings(
-            (i, dict.fromkeys(expand(d.terms), 1.0)) for i, d in enumerate(examples)
+        # examples ordered by topic, so a topic's best example is one reduceat over a slice
+        examples = sorted(
+            (d for d in documents if d.is_example and d.terms), key=lambda d: self.topics.index(d.topic)
         )
+        example_topic = np.array([self.topics.index(d.topic) for d in examples], dtype=np.int64)
+        self._example_topics, self._example_starts = np.unique(example_topic, return_index=True)
+        self._example_count = len(examples)
+        self._example_postings = {
+            term: (np.array([i for i, _ in items], dtype=np.int64), np.array([w for _, w in items]))
+            for term, items in self._postings(
+                (i, dict.fromkeys(expand(d.terms), 1.0)) for i, d in enumerate(examples)
+            ).items()
+        }
 
     def _postings(
         self, vectors: Iterable[tuple[int, dict[str, float]]]
@@ -95,6 +105,21 @@ class TopicIndex:
             for term, weight in weighted.items():
                 postings[term].append((i, weight / norm))
         return dict(postings)
+
+    def _best_examples(self, query: dict[str, float], norm: float) -> list[float]:
+        """Each topic's best single-example cosine, vectorised over the postings."""
+        hits = [(self._example_postings[t], w) for t, w in query.items() if t in self._example_postings]
+        best = [0.0] * len(self.topics)
+        if not hits or not self._example_count:
+            return best
+        rows = np.concatenate([rows for (rows, _), _ in hits])
+        values = np.concatenate([values * (weight / norm) for (_, values), weight in hits])
+        scores = np.bincount(rows, weights=values, minlength=self._example_count)
+        for topic, value in zip(
+            self._example_topics, np.maximum.reduceat(scores, self._example_starts), strict=True
+        ):
+            best[int(topic)] = float(value)
+        return best
 
     def rank(self, terms: Sequence[str]) -> Ranking:
         query = {t: w * self.idf.get(t, self.unknown_idf) for t, w in expand(terms).items()}
@@ -109,14 +134,7 @@ class TopicIndex:
             for i, value in self._profile_postings.get(term, ()):
                 profile[i] += weight * value / norm
                 matched[i] += weight
-        best = [0.0] * len(self.topics)
-        example_scores: dict[int, float] = defaultdict(float)
-        for term, weight in query.items():
-            for j, value in self._example_postings.get(term, ()):
-                example_scores[j] += weight * value / norm
-        for j, score in example_scores.items():
-            topic = self._example_topic[j]
-            best[topic] = max(best[topic], score)
+        best = self._best_examples(query, norm)
         blended = [BLEND * p + (1 - BLEND) * b for p, b in zip(profile, best, strict=True)]
         order = sorted(range(len(self.topics)), key=lambda i: -blended[i])
         scores = tuple((self.topics[i], blended[i]) for i in order if blended[i] > 0)
