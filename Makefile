@@ -31,7 +31,7 @@ eval: $(STAMP)
 	$(BIN)/okno eval ../shared/eval/dev.jsonl --misses
 
 calibrate: $(STAMP)
-	$(BIN)/okno kb calibrate --examples ../shared/eval/dev.jsonl
+	$(BIN)/okno kb calibrate --examples ../shared/eval/dev.jsonl --examples tests/data/tuning/handoff_smalltalk.jsonl
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/classify.py

@@ -177,7 +177,14 @@ class Classifier:
         label, cosine = max(meaning.items(), key=lambda item: item[1])
         kind = label.partition(":")[0] + ":"
         rival = max((c for lab, c in meaning.items() if not lab.startswith(kind)), default=0.0)
-        if kind == HANDOFF_LABEL and cosine >= HANDOFF_AT and cosine - rival >= HANDOFF_MARGIN:
+        rule = self.rules.by_id.get(label.removeprefix(kind))
+        blocked = isinstance(rule, EscalationRule) and rule.trigger.blocked(text)
+        if (
+            kind == HANDOFF_LABEL
+            and cosine >= HANDOFF_AT
+            and cosine - rival >= HANDOFF_MARGIN
+            and not blocked
+        ):
             return Decision(Action.HANDOFF, rule=label.removeprefix(kind), confidence=cosine)
         for rule_id, score in self._near_situations(meaning, cosine, text):
             return Decision(Action.HANDOFF, rule=rule_id, confidence=score)

@@ -62,4 +62,8 @@ class Trigger:
         return cls(when, tuple(Pattern.from_groups(g) for g in entry.get("unless") or ()))
 
     def fires(self, text: str) -> bool:
-        return any(p.matches(text) for p in self.when) and not any(p.matches(text) for p in self.unless)
+        return any(p.matches(text) for p in self.when) and not self.blocked(text)
+
+    def blocked(self, text: str) -> bool:
+        """An `unless` pattern matches: the rule stays out whatever else points to it."""
+        return any(p.matches(text) for p in self.unless)

@@ -26,6 +26,8 @@ DEV_SET = SHARED / "eval" / "dev.jsonl"
 CONTRACT = SHARED / "faq-topics.yaml"
 # Written blind (seeds and topic contract only), frozen before tuning, never tuned on.
 BLIND_SETS = sorted((ROOT / "tests" / "data" / "blind").glob("*.jsonl"))
+# Written blind too, but after the first tuning, to tune on (like the dev set).
+TUNING_SETS = sorted((ROOT / "tests" / "data" / "tuning").glob("*.jsonl"))
 
 
 @pytest.fixture(scope="session")

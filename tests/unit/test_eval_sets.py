@@ -11,10 +11,10 @@ from rapidfuzz import fuzz, process
 
 from dialog.classifier import load_examples
 from dialog.knowledge import load_knowledge
-from tests.conftest import BLIND_SETS, DEV_SET
+from tests.conftest import BLIND_SETS, DEV_SET, TUNING_SETS
 
 NEAR = 90  # rapidfuzz ratio: within about one edit in ten characters
-SETS = [p for p in (DEV_SET, *BLIND_SETS) if p.exists()]
+SETS = [p for p in (DEV_SET, *BLIND_SETS, *TUNING_SETS) if p.exists()]
 
 
 def comparable(text: str) -> str:
