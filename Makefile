@@ -31,7 +31,7 @@ eval: $(STAMP)
 	$(BIN)/okno eval ../shared/eval/dev.jsonl --misses
 
 calibrate: $(STAMP)
-	$(BIN)/okno kb calibrate --examples ../shared/eval/dev.jsonl --examples tests/data/tuning/handoff_smalltalk.jsonl
+	$(BIN)/okno kb calibrate --examples ../shared/eval/dev.jsonl $(foreach f,$(wildcard tests/data/tuning/*.jsonl),--examples $(f))
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/classify.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ SMALLTALK_LABEL = "smalltalk:"
 SMALLTALK_AT = 0.85
 SMALLTALK_MARGIN = 0.05
 SMALLTALK_MAX_WORDS = 8  # a longer message that starts with thanks usually goes on to a question
+LONG_THANKS_MAX_WORDS = 40  # … unless it thanks and asks nothing
+_ADDRESSES_THE_BOT = re.compile(r"(?<!\w)(ты|тебе|тебя|тобой|твой|твоя|твое|твои)(?!\w)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +151,9 @@ class Classifier:
         if by_meaning is not None:
             return by_meaning
         decision = self.decide(fuse(self.index.rank(analysis.terms), meaning))
-        return self._next_to_a_situation(analysis.text, decision) or self._unless_smalltalk(full, decision)
+        return self._next_to_a_situation(analysis.text, decision) or self._unless_smalltalk(
+            full, decision, text
+        )
 
     def _next_to_a_situation(self, text: str, decision: Decision) -> Decision | None:
         """A message placed in a topic next to a handoff situation, with that situation's markers."""
@@ -160,12 +165,23 @@ class Classifier:
             None if rule is None else Decision(Action.HANDOFF, rule=rule.id, confidence=decision.confidence)
         )
 
-    def _unless_smalltalk(self, analysis: Analysis, decision: Decision) -> Decision:
-        """A short message with a greeting or thanks and no clear question in it is small talk."""
-        if decision.action is Action.ANSWER or len(analysis.words) > SMALLTALK_MAX_WORDS:
+    def _unless_smalltalk(self, analysis: Analysis, decision: Decision, raw: str = "") -> Decision:
+        """A message with small talk in it and no clear question is small talk: a short one with a
+        greeting, thanks or a question about the bot, a longer one that thanks and asks nothing, and
+        a short one that says «ты» to the bot (citizens say «вы» to the service)."""
+        if decision.action is Action.ANSWER:
             return decision
+        size = len(analysis.words)
         intent = self.smalltalk.mentioned(analysis.words)
-        return decision if intent is None else Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
+        if intent is not None and (
+            size <= SMALLTALK_MAX_WORDS
+            or (intent.id == "bot_identity" and size <= 2 * SMALLTALK_MAX_WORDS)
+            or (intent.id == "thanks" and size <= LONG_THANKS_MAX_WORDS and "?" not in raw)
+        ):
+            return Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
+        if decision.action is Action.FALLBACK and size <= 4 and _ADDRESSES_THE_BOT.search(analysis.text):
+            return Decision(Action.SMALLTALK, intent="bot_identity", confidence=0.5)
+        return decision
 
     def meaning(self, words: tuple[str, ...]) -> dict[str, float]:
         return {} if self.semantic is None else dict(self.semantic.neighbours(words).scores)
