@@ -12,7 +12,20 @@ from dialog.patterns import compile_terms
 from dialog.stopwords import STOPWORDS
 
 # Emoji-only messages that still say something.
-_EMOJI_INTENTS = {"🙏": "thanks", "👍": "thanks", "❤": "thanks", "🤝": "thanks", "👋": "greeting"}
+_EMOJI_INTENTS = {
+    "🙏": "thanks",
+    "👍": "thanks",
+    "❤": "thanks",
+    "🤝": "thanks",
+    "😘": "thanks",
+    "👋": "greeting",
+    "🙂": "acknowledgement",
+    "😊": "acknowledgement",
+    "☺": "acknowledgement",
+    "😀": "acknowledgement",
+    "😉": "acknowledgement",
+    "👌": "acknowledgement",
+}
 
 
 @dataclass(frozen=True, slots=True)
