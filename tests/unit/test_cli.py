@@ -72,11 +72,11 @@ def test_quality_on_the_blind_sets(
     """Sets written by helpers who saw only the seeds and the topic contract; nothing is tuned on them.
 
     The gate holds what the engine reaches today, so a change that makes it worse fails. Issue 12
-    asks for handoff recall >= 97 % and small talk >= 95 % on every set; two figures are short
-    of that (see the session note), the rest of the issue's bars are met.
+    asks for handoff recall >= 97 % and small talk >= 95 % on every set; blind_b's handoff recall
+    (95.7 %) and blind_a's small talk (91.7 %) are short of that, the rest of its bars are met.
     """
-    gates = ["--min-topic", "0.92", "--max-confidently-wrong", "0.03", "--min-handoff-recall", "0.91"]
-    gates += ["--min-handoff-precision", "0.90", "--min-out-of-scope", "0.90", "--min-smalltalk", "0.91"]
+    gates = ["--min-topic", "0.92", "--max-confidently-wrong", "0.03", "--min-handoff-recall", "0.95"]
+    gates += ["--min-handoff-precision", "0.90", "--min-out-of-scope", "0.95", "--min-smalltalk", "0.91"]
     code, out = run_cli(["eval", str(labelled), *gates], "", monkeypatch, capsys)
     assert code == 0, out
 
