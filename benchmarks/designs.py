@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dialog.calibration import calibrate, cross_validate, labelled_samples
+from bots.tools import realistic_samples
+from dialog.calibration import calibrate, cross_validate
 from dialog.classifier import Classifier, build_classifier, load_examples, meaning_examples, topic_documents
 from dialog.evaluation import evaluate, parse_examples
-from dialog.retrieval import NEGATIVE
 from dialog.semantic import SemanticIndex, Vector
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,19 +52,9 @@ class FullE5Encoder:
 def recalibrated(classifier: Classifier) -> Classifier:
     documents = topic_documents(classifier.knowledge, classifier.analyzer)
     samples = cross_validate(documents, semantic=classifier.semantic)
-    labelled = []
     tuning = sorted((ROOT / "tests" / "data" / "tuning").glob("*.jsonl"))
     lines = [line for path in (DEV, *tuning) for line in path.read_text(encoding="utf-8").splitlines()]
-    for example in parse_examples(lines):
-        analysis = classifier.analyzer.analyze(example.text)
-        if example.expect in ("handoff", "smalltalk") or classifier.by_rules(example.text, analysis):
-            continue
-        content = classifier.content(analysis)
-        labelled.append(
-            (content.terms, content.words, NEGATIVE if example.expect == "none" else example.expect)
-        )
-    realistic = labelled_samples(classifier.index, labelled, classifier.semantic)
-    classifier.calibration = calibrate(samples, realistic)
+    classifier.calibration = calibrate(samples, realistic_samples(classifier, parse_examples(lines)))
     return classifier
 
 

@@ -10,9 +10,9 @@ from typing import TextIO
 
 import yaml
 
-from dialog.calibration import calibrate, cross_validate, labelled_samples
+from dialog.calibration import Sample, calibrate, cross_validate, labelled_samples
 from dialog.classifier import Classifier, build_classifier, topic_documents
-from dialog.evaluation import Report, evaluate, parse_examples
+from dialog.evaluation import Example, Report, evaluate, parse_examples
 from dialog.knowledge import load_knowledge
 from dialog.messages import Decision
 from dialog.provenance import check_facts, numbers_outside_facts, read_seeds, unset_deployment_facts
@@ -90,6 +90,19 @@ def kb_check(
     return 0
 
 
+def realistic_samples(classifier: Classifier, examples: list[Example]) -> list[Sample]:
+    """Labelled citizens' messages as confidence-model samples; those a rule decides are left out."""
+    labelled = []
+    for example in examples:
+        analysis = classifier.analyzer.analyze(example.text)
+        if example.expect in ("handoff", "smalltalk") or classifier.by_rules(example.text, analysis):
+            continue
+        content = classifier.content(analysis)
+        label = NEGATIVE if example.expect == "none" else example.expect
+        labelled.append((content.terms, content.words, label))
+    return labelled_samples(classifier.index, labelled, classifier.semantic)
+
+
 def kb_calibrate(classifier: Classifier, folds: int, example_files: list[Path], out: TextIO) -> int:
     documents = topic_documents(classifier.knowledge, classifier.analyzer)
 
@@ -98,18 +111,8 @@ def kb_calibrate(classifier: Classifier, folds: int, example_files: list[Path], 
         sys.stderr.flush()
 
     samples = cross_validate(documents, folds=folds, progress=progress, semantic=classifier.semantic)
-    realistic = []
-    for path in example_files:
-        labelled = []
-        for example in parse_examples(path.read_text(encoding="utf-8").splitlines()):
-            analysis = classifier.analyzer.analyze(example.text)
-            # messages a rule decides never reach the confidence model
-            if example.expect in ("handoff", "smalltalk") or classifier.by_rules(example.text, analysis):
-                continue
-            content = classifier.content(analysis)
-            label = NEGATIVE if example.expect == "none" else example.expect
-            labelled.append((content.terms, content.words, label))
-        realistic += labelled_samples(classifier.index, labelled, classifier.semantic)
+    lines = [line for path in example_files for line in path.read_text(encoding="utf-8").splitlines()]
+    realistic = realistic_samples(classifier, parse_examples(lines))
     sys.stderr.write("\nfitting the confidence model…\n")
     model = calibrate(samples, realistic)
     path = classifier.knowledge.directory / "calibration.yaml"
