@@ -179,7 +179,7 @@ class Classifier:
             or (intent.id == "thanks" and size <= LONG_THANKS_MAX_WORDS and "?" not in raw)
         ):
             return Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
-        if decision.action is Action.FALLBACK and size <= 4 and _ADDRESSES_THE_BOT.search(analysis.text):
+        if size <= 5 and _ADDRESSES_THE_BOT.search(analysis.text):
             return Decision(Action.SMALLTALK, intent="bot_identity", confidence=0.5)
         return decision
 
