@@ -6,7 +6,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,9 @@ from dialog.knowledge import KnowledgeBase, load_knowledge, read_yaml
 from dialog.messages import Action, Decision
 from dialog.normalize import clean, has_latin, words
 from dialog.retrieval import (
+    HANDOFF_LABEL,
     NEGATIVE,
+    SMALLTALK_LABEL,
     WEIGHT_ANSWER,
     WEIGHT_KEYWORD,
     WEIGHT_PARAPHRASE,
@@ -38,12 +40,10 @@ CLARIFY_MAX = 3
 ONE_WORD_SPREAD = 20  # a lone word that over half the topics use says too little to answer
 CLARIFY_RATIO = 0.7  # a clarify candidate scores at least this share of the best
 AMBIGUOUS_RATIO = 0.9  # a runner-up this close to the best means asking, not answering
-HANDOFF_LABEL = "handoff:"
 HANDOFF_AT = 0.8  # a handoff example this close, by meaning …
 HANDOFF_MARGIN = 0.04  # … and this much closer than any topic or out-of-scope example
 HANDOFF_NEAR_AT = 0.4  # a handoff situation this close by meaning, and its rule's looser pattern
 HANDOFF_NEAR_SLACK = 0.08  # matches, while nothing else is more than this much closer
-SMALLTALK_LABEL = "smalltalk:"
 SMALLTALK_AT = 0.85
 SMALLTALK_MARGIN = 0.05
 SMALLTALK_MAX_WORDS = 8  # a longer message that starts with thanks usually goes on to a question
@@ -186,7 +186,7 @@ class Classifier:
     def meaning(self, words: tuple[str, ...]) -> dict[str, float]:
         return {} if self.semantic is None else dict(self.semantic.neighbours(words).scores)
 
-    def by_meaning(self, meaning: dict[str, float], words: int, text: str = "") -> Decision | None:
+    def by_meaning(self, meaning: dict[str, float], words: int, text: str) -> Decision | None:
         """A message that reads like a handoff situation or small talk, clearly more than anything else."""
         if not meaning:
             return None
@@ -202,8 +202,9 @@ class Classifier:
             and not blocked
         ):
             return Decision(Action.HANDOFF, rule=label.removeprefix(kind), confidence=cosine)
-        for rule_id, score in self._near_situations(meaning, cosine, text):
-            return Decision(Action.HANDOFF, rule=rule_id, confidence=score)
+        near = next(self._near_situations(meaning, cosine, text), None)
+        if near is not None:
+            return Decision(Action.HANDOFF, rule=near[0], confidence=near[1])
         short = words <= SMALLTALK_MAX_WORDS
         if (
             kind == SMALLTALK_LABEL
@@ -242,7 +243,7 @@ class Classifier:
 
     def _near_situations(
         self, meaning: dict[str, float], best: float, text: str
-    ) -> Iterable[tuple[str, float]]:
+    ) -> Iterator[tuple[str, float]]:
         """Handoff situations the message reads nearly as much like as its best match, whose
         looser pattern also matches: the words and the meaning agree."""
         for label, score in sorted(meaning.items(), key=lambda item: -item[1]):
@@ -257,10 +258,6 @@ class Classifier:
         """The message without its greeting or thanks."""
         rest = self.smalltalk.remainder(analysis.words)
         return analysis if rest == analysis.text else self.analyzer.analyze(rest)
-
-    def rank(self, analysis: Analysis) -> Ranking:
-        analysis = self.content(analysis)
-        return fuse(self.index.rank(analysis.terms), self.meaning(analysis.words))
 
     def decide(self, ranking: Ranking) -> Decision:
         real = [(t, s) for t, s in ranking.scores if t != NEGATIVE]
@@ -332,9 +329,9 @@ def load_examples(path: Path) -> dict[str, list[str]]:
         return {}
     data = read_yaml(path)
     out: dict[str, list[str]] = {}
-    for kind in ("handoff", "smalltalk"):
-        for key, texts in (data.get(kind) or {}).items():
-            out[f"{kind}:{key}"] = [str(t) for t in texts or ()]
+    for prefix in (HANDOFF_LABEL, SMALLTALK_LABEL):
+        for key, texts in (data.get(prefix.rstrip(":")) or {}).items():
+            out[prefix + str(key)] = [str(t) for t in texts or ()]
     return out
 
 

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 NEGATIVE = "__out_of_scope__"
+# Meaning-level labels that are not topics: a handoff situation or a small-talk intent.
+HANDOFF_LABEL = "handoff:"
+SMALLTALK_LABEL = "smalltalk:"
 PREFIX_LEN = 5  # derivational variants share a prefix: паспорт/паспортный
 
 # How much each kind of text counts in a topic's profile.
@@ -152,7 +155,9 @@ def fuse(ranking: Ranking, meaning: dict[str, float]) -> Ranking:
     """Lexical scores plus the meaning-level boost of each topic, re-ordered."""
     combined = dict(ranking.scores)
     for label, cosine in meaning.items():
-        if cosine > MEANING_FLOOR and (label in combined or not label.startswith(("handoff:", "smalltalk:"))):
+        if cosine > MEANING_FLOOR and (
+            label in combined or not label.startswith((HANDOFF_LABEL, SMALLTALK_LABEL))
+        ):
             combined[label] = combined.get(label, 0.0) + MEANING_WEIGHT * (cosine - MEANING_FLOOR)
     scores = tuple(sorted(combined.items(), key=lambda item: -item[1]))
     return replace(ranking, scores=scores, meaning=meaning, lexical=ranking.scores)
