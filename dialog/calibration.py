@@ -17,7 +17,7 @@ import numpy as np
 
 from dialog.classifier import Calibration, ranking_features
 from dialog.retrieval import NEGATIVE, Document, Ranking, TopicIndex, fuse
-from dialog.semantic import SemanticIndex
+from dialog.semantic import SemanticIndex, meaning_of
 
 # Confidently wrong answers allowed among held-out paraphrases and dev messages together. A
 # held-out paraphrase is harder than what citizens type (its topic loses a fifth of its
@@ -57,9 +57,7 @@ def cross_validate(
             exclude = np.zeros(semantic.size, dtype=bool)
             exclude[[example_row[i] for i in test if i in example_row]] = True
         for i in sorted(test):
-            meaning = (
-                {} if semantic is None else dict(semantic.neighbours(documents[i].words, exclude).scores)
-            )
+            meaning = meaning_of(semantic, documents[i].words, exclude)
             samples.append(_sample(fuse(index.rank(documents[i].terms), meaning), documents[i].topic))
         if progress:
             progress(fold + 1, folds)
@@ -74,8 +72,7 @@ def labelled_samples(
     """Samples from labelled messages (terms, words, topic or NEGATIVE) ranked by the full index."""
     samples = []
     for terms, words, topic in examples:
-        meaning = {} if semantic is None else dict(semantic.neighbours(words).scores)
-        samples.append(_sample(fuse(index.rank(terms), meaning), topic))
+        samples.append(_sample(fuse(index.rank(terms), meaning_of(semantic, words)), topic))
     return samples
 
 

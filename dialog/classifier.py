@@ -30,7 +30,7 @@ from dialog.retrieval import (
     fuse,
 )
 from dialog.scope import ScopeRule, load_scope_rules
-from dialog.semantic import WORD_VECTORS_FILE, SemanticIndex, StaticEncoder, WordVectors
+from dialog.semantic import WORD_VECTORS_FILE, SemanticIndex, StaticEncoder, WordVectors, meaning_of
 from dialog.smalltalk import Smalltalk, load_smalltalk
 from dialog.stopwords import STOPWORDS
 
@@ -184,7 +184,7 @@ class Classifier:
         return decision
 
     def meaning(self, words: tuple[str, ...]) -> dict[str, float]:
-        return {} if self.semantic is None else dict(self.semantic.neighbours(words).scores)
+        return meaning_of(self.semantic, words)
 
     def by_meaning(self, meaning: dict[str, float], words: int, text: str) -> Decision | None:
         """A message that reads like a handoff situation or small talk, clearly more than anything else."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +142,10 @@ def load_knowledge(
     records = load_facts(directory / "facts.yaml", deployment_facts or {})
     facts = {name: fact.value for name, fact in records.items() if fact.value is not None}
     unset = frozenset(name for name, fact in records.items() if fact.value is None)
+
+    def fill(template: str) -> str:
+        return fill_placeholders(template, facts, unset)
+
     raw_categories = read_yaml(directory / "categories.yaml")["categories"]
     categories = tuple(Category(str(k), str(v)) for k, v in raw_categories.items())
     topics: dict[str, Topic] = {}
@@ -149,7 +153,7 @@ def load_knowledge(
     for path in sorted((directory / "topics").glob("*.yaml")):
         data = read_yaml(path)
         for entry in data.get("topics") or []:
-            topic = _topic(entry, str(data.get("category", "")), (facts, unset), path, problems)
+            topic = _topic(entry, str(data.get("category", "")), fill, path, problems)
             if topic is None:
                 continue
             if topic.id in topics:
@@ -171,7 +175,7 @@ def load_knowledge(
 
 
 def _topic(
-    entry: Any, category: str, facts: tuple[dict[str, str], frozenset[str]], path: Path, problems: list[str]
+    entry: Any, category: str, fill: Callable[[str], str], path: Path, problems: list[str]
 ) -> Topic | None:
     if not isinstance(entry, dict) or not entry.get("id") or not entry.get("answer"):
         problems.append(f"{path.name}: a topic without id or answer: {str(entry)[:60]!r}")
@@ -181,7 +185,7 @@ def _topic(
         id=str(entry["id"]),
         category=str(entry.get("category", category)),
         title=str(entry.get("title", "")),
-        answer=fill_placeholders(template, *facts),
+        answer=fill(template),
         template=template,
         paraphrases=tuple(str(p) for p in entry.get("paraphrases") or ()),
         keywords=tuple(str(k) for k in entry.get("keywords") or ()),

@@ -9,6 +9,7 @@ it costs a few table look-ups, so it runs on every message.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +25,7 @@ from dialog.errors import KnowledgeError
 Vector = npt.NDArray[np.float32]
 WORD_VECTORS_FILE = "word_vectors.npz"
 FUNCTION_WEIGHT = 0.3  # very common words still count, a little
+ROW_CACHE = 50_000  # words whose table row (or its absence) is remembered
 
 
 class SentenceEncoder(Protocol):
@@ -89,7 +91,8 @@ class StaticEncoder:
         self.default_idf = default_idf
         self.lemma = lemma
         self.dim = vectors.dim
-        self._rows: dict[str, int | None] = {}
+        # citizens' words are unbounded (typos, gibberish): remember a bounded number of look-ups
+        self._row = functools.lru_cache(maxsize=ROW_CACHE)(self._lookup)
 
     @classmethod
     def fitted(
@@ -102,11 +105,9 @@ class StaticEncoder:
         idf = {w: math.log(n / (c + 1)) for w, c in counts.items()}
         return cls(vectors, idf, math.log(n), lemma)
 
-    def _row(self, word: str) -> int | None:
-        if word not in self._rows:
-            row = self.vectors.row(word)
-            self._rows[word] = row if row is not None else self.vectors.row(self.lemma(word))
-        return self._rows[word]
+    def _lookup(self, word: str) -> int | None:
+        row = self.vectors.row(word)
+        return row if row is not None else self.vectors.row(self.lemma(word))
 
     def encode(self, words: Sequence[str]) -> Vector:
         rows, weights = [], []
@@ -171,3 +172,10 @@ class SemanticIndex:
     @property
     def size(self) -> int:
         return 0 if self._matrix is None else int(self._matrix.shape[0])
+
+
+def meaning_of(
+    semantic: SemanticIndex | None, words: Sequence[str], exclude: npt.NDArray[np.bool_] | None = None
+) -> dict[str, float]:
+    """Each label's best cosine for these words; nothing when meaning-level matching is off."""
+    return {} if semantic is None else dict(semantic.neighbours(words, exclude).scores)
