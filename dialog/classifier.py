@@ -47,7 +47,29 @@ HANDOFF_NEAR_SLACK = 0.08  # matches, while nothing else is more than this much 
 SMALLTALK_AT = 0.85
 SMALLTALK_MARGIN = 0.05
 SMALLTALK_MAX_WORDS = 8  # a longer message that starts with thanks usually goes on to a question
-LONG_THANKS_MAX_WORDS = 40  # … unless it thanks and asks nothing
+LONG_THANKS_MAX_WORDS = 80  # … unless it thanks and asks nothing
+_ABOUT_THE_TALK = frozenset({"bot_identity", "impatience"})  # «долго вы ещё будете думать? я уже …»
+_COURTESY = frozenset({"greeting", "thanks", "goodbye"})  # said around a question, not instead of one
+OUT_OF_SCOPE_AT = 0.45  # a request around the small talk reads this much like an out-of-scope one …
+OUT_OF_SCOPE_MARGIN = 0.05  # … and this much more than like anything else
+LONG_STORY_WORDS = 15  # a message this long is also searched sentence by sentence for a request
+_SENTENCE_END = re.compile(r"[.!?…;\n]+")
+# a long thanks with one of these asks for something after all: «… подскажите, что значит статус»
+_ASKS_SOMETHING = re.compile(
+    r"(?<!\w)(подскажи|подскажите|расскажи|расскажите|объясни|объясните|помогите|помоги|что значит|"
+    r"что означает|что делать|что нужно|как мне|как можно|как быть|заранее)(?!\w)"
+)
+# a thanks with one of these reports a problem after all: «спасибо, но код так и не пришёл»
+_PROBLEM = re.compile(
+    r"(?<!\w)(не могу|не получ|не приход|не пришл|не пришел|не работа|не отображ|не вход|не пуска|"
+    r"не открыва|не удает|не загруж|не проход|не принима|ошибк|проблем|сбой|отказ|однако|все равно|"
+    r"а теперь|опять|снова|по-прежнему|по прежнему|до сих пор|хочу узнать)\w*"
+)
+# a greeting or thanks around one of these asks for something: «привет, расскажи анекдот»
+_ASKS = re.compile(
+    r"(?<!\w)(расскаж|подскаж|напиш|скаж|объясн|помоги|найди|посоветуй|переведи|покажи|сделай|"
+    r"как|где|что|почему|сколько|какой|какая|какие|когда|зачем|можно)\w*"
+)
 _ADDRESSES_THE_BOT = re.compile(r"(?<!\w)(ты|тебе|тебя|тобой|твой|твоя|твое|твои)(?!\w)")
 
 
@@ -151,9 +173,10 @@ class Classifier:
         if by_meaning is not None:
             return by_meaning
         decision = self.decide(fuse(self.index.rank(analysis.terms), meaning))
-        return self._next_to_a_situation(analysis.text, decision) or self._unless_smalltalk(
-            full, decision, text
-        )
+        situation = self._next_to_a_situation(analysis.text, decision)
+        if situation is not None or _asks_out_of_scope(analysis, meaning, text):
+            return situation or decision
+        return self._unless_smalltalk(full, decision, text, asks=bool(analysis.words) and "?" in text)
 
     def _next_to_a_situation(self, text: str, decision: Decision) -> Decision | None:
         """A message placed in a topic next to a handoff situation, with that situation's markers."""
@@ -165,18 +188,28 @@ class Classifier:
             None if rule is None else Decision(Action.HANDOFF, rule=rule.id, confidence=decision.confidence)
         )
 
-    def _unless_smalltalk(self, analysis: Analysis, decision: Decision, raw: str = "") -> Decision:
+    def _unless_smalltalk(
+        self, analysis: Analysis, decision: Decision, raw: str = "", asks: bool = False
+    ) -> Decision:
         """A message with small talk in it and no clear question is small talk: a short one with a
         greeting, thanks or a question about the bot, a longer one that thanks and asks nothing, and
-        a short one that says «ты» to the bot (citizens say «вы» to the service)."""
-        if decision.action is Action.ANSWER:
-            return decision
+        a short one that says «ты» to the bot (citizens say «вы» to the service). A question beside
+        the greeting keeps its candidate topics («хай, код не приходит, чё делать?»)."""
         size = len(analysis.words)
         intent = self.smalltalk.mentioned(analysis.words)
+        if decision.action is Action.ANSWER and not (
+            intent is not None
+            and intent.id == "thanks"
+            and _only_thanks(analysis.text, raw)
+            and _ASKS.search(analysis.text) is None  # against a confident answer, not even «как»
+        ):
+            return decision
+        if asks and decision.action is Action.CLARIFY and intent is not None and intent.id in _COURTESY:
+            return decision
         if intent is not None and (
             size <= SMALLTALK_MAX_WORDS
-            or (intent.id == "bot_identity" and size <= 2 * SMALLTALK_MAX_WORDS)
-            or (intent.id == "thanks" and size <= LONG_THANKS_MAX_WORDS and "?" not in raw)
+            or (intent.id in _ABOUT_THE_TALK and size <= 2 * SMALLTALK_MAX_WORDS)
+            or (intent.id == "thanks" and size <= LONG_THANKS_MAX_WORDS and _only_thanks(analysis.text, raw))
         ):
             return Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
         if size <= 5 and _ADDRESSES_THE_BOT.search(analysis.text):
@@ -228,8 +261,16 @@ class Classifier:
         return None
 
     def _escalation(self, text: str, analysis: Analysis) -> Decision | None:
-        rule = self.rules.first_match(analysis.text)
+        rule = self.rules.first_match(analysis.text) or self._escalation_in_a_sentence(text, analysis)
         return None if rule is None else Decision(Action.HANDOFF, rule=rule.id, confidence=1.0)
+
+    def _escalation_in_a_sentence(self, text: str, analysis: Analysis) -> EscalationRule | None:
+        """A long story whose one sentence asks for a person: an `unless` word elsewhere in the
+        story («какие-то уведомления», «за это время») must not hide the request."""
+        if len(analysis.words) < LONG_STORY_WORDS:
+            return None
+        sentences = [self.analyzer.analyze(s).text for s in _SENTENCE_END.split(text) if s.strip()]
+        return self.rules.in_a_sentence(sentences)
 
     def _smalltalk(self, text: str, analysis: Analysis) -> Decision | None:
         intent = self.smalltalk.detect(text, analysis.words)
@@ -281,6 +322,25 @@ class Classifier:
         if asks and len(candidates) > 1 and not out_of_scope_first:
             return Decision(Action.CLARIFY, candidates=candidates, confidence=confidence)
         return Decision(Action.FALLBACK, candidates=close, confidence=confidence)
+
+
+def _only_thanks(text: str, raw: str) -> bool:
+    """A thanks that tells a story and neither asks nor reports a problem («спасибо, в прошлый раз
+    всё решили за пять минут»): the answer a topic would give is not what the citizen wants."""
+    return not _asks(text, raw) and _PROBLEM.search(text) is None
+
+
+def _asks(text: str, raw: str) -> bool:
+    return "?" in raw or _ASKS_SOMETHING.search(text) is not None
+
+
+def _asks_out_of_scope(content: Analysis, meaning: dict[str, float], raw: str) -> bool:
+    """Around the greeting or thanks is a request the service does not answer («спасибо, как
+    оформить ВНЖ в Сербии?»): that is the reply the citizen needs, not a «пожалуйста»."""
+    if not meaning or not ("?" in raw or _ASKS.search(content.text)):
+        return False
+    (best, cosine), (_, rival) = sorted(meaning.items(), key=lambda item: -item[1])[:2]
+    return best == NEGATIVE and cosine >= OUT_OF_SCOPE_AT and cosine - rival >= OUT_OF_SCOPE_MARGIN
 
 
 def topic_documents(knowledge: KnowledgeBase, analyzer: Analyzer) -> list[Document]:

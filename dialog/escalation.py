@@ -24,6 +24,9 @@ class EscalationRule:
     # or the ranker places it in one of the FAQ topics next to this situation
     near: Trigger | None = None
     near_topics: tuple[str, ...] = ()
+    # also looked for sentence by sentence in a long message, where another sentence's words
+    # would block it (a request for a person at the end of a story)
+    sentence_wise: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,13 @@ class EscalationRules:
 
     def first_match(self, text: str) -> EscalationRule | None:
         return next((r for r in self.rules if r.trigger.fires(text)), None)
+
+    def in_a_sentence(self, sentences: Sequence[str]) -> EscalationRule | None:
+        """The first sentence-wise rule that one of the sentences fires on its own."""
+        return next(
+            (r for r in self.rules if r.sentence_wise and any(r.trigger.fires_alone(s) for s in sentences)),
+            None,
+        )
 
     def near_topic(self, topic: str, text: str) -> EscalationRule | None:
         """The situation next to this FAQ topic whose looser pattern the message matches."""
@@ -149,4 +159,5 @@ def _rule(entry: dict[str, Any]) -> EscalationRule:
         if entry.get("near")
         else None,
         near_topics=tuple(str(t) for t in entry.get("near_topics") or ()),
+        sentence_wise=bool(entry.get("sentence_wise", False)),
     )

@@ -64,6 +64,12 @@ class Trigger:
     def fires(self, text: str) -> bool:
         return any(p.matches(text) for p in self.when) and not self.blocked(text)
 
+    def fires_alone(self, sentence: str) -> bool:
+        """One sentence of a longer message matches, and no part of any `unless` pattern is in it:
+        the other sentences' words neither help nor hide it."""
+        touched = any(g.search(sentence) for p in self.unless for g in p.groups)
+        return not touched and any(p.matches(sentence) for p in self.when)
+
     def blocked(self, text: str) -> bool:
         """An `unless` pattern matches: the rule stays out whatever else points to it."""
         return any(p.matches(text) for p in self.unless)

@@ -25,6 +25,12 @@ _EMOJI_INTENTS = {
     "😀": "acknowledgement",
     "😉": "acknowledgement",
     "👌": "acknowledgement",
+    "⏳": "impatience",
+    "⌛": "impatience",
+    "🤖": "bot_identity",
+    "🤔": "presence",
+    "❓": "presence",
+    "❔": "presence",
 }
 
 
@@ -33,6 +39,12 @@ class SmalltalkIntent:
     id: str
     pattern: re.Pattern[str]
     reply: str
+    # phrases that are small talk only when the message is nothing else: «извините» or «ну?»
+    # alone is small talk, «извините, не приходит код» is a question
+    alone: re.Pattern[str] | None = None
+
+    def phrases(self) -> tuple[re.Pattern[str], ...]:
+        return (self.pattern,) if self.alone is None else (self.pattern, self.alone)
 
 
 class Smalltalk:
@@ -48,9 +60,10 @@ class Smalltalk:
         found: SmalltalkIntent | None = None
         rest = " ".join(words)
         for intent in self.intents:
-            if intent.pattern.search(rest):
-                found = found or intent
-                rest = intent.pattern.sub(" ", rest)
+            for pattern in intent.phrases():
+                if pattern.search(rest):
+                    found = found or intent
+                    rest = pattern.sub(" ", rest)
         if found is None:
             return None
         leftover = [w for w in rest.split() if w not in self._fillers]
@@ -65,7 +78,8 @@ class Smalltalk:
         """The message without its small-talk phrases, for the FAQ search."""
         rest = " ".join(words)
         for intent in self.intents:
-            rest = intent.pattern.sub(" ", rest)
+            for pattern in intent.phrases():
+                rest = pattern.sub(" ", rest)
         return " ".join(rest.split())
 
     def _emoji_intent(self, text: str) -> SmalltalkIntent | None:
@@ -78,7 +92,12 @@ class Smalltalk:
 def load_smalltalk(path: Path) -> Smalltalk:
     data = read_yaml(path)
     intents = [
-        SmalltalkIntent(str(name), compile_terms(spec["phrases"]), str(spec["reply"]).strip())
+        SmalltalkIntent(
+            str(name),
+            compile_terms(spec["phrases"]),
+            str(spec["reply"]).strip(),
+            compile_terms(spec["alone"]) if spec.get("alone") else None,
+        )
         for name, spec in data["intents"].items()
     ]
     fillers = frozenset(clean(str(w)) for w in data.get("fillers") or ())

@@ -63,3 +63,23 @@ def test_the_general_question_is_answered_not_handed_off(
     decision = classifier.classify(text)
     assert decision.action is not Action.HANDOFF, decision
     assert topic in (decision.topic, *decision.candidates)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("паспорт в профиле вбит криво, а поправить никак — поля залочены", "passport_data_mismatch"),
+        ("пришёл отказ без всякой инфы, что дальше делать непонятно", "refusal_without_reason"),
+        ("отправила заяву с косяком в адресе, надо как-то откатить", "change_sent_application"),
+        ("хочу забрать своё заявление обратно, пока его не рассмотрели", "change_sent_application"),
+        ("смс с кодом так и не упала, хотя я обтыкалась на «прислать ещё»", "code_still_not_arriving"),
+        ("просят справку о составе семьи, а в требованиях к услуге её нет", "extra_documents_demand"),
+        ("зови старшего, с этими каши не сваришь", "senior_specialist"),
+        ("переведите, пожалуйста, мой вопрос на сотрудника поддержки", "explicit_request"),
+        ("где живой оператор?? 😡", "explicit_request"),
+        ("прошу обеспечить мне диалог с квалифицированным специалистом", "explicit_request"),
+    ],
+)
+def test_the_situation_in_other_words_goes_to_a_person(classifier: Classifier, text: str, rule: str) -> None:
+    decision = classifier.classify(text)
+    assert (decision.action, decision.rule) == (Action.HANDOFF, rule), decision

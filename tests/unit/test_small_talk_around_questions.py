@@ -1,0 +1,88 @@
+"""Small talk is told apart from the question, the request or the off-domain ask it comes with."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialog.classifier import Classifier
+from dialog.messages import Action
+
+STORY = (
+    "Добрый день. Долго рассказывать: в марте я переезжал, менял номер телефона, какие-то "
+    "уведомления за это время приходили, но я их не видел, а сын в отъезде и помочь некому. "
+    "Теперь я не понимаю, что вообще с моими заявлениями. "
+)
+
+
+def test_a_request_for_a_person_at_the_end_of_a_long_story_reaches_one(classifier: Classifier) -> None:
+    # «какие-то» and «за это время» elsewhere in the story must not hide the request
+    decision = classifier.classify(STORY + "В общем, можно мне просто с живым оператором поговорить?")
+    assert decision.action is Action.HANDOFF and decision.rule == "explicit_request"
+
+
+def test_a_story_that_asks_when_operators_work_is_not_a_request(classifier: Classifier) -> None:
+    text = (
+        "Я работаю посменно и дома бываю только ночью или по выходным. Когда у вас можно застать "
+        "живого оператора? В субботу отвечают? А если я напишу ночью, ответит только бот?"
+    )
+    decision = classifier.classify(text)
+    assert decision.action is not Action.HANDOFF, decision
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("простите, я случайно сюда написала", "apology"),
+        ("извиняюсь за беспокойство", "apology"),
+        ("всё, вопрос снят, сама разобралась", "acknowledgement"),
+        ("забейте, уже неактуально", "acknowledgement"),
+        ("ну?", "impatience"),
+        ("алё", "impatience"),
+        ("⌛⌛", "impatience"),
+        ("вы там долго ещё? сижу жду уже минут десять у экрана", "impatience"),
+        ("есть там кто-нибудь?", "presence"),
+        ("ты вообще что-нибудь понимаешь?", "bot_identity"),
+    ],
+)
+def test_small_talk_that_asks_nothing(classifier: Classifier, text: str, intent: str) -> None:
+    decision = classifier.classify(text)
+    assert (decision.action, decision.intent) == (Action.SMALLTALK, intent), decision
+
+
+def test_an_apology_before_a_question_is_the_question(classifier: Classifier) -> None:
+    decision = classifier.classify("извините, не приходит смс с кодом для входа")
+    assert decision.action is not Action.SMALLTALK and "sms_code" in (decision.topic, *decision.candidates)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Здравствуйте! Расскажите анекдот",
+        "Подскажите, как получить вид на жительство в Сербии? Спасибо",
+        "ты умеешь сочинять стихи?",
+    ],
+)
+def test_an_off_domain_ask_with_a_greeting_or_thanks_is_refused(classifier: Classifier, text: str) -> None:
+    decision = classifier.classify(text)
+    assert decision.action is Action.FALLBACK, decision
+
+
+def test_a_thanks_that_tells_a_story_is_a_thanks(classifier: Classifier) -> None:
+    text = (
+        "Хочу просто поблагодарить. Неделю назад я весь вечер мучилась с этим кабинетом, а сегодня "
+        "открыла вашу подсказку и за пять минут всё оформила. Муж не верил, что я сама справлюсь. "
+        "Вы молодцы, работаете отлично, это честно."
+    )
+    decision = classifier.classify(text)
+    assert (decision.action, decision.intent) == (Action.SMALLTALK, "thanks"), decision
+
+
+def test_a_thanks_that_reports_a_problem_is_not_small_talk(classifier: Classifier) -> None:
+    decision = classifier.classify("Спасибо за ответ, но код подтверждения всё равно не приходит на телефон")
+    assert decision.action is not Action.SMALLTALK, decision
+
+
+def test_a_blessing_for_the_management_is_not_a_request_for_it(classifier: Classifier) -> None:
+    text = "Спасибо вам большое за помощь, дай бог здоровья и вам, и начальству вашему"
+    decision = classifier.classify(text)
+    assert decision.action is Action.SMALLTALK, decision
