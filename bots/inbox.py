@@ -9,6 +9,7 @@ with the keys that make every update count exactly once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from dialog.splitting import split_text
 from dialog.state import ConversationState
 from handoff.jobs import effects_to_jobs
 from storage.models import InboxUpdate
+from storage.outage import Outage, is_outage, until_back
 from storage.pending import PendingReader
 from storage.records import MessageRecord, TurnRecord
 from storage.repositories import Repository
@@ -61,24 +63,48 @@ class InboxWorker:
         self.on_replies = on_replies
         self.desk = desk
         self._wake = asyncio.Event()
+        self.outage = Outage("inbox", logger)
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Handle stored updates until `stop`, then what was received before it."""
+        """Handle stored updates until `stop`, then what was received before it. While the
+        database or the state store is away the same updates wait: nothing is skipped."""
         reader = PendingReader(self.repository.pending_updates, self.repository.updates_among)
         while not stop.is_set():
-            rows = await reader.next(BATCH)
+            rows = await until_back(lambda: reader.next(BATCH), self.outage)
             if rows:
-                await self.handle_batch(rows)
+                await self._handle_through_outages(rows)
             else:
                 await wait_for_either(self._wake, stop, POLL_SECONDS)
                 self._wake.clear()
-        while rows := await reader.next(BATCH):
-            await self.handle_batch(rows)
+        try:
+            while rows := await reader.next(BATCH):
+                await self.handle_batch(rows)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            logger.warning("stopping while a service is away; the rest waits for the next start")
+
+    async def _handle_through_outages(self, rows: list[InboxUpdate]) -> None:
+        """The batch again after each outage, less what got written before it (one by one)."""
+        while rows:
+            try:
+                await self.handle_batch(rows)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                await self.outage.wait(exc)
+                ids = [row.id for row in rows]
+                rows = await until_back(functools.partial(self.repository.updates_among, ids), self.outage)
+                continue
+            self.outage.recovered()
+            return
 
     async def handle_batch(self, rows: list[InboxUpdate]) -> None:
+        """One transaction for the batch; an outage is raised before anything is written, so the
+        same rows can be handled again."""
         if self.desk is not None:
             rows = await self._desk_updates(rows, self.desk)
             if not rows:
@@ -86,7 +112,9 @@ class InboxWorker:
         try:
             batch = await self._process(rows)
             await self.repository.record_turns(batch.turns, batch.done_ids)
-        except Exception:  # one bad update must not hold up the others: go one by one
+        except Exception as exc:  # one bad update must not hold up the others: go one by one
+            if is_outage(exc):
+                raise
             logger.exception("a batch of %d updates failed; handling them one by one", len(rows))
             for row in rows:
                 await self._handle_alone(row)
@@ -109,12 +137,13 @@ class InboxWorker:
             async with limit:
                 for row in items:
                     try:
-                        await desk.handle(row.payload)
+                        await until_back(functools.partial(desk.handle, row.payload), self.outage)
                     except Exception:  # one operator's update must not hold up the group
                         logger.exception("an update from the operators' group failed and was skipped")
 
         await asyncio.gather(*(run_topic(items) for items in topics.values()))
-        await self.repository.mark_updates_done([row.id for items in topics.values() for row in items])
+        done = [row.id for items in topics.values() for row in items]
+        await until_back(lambda: self.repository.mark_updates_done(done), self.outage)
         return citizens
 
     async def _handle_alone(self, row: InboxUpdate) -> None:
@@ -124,14 +153,19 @@ class InboxWorker:
                 await self.repository.record_turns(batch.turns, batch.done_ids)
                 await self._after_write(batch)
                 return
-            except Exception:  # retried, then given up so the chat moves on
+            except Exception as exc:  # retried, then given up so the chat moves on
+                if is_outage(exc):
+                    raise
                 logger.exception("update %s failed (attempt %d of %d)", row.key, attempt, ATTEMPTS)
                 await asyncio.sleep(0.2 * attempt**2)
         logger.error("update %s given up after %d attempts", row.key, ATTEMPTS)
         await self.repository.mark_update_done(row.id)
 
     async def _after_write(self, batch: Batch) -> None:
-        await self.states.save_many({key: state.to_dict() for key, state in batch.states.items()})
+        """The turns are written: from here on nothing may send the batch round again, so the state
+        store is waited for rather than failed on (a stale state there would answer wrongly)."""
+        states = {key: state.to_dict() for key, state in batch.states.items()}
+        await until_back(lambda: self.states.save_many(states), self.outage)
         if batch.turns:
             self.on_replies()
 

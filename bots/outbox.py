@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from bots.keyed import GroupCommit, KeyedQueue, wait_for_either
 from bots.ratelimit import RateLimiter
 from dialog.messages import Button
 from storage.models import OutboxMessage
+from storage.outage import Outage, is_outage, until_back
 from storage.pending import PendingReader
 from storage.records import Delivery
 from storage.repositories import Repository
@@ -41,6 +43,7 @@ class OutboxDispatcher:
         self._stop = asyncio.Event()
         self._blocked: set[tuple[str, str]] = set()
         self._deliveries = GroupCommit(repository.mark_sent_many)
+        self.outage = Outage("outbox", logger)
         self.on_blocked: Callable[[str, str], Awaitable[None]] | None = None  # set by the wiring
 
     def wake(self) -> None:
@@ -58,13 +61,18 @@ class OutboxDispatcher:
     async def _dispatch(self, queue: KeyedQueue[OutboxMessage], stop: asyncio.Event) -> None:
         reader = PendingReader(self.repository.pending_outbox, self.repository.outbox_among)
         while not stop.is_set():
-            rows = await reader.next(BATCH)
+            rows = await until_back(lambda: reader.next(BATCH), self.outage)
             self._queue_rows(queue, rows)
             if not rows:
                 await wait_for_either(self._wake, stop, POLL_SECONDS)
                 self._wake.clear()
         # replies written by the last updates handled before the stop still go out
-        self._queue_rows(queue, await reader.next(BATCH))
+        try:
+            self._queue_rows(queue, await reader.next(BATCH))
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            logger.warning("stopping while the database is away; unread replies wait for the next start")
         try:
             await asyncio.wait_for(queue.join(), DRAIN_SECONDS)
         except TimeoutError:
@@ -100,8 +108,8 @@ class OutboxDispatcher:
         limiter = self.limiters.get(row.channel)
         attempt = 0
         while True:
-            if limiter is not None:
-                await limiter.acquire(row.chat_id)
+            if limiter is not None:  # its buckets are in the state store, which may be away
+                await until_back(lambda: limiter.acquire(row.chat_id), self.outage)
             try:
                 message_id = await self._send(channel, row, buttons)
             except RetryLater as exc:
@@ -119,14 +127,17 @@ class OutboxDispatcher:
             except ChatBlocked:
                 logger.info("a %s citizen blocked the bot; their pending replies are dropped", row.channel)
                 self._blocked.add((row.channel, row.chat_id))
-                await self.repository.mark_blocked(row.channel, row.chat_id)
+                await until_back(lambda: self.repository.mark_blocked(row.channel, row.chat_id), self.outage)
                 if self.on_blocked is not None:
                     await self.on_blocked(row.channel, row.chat_id)
                 return
             except PermanentFailure as exc:
                 logger.error("a reply was refused for good: %s", exc)
-                await self.repository.mark_failed(row.id, str(exc))
+                failed = functools.partial(self.repository.mark_failed, row.id, str(exc))
+                await until_back(failed, self.outage)
                 return
-            # returns once the delivery is durable, written together with others sent meanwhile
-            await self._deliveries.add(Delivery(row.id, row.message_id, message_id))
+            # returns once the delivery is durable, written together with others sent meanwhile;
+            # a database away now must not leave a sent reply looking unsent
+            delivery = Delivery(row.id, row.message_id, message_id)
+            await until_back(functools.partial(self._deliveries.add, delivery), self.outage)
             return

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from sqlalchemy import text
 
 from adapters.telegram.receiving import bot_id, register_webhook, webhook_handler
 from adapters.vk.callback import callback_handler
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("okno.bots.web")
 
 FIRST_LOGIN = "admin"
+READY_TIMEOUT = 2.0  # a probe that waits longer than this is itself a failure
 
 
 @dataclass
@@ -124,6 +126,7 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.settings
     app = web.Application(client_max_size=1024**2)
     app.router.add_get("/healthz", _health)
+    app.router.add_get("/readyz", functools.partial(_ready, runtime))
     if runtime.web.chat is not None:
         runtime.web.chat.routes(app)
     if runtime.web.inbox is not None:
@@ -171,4 +174,24 @@ async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awai
 
 
 async def _health(_request: web.Request) -> web.Response:
+    """Alive: the process answers. An outage of a service it needs is /readyz's business."""
     return web.json_response({"ok": True})
+
+
+async def _ready(runtime: Runtime, _request: web.Request) -> web.Response:
+    """Ready: the database and the state store answer now (503 with the reason if not)."""
+
+    async def database() -> None:
+        async with runtime.database.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    checks = {"database": database, "state_store": runtime.states.ping}
+    found: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), READY_TIMEOUT)
+            found[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure is the answer, not an error of this page
+            found[name] = f"unreachable: {type(exc).__name__}"
+    ready = all(v == "ok" for v in found.values())
+    return web.json_response({"ready": ready, **found}, status=200 if ready else 503)

@@ -19,6 +19,7 @@ from handoff.tickets import Status
 from handoff.tracking import Tracker, aware, event_update
 from handoff.waiting import wait_for_either
 from storage.models import HandoffJob, TicketRow
+from storage.outage import Outage, is_outage, until_back
 from storage.pending import PendingReader
 from storage.records import CitizenMessage, EventRecord, NewTicket, PostRecord, TicketChange
 from storage.tickets import TicketStore
@@ -52,6 +53,7 @@ class HandoffService:
         self.on_change = on_change
         self._wake = asyncio.Event()
         self._spread = itertools.count()
+        self.outage = Outage("handoff", logger)
 
     def wake(self) -> None:
         self._wake.set()
@@ -59,7 +61,7 @@ class HandoffService:
     async def run(self, stop: asyncio.Event) -> None:
         reader = PendingReader(self.store.pending_jobs, self.store.jobs_among)
         while not stop.is_set():
-            jobs = await reader.next(BATCH)
+            jobs = await until_back(lambda: reader.next(BATCH), self.outage)
             if jobs:
                 await self.run_batch(jobs)
             else:
@@ -77,21 +79,29 @@ class HandoffService:
             async with limit:
                 for job in items:
                     await self._run_job(job)
-                await self.store.finish_jobs([job.id for job in items])
+                await until_back(lambda: self.store.finish_jobs([job.id for job in items]), self.outage)
 
         await asyncio.gather(*(run_chat(items) for items in by_chat.values()))
         self.on_change()
 
     async def _run_job(self, job: HandoffJob) -> None:
-        for attempt in range(1, ATTEMPTS + 1):
+        """A job is retried a few times, then given up; a database away is waited for instead,
+        without counting (the job is not at fault)."""
+        attempt = 1
+        while attempt <= ATTEMPTS:
             try:
                 await self.handle(job)
+                self.outage.recovered()
                 return
-            except Exception:  # one bad job must not stop the others; retried, then given up
+            except Exception as exc:  # one bad job must not stop the others; retried, then given up
+                if is_outage(exc):
+                    await self.outage.wait(exc)
+                    continue
                 logger.exception(
                     "handoff job %s (%s) failed, attempt %d of %d", job.id, job.kind, attempt, ATTEMPTS
                 )
                 await asyncio.sleep(0.2 * attempt**2)
+                attempt += 1
         logger.error("handoff job %s given up after %d attempts", job.id, ATTEMPTS)
 
     async def handle(self, job: HandoffJob) -> None:

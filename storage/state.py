@@ -51,6 +51,10 @@ class StateStore(Protocol):
         """Take a token from a bucket; 0 if granted, else the seconds to wait before retrying."""
         ...
 
+    async def ping(self) -> None:
+        """Raises if the store cannot be reached."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -104,6 +108,9 @@ class MemoryStore:
             wait = (1 - tokens) / rate
         self._buckets[bucket] = (tokens, now)
         return wait
+
+    async def ping(self) -> None:
+        return None  # this process's memory is always there
 
     async def close(self) -> None:
         self._values.clear()
