@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.bulk import update_by_id, upsert
 from storage.models import Contact, Conversation, Cursor, InboxUpdate, Message, OutboxMessage, utcnow
 from storage.records import Delivery, NewUpdate, TurnRecord
+from storage.safe import fit, safe_json
 from storage.turns import write_turns
 
 
@@ -30,6 +31,11 @@ class Repository:
         """Store updates durably; ones already stored are skipped. Returns how many were new."""
         if not updates:
             return 0
+        # nothing a platform or a citizen sends may make the database refuse the write
+        updates = [
+            replace(u, key=_fit(u.key, 128), chat_key=_fit(u.chat_key, 96), payload=safe_json(u.payload))
+            for u in updates
+        ]
         if self._sanitize is not None:
             updates = [replace(u, payload=self._sanitize(u.payload)) for u in updates]
         async with self._sessions.begin() as session:
@@ -185,3 +191,7 @@ async def insert_updates(session: AsyncSession, updates: Sequence[NewUpdate]) ->
     ]
     statement = upsert(session, InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["key"])
     return len((await session.execute(statement.returning(InboxUpdate.id))).all())
+
+
+def _fit(text: str, size: int) -> str:
+    return fit(text, size) or ""

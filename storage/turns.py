@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
@@ -21,6 +22,11 @@ from storage.models import (
     utcnow,
 )
 from storage.records import MessageRecord, TurnRecord
+from storage.safe import fit, safe_json, safe_text
+
+NAME_SIZE = 256  # Contact.display_name
+PAYLOAD_SIZE = 256  # Message.payload: a pressed button's data
+ID_SIZE = 64  # Message.platform_message_id
 
 
 async def write_turns(
@@ -31,7 +37,7 @@ async def write_turns(
     seen = set(
         (await session.scalars(select(ProcessedUpdate.key).where(ProcessedUpdate.key.in_(keys)))).all()
     )
-    fresh = _first_of_each_key([t for t in turns if t.update_key not in seen])
+    fresh = [storable(t) for t in _first_of_each_key([t for t in turns if t.update_key not in seen])]
     if fresh:
         await session.execute(insert(table(ProcessedUpdate)), [{"key": t.update_key} for t in fresh])
         contacts = await _contacts(session, fresh)
@@ -43,6 +49,28 @@ async def write_turns(
     if ids:
         await session.execute(update(InboxUpdate).where(InboxUpdate.id.in_(ids)).values(done=True))
     return {t.update_key for t in fresh}
+
+
+def storable(turn: TurnRecord) -> TurnRecord:
+    """The turn with what came from outside made safe for every database: the citizen's text, name,
+    button data and the handoff jobs that quote them."""
+    return replace(
+        turn,
+        display_name=fit(safe_text(turn.display_name), NAME_SIZE) if turn.display_name else None,
+        inbound=_storable_message(turn.inbound),
+        outbound=[_storable_message(m) for m in turn.outbound],
+        jobs=[replace(job, payload=safe_json(job.payload)) for job in turn.jobs],
+    )
+
+
+def _storable_message(record: MessageRecord) -> MessageRecord:
+    return replace(
+        record,
+        text=safe_text(record.text),
+        payload=fit(safe_text(record.payload), PAYLOAD_SIZE) if record.payload else None,
+        attachments=safe_json(record.attachments),
+        platform_message_id=fit(record.platform_message_id, ID_SIZE),
+    )
 
 
 def _first_of_each_key(turns: Sequence[TurnRecord]) -> list[TurnRecord]:

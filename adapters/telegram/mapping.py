@@ -70,14 +70,25 @@ def parse_update(payload: dict[str, Any]) -> Update | None:
 
 
 def chat_key(payload: dict[str, Any]) -> str:
-    """The chat an update belongs to, so that one chat's updates are handled in order."""
+    """The chat an update belongs to, so that one chat's updates are handled in order. Works on the
+    raw JSON before validation, so any part may be of the wrong type: such an update gets a key of
+    its own kind and is ignored later, when it fails validation."""
     for kind in ("message", "edited_message", "my_chat_member"):
-        chat = (payload.get(kind) or {}).get("chat") or {}
+        chat = _object(_object(payload.get(kind)).get("chat"))
         if "id" in chat:
-            return f"{CHANNEL}:{chat['id']}"
-    callback = payload.get("callback_query") or {}
-    chat = ((callback.get("message") or {}).get("chat")) or callback.get("from") or {}
-    return f"{CHANNEL}:{chat.get('id', 'unknown')}"
+            return _key(chat["id"])
+    callback = _object(payload.get("callback_query"))
+    chat = _object(_object(callback.get("message")).get("chat")) or _object(callback.get("from"))
+    return _key(chat.get("id", "unknown"))
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _key(chat_id: Any) -> str:
+    valid = isinstance(chat_id, int) and not isinstance(chat_id, bool) and abs(chat_id) < 10**16
+    return f"{CHANNEL}:{chat_id}" if valid or chat_id == "unknown" else f"{CHANNEL}:invalid"
 
 
 def decode(payload: dict[str, Any], allow_groups: bool) -> Decoded:

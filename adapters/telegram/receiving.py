@@ -95,7 +95,10 @@ class Polling:
         answer = await until_stopped(stop, self.bot(method, request_timeout=POLL_TIMEOUT + 10))
         if answer is None:  # stopping: unconfirmed updates come again on the next start
             return offset
-        payloads = [p for p in answer if isinstance(p.get("update_id"), int)]
+        # a null, a string or an update without an id in the array is skipped, never retried for ever
+        payloads = [p for p in answer if isinstance(p, dict) and isinstance(p.get("update_id"), int)]
+        if len(payloads) < len(answer):
+            logger.warning("%d malformed entries in getUpdates skipped", len(answer) - len(payloads))
         if not payloads:
             return offset
         await self.repository.enqueue_updates([new_update(me, p) for p in payloads])
@@ -115,7 +118,7 @@ def webhook_handler(
             return web.json_response({"ok": False, "error": "wrong secret"}, status=401)
         try:
             payload = json.loads(await request.text())
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep JSON
             return web.json_response({"ok": False, "error": "body is not JSON"}, status=400)
         if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
             return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
