@@ -49,7 +49,8 @@ SMALLTALK_MARGIN = 0.05
 SMALLTALK_MAX_WORDS = 8  # a longer message that starts with thanks usually goes on to a question
 LONG_THANKS_MAX_WORDS = 80  # … unless it thanks and asks nothing
 _ABOUT_THE_TALK = frozenset({"bot_identity", "impatience"})  # «долго вы ещё будете думать? я уже …»
-_COURTESY = frozenset({"greeting", "thanks", "goodbye"})  # said around a question, not instead of one
+# said around a question, not instead of one
+_COURTESY = frozenset({"greeting", "thanks", "goodbye", "apology"})
 OUT_OF_SCOPE_AT = 0.45  # a request around the small talk reads this much like an out-of-scope one …
 OUT_OF_SCOPE_MARGIN = 0.05  # … and this much more than like anything else
 LONG_STORY_WORDS = 15  # a message this long is also searched sentence by sentence for a request
@@ -169,11 +170,12 @@ class Classifier:
             return decision
         full, analysis = analysis, self.content(analysis)
         meaning = self.meaning(analysis.words)
-        by_meaning = self.by_meaning(meaning, len(analysis.words), analysis.text)
+        # the situations' patterns see the whole message: «поблагодарить специалиста» is not a request
+        by_meaning = self.by_meaning(meaning, len(analysis.words), full.text)
         if by_meaning is not None:
             return by_meaning
         decision = self.decide(fuse(self.index.rank(analysis.terms), meaning))
-        situation = self._next_to_a_situation(analysis.text, decision)
+        situation = self._next_to_a_situation(full.text, decision)
         if situation is not None or _asks_out_of_scope(analysis, meaning, text):
             return situation or decision
         return self._unless_smalltalk(full, decision, text, asks=bool(analysis.words) and "?" in text)
@@ -200,16 +202,19 @@ class Classifier:
         if decision.action is Action.ANSWER and not (
             intent is not None
             and intent.id == "thanks"
-            and _only_thanks(analysis.text, raw)
+            and _says_nothing_more(analysis.text, raw)
             and _ASKS.search(analysis.text) is None  # against a confident answer, not even «как»
         ):
             return decision
         if asks and decision.action is Action.CLARIFY and intent is not None and intent.id in _COURTESY:
             return decision
+        quiet = size <= LONG_THANKS_MAX_WORDS and _says_nothing_more(analysis.text, raw)
         if intent is not None and (
             size <= SMALLTALK_MAX_WORDS
             or (intent.id in _ABOUT_THE_TALK and size <= 2 * SMALLTALK_MAX_WORDS)
-            or (intent.id == "thanks" and size <= LONG_THANKS_MAX_WORDS and _only_thanks(analysis.text, raw))
+            or (intent.id == "thanks" and quiet)
+            # friendly chatter the FAQ has nothing for: «здравствуйте, доченька, я тут первый раз …»
+            or (intent.id in _COURTESY and decision.action is Action.FALLBACK and quiet)
         ):
             return Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
         if size <= 5 and _ADDRESSES_THE_BOT.search(analysis.text):
@@ -324,9 +329,9 @@ class Classifier:
         return Decision(Action.FALLBACK, candidates=close, confidence=confidence)
 
 
-def _only_thanks(text: str, raw: str) -> bool:
-    """A thanks that tells a story and neither asks nor reports a problem («спасибо, в прошлый раз
-    всё решили за пять минут»): the answer a topic would give is not what the citizen wants."""
+def _says_nothing_more(text: str, raw: str) -> bool:
+    """Neither asks nor reports a problem («спасибо, в прошлый раз всё решили за пять минут»): the
+    answer a topic would give is not what the citizen wants."""
     return not _asks(text, raw) and _PROBLEM.search(text) is None
 
 

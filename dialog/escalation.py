@@ -57,11 +57,15 @@ class EscalationRules:
         return next((r for r in self.rules if r.trigger.fires(text)), None)
 
     def in_a_sentence(self, sentences: Sequence[str]) -> EscalationRule | None:
-        """The first sentence-wise rule that one of the sentences fires on its own."""
-        return next(
-            (r for r in self.rules if r.sentence_wise and any(r.trigger.fires_alone(s) for s in sentences)),
-            None,
-        )
+        """The first sentence-wise rule that one of the sentences fires on its own, unless a later
+        sentence turns it into a question about a channel («… мне нужен сотрудник. Как в чате
+        перейти к человеку?»)."""
+        for rule in (r for r in self.rules if r.sentence_wise):
+            for index, sentence in enumerate(sentences):
+                later = sentences[index + 1 :]
+                if rule.trigger.fires_alone(sentence) and not any(rule.trigger.blocked(s) for s in later):
+                    return rule
+        return None
 
     def near_topic(self, topic: str, text: str) -> EscalationRule | None:
         """The situation next to this FAQ topic whose looser pattern the message matches."""

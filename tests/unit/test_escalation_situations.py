@@ -83,3 +83,27 @@ def test_the_general_question_is_answered_not_handed_off(
 def test_the_situation_in_other_words_goes_to_a_person(classifier: Classifier, text: str, rule: str) -> None:
     decision = classifier.classify(text)
     assert (decision.action, decision.rule) == (Action.HANDOFF, rule), decision
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "хочу, чтобы моим вопросом занялся человек, а не программа",
+        "передайте мой вопрос тому, кто в этом понимает",
+        "не хочу с машиной переписываться, позовите кого-нибудь",
+        "можно поговорить с кем-нибудь нормально?",
+        "оператор надо, я плохо понимаю по-русски",
+        "консультанта можно?",
+        "заявку закрыли отпиской уже второй раз, пусть кто-нибудь толковый посмотрит",
+    ],
+)
+def test_an_indirect_request_for_a_person_reaches_one(classifier: Classifier, text: str) -> None:
+    decision = classifier.classify(text)
+    assert decision.action is Action.HANDOFF, decision
+
+
+def test_a_bot_that_is_on_duty_at_night_is_not_a_request_for_the_duty_specialist(
+    classifier: Classifier,
+) -> None:
+    decision = classifier.classify("спокойной ночи тебе, раз уж ты круглосуточно дежуришь")
+    assert decision.action is not Action.HANDOFF, decision

@@ -86,3 +86,21 @@ def test_a_blessing_for_the_management_is_not_a_request_for_it(classifier: Class
     text = "Спасибо вам большое за помощь, дай бог здоровья и вам, и начальству вашему"
     decision = classifier.classify(text)
     assert decision.action is Action.SMALLTALK, decision
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Хочу поблагодарить специалиста Марину за вчерашнюю консультацию, передайте ей спасибо",
+        "Христос воскресе!",
+        "С Масленицей вас, блинов побольше!",
+        "Ой, отбой, сын уже всё сделал сам",
+        (
+            "Здравствуйте, мои хорошие! Пишу вам первый раз, внучка научила. Сижу на кухне, пью чай с "
+            "вареньем, за окном снег. Просто захотелось поздороваться с живыми людьми, хоть вы и робот."
+        ),
+    ],
+)
+def test_courtesy_of_every_kind_is_small_talk(classifier: Classifier, text: str) -> None:
+    decision = classifier.classify(text)
+    assert decision.action is Action.SMALLTALK, decision
