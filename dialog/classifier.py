@@ -285,7 +285,15 @@ class Classifier:
         if all(w.isdigit() for w in analysis.words):
             return Decision(Action.FALLBACK, intent="number")
         scope = next((r for r in self.scope_rules if r.trigger.fires(analysis.text)), None)
-        return None if scope is None else Decision(Action.FALLBACK, intent=f"out_of_scope:{scope.id}")
+        if scope is None or self._only_courtesy(text, analysis):
+            return None
+        return Decision(Action.FALLBACK, intent=f"out_of_scope:{scope.id}")
+
+    def _only_courtesy(self, text: str, analysis: Analysis) -> bool:
+        """Thanks or a greeting that asks for nothing: «пишу из Германии и просто хочу сказать
+        спасибо» refuses nothing, so no out-of-scope rule applies to it."""
+        intent = self.smalltalk.mentioned(analysis.words)
+        return intent is not None and intent.id in _COURTESY and _says_nothing_more(analysis.text, text)
 
     def _near_situations(
         self, meaning: dict[str, float], best: float, text: str

@@ -104,3 +104,9 @@ def test_a_blessing_for_the_management_is_not_a_request_for_it(classifier: Class
 def test_courtesy_of_every_kind_is_small_talk(classifier: Classifier, text: str) -> None:
     decision = classifier.classify(text)
     assert decision.action is Action.SMALLTALK, decision
+
+
+def test_a_thanks_from_abroad_is_not_refused_as_another_country_s_service(classifier: Classifier) -> None:
+    text = "Пишу из Германии: просто хотела сказать спасибо, всё получилось оформить!"
+    decision = classifier.classify(text)
+    assert decision.action is Action.SMALLTALK, decision
