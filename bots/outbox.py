@@ -7,6 +7,7 @@ import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from adapters.base import Channel
 from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
@@ -24,6 +25,8 @@ logger = logging.getLogger("okno.bots.outbox")
 BATCH = 500
 POLL_SECONDS = 1.0
 MAX_BACKOFF = 30.0
+MAX_SLOWDOWNS = 10  # rate-limit answers for one reply: a limit that never lifts (VK error 9) gives up
+MAX_UNEXPECTED = 5  # errors no adapter explained (a bug, an odd answer): retried, then given up
 DRAIN_SECONDS = 10.0  # how long shutdown waits for replies still being delivered
 
 
@@ -100,44 +103,93 @@ class OutboxDispatcher:
             return await channel.send_media(row.chat_id, kind, ref, row.text, key=str(row.id), data=data)
         return await channel.send(row.chat_id, row.text, buttons, key=str(row.id))
 
+    async def _give_up(self, row: OutboxMessage, reason: str) -> None:
+        """The reply is kept, marked failed with the reason, and no longer holds up its chat."""
+        logger.error("a reply was given up: %s", reason)
+        await until_back(functools.partial(self.repository.mark_failed, row.id, reason[:250]), self.outage)
+
     async def deliver(self, row: OutboxMessage) -> None:
         channel = self.channels.get(row.channel)
         if channel is None or (row.channel, row.chat_id) in self._blocked:
             return
         buttons = [Button(b[0], b[1]) for b in row.buttons]
         limiter = self.limiters.get(row.channel)
-        attempt = 0
+        tries = Tries()
         while True:
             if limiter is not None:  # its buckets are in the state store, which may be away
                 await until_back(lambda: limiter.acquire(row.chat_id), self.outage)
             try:
                 message_id = await self._send(channel, row, buttons)
-            except RetryLater as exc:
-                logger.warning("%s asks to slow down for %.1f s", row.channel, exc.seconds)
-                await asyncio.sleep(exc.seconds)
+            except Exception as exc:  # noqa: BLE001 - a loop boundary: each failure is judged, none is lost
+                pause = await self._after_failure(row, exc, tries)
+                if pause is None:
+                    return
+                await asyncio.sleep(pause)
                 continue
-            except TemporaryFailure as exc:
-                attempt += 1
-                if self._stop.is_set() and attempt > 3:
-                    return  # stays in the outbox for the next start
-                delay = min(MAX_BACKOFF, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)  # jitter, not security
-                logger.warning("delivery failed (%s); retrying in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-                continue
-            except ChatBlocked:
-                logger.info("a %s citizen blocked the bot; their pending replies are dropped", row.channel)
-                self._blocked.add((row.channel, row.chat_id))
-                await until_back(lambda: self.repository.mark_blocked(row.channel, row.chat_id), self.outage)
-                if self.on_blocked is not None:
-                    await self.on_blocked(row.channel, row.chat_id)
-                return
-            except PermanentFailure as exc:
-                logger.error("a reply was refused for good: %s", exc)
-                failed = functools.partial(self.repository.mark_failed, row.id, str(exc))
-                await until_back(failed, self.outage)
-                return
             # returns once the delivery is durable, written together with others sent meanwhile;
             # a database away now must not leave a sent reply looking unsent
             delivery = Delivery(row.id, row.message_id, message_id)
             await until_back(functools.partial(self._deliveries.add, delivery), self.outage)
             return
+
+    async def _after_failure(self, row: OutboxMessage, exc: Exception, tries: Tries) -> float | None:
+        """How long to wait before sending again, or None when this reply is done with."""
+        if isinstance(exc, ChatBlocked):
+            await self._blocked_by(row)
+            return None
+        verdict = tries.count(exc, stopping=self._stop.is_set())
+        if verdict is LEAVE:
+            return None  # stays in the outbox for the next start
+        if verdict is not None:
+            await self._give_up(row, verdict)
+            return None
+        pause = tries.pause(exc)
+        logger.warning("delivery to %s failed (%s); again in %.1f s", row.channel, exc, pause)
+        return pause
+
+    async def _blocked_by(self, row: OutboxMessage) -> None:
+        logger.info("a %s citizen blocked the bot; their pending replies are dropped", row.channel)
+        self._blocked.add((row.channel, row.chat_id))
+        await until_back(lambda: self.repository.mark_blocked(row.channel, row.chat_id), self.outage)
+        if self.on_blocked is not None:
+            await self.on_blocked(row.channel, row.chat_id)
+
+
+LEAVE = "leave for the next start"
+
+
+@dataclass
+class Tries:
+    """What one reply has been through, and what that means for the next try."""
+
+    slowdowns: int = 0
+    temporary: int = 0
+    unexpected: int = 0
+
+    def count(self, exc: Exception, stopping: bool) -> str | None:
+        """None to try again, LEAVE to stop trying in this process, or the reason to give up."""
+        if isinstance(exc, PermanentFailure):
+            return str(exc)
+        if isinstance(exc, RetryLater):
+            self.slowdowns += 1
+            return (
+                f"still rate-limited after {MAX_SLOWDOWNS} waits: {exc}"
+                if self.slowdowns > MAX_SLOWDOWNS
+                else None
+            )
+        if isinstance(exc, TemporaryFailure):  # the platform is away: waited for, however long
+            self.temporary += 1
+            return LEAVE if stopping and self.temporary > 3 else None
+        self.unexpected += 1  # no adapter explained it: a bug, or an answer nobody foresaw
+        logger.error(
+            "delivering a reply failed unexpectedly (%d of %d)", self.unexpected, MAX_UNEXPECTED, exc_info=exc
+        )
+        if self.unexpected >= MAX_UNEXPECTED:
+            return f"failed {MAX_UNEXPECTED} times: {type(exc).__name__}: {exc}"
+        return None
+
+    def pause(self, exc: Exception) -> float:
+        if isinstance(exc, RetryLater):
+            return exc.seconds
+        tries = self.temporary if isinstance(exc, TemporaryFailure) else self.unexpected
+        return float(min(MAX_BACKOFF, 0.5 * 2**tries) * random.uniform(0.5, 1.0))  # jitter, not security

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from aiogram import Bot
 from aiogram.exceptions import (
     AiogramError,
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -176,7 +177,8 @@ async def _call(request: Awaitable[T]) -> T:
         return await request
     except TelegramRetryAfter as exc:
         raise DeskRetryLater(float(exc.retry_after)) from exc
-    except (TelegramServerError, TelegramNetworkError) as exc:
+    except (TelegramServerError, TelegramNetworkError, ClientDecodeError) as exc:
+        # ClientDecodeError: an HTML error page, as Telegram's nginx answers a 502
         raise DeskUnavailable(str(exc)) from exc
     except (TelegramBadRequest, TelegramNotFound, TelegramForbiddenError) as exc:
         if any(marker in exc.message.lower() for marker in _GONE):

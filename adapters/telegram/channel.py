@@ -10,7 +10,10 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    AiogramError,
+    ClientDecodeError,
     TelegramBadRequest,
+    TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramNotFound,
@@ -151,7 +154,10 @@ async def _delivered(request: Awaitable[_Sent]) -> str:
         raise RetryLater(float(exc.retry_after)) from exc
     except TelegramForbiddenError as exc:
         raise ChatBlocked(exc.message) from exc
-    except (TelegramServerError, TelegramNetworkError) as exc:
+    except TelegramEntityTooLarge as exc:  # aiogram files it under network errors; retrying cannot help
+        raise PermanentFailure(exc.message) from exc
+    except (TelegramServerError, TelegramNetworkError, ClientDecodeError) as exc:
+        # ClientDecodeError: an HTML error page instead of JSON, as Telegram's nginx answers a 502
         raise TemporaryFailure(str(exc)) from exc
     except TelegramUnauthorizedError as exc:
         raise PermanentFailure("the bot token was rejected (Unauthorized)") from exc
@@ -159,4 +165,6 @@ async def _delivered(request: Awaitable[_Sent]) -> str:
         if "chat not found" in exc.message.lower():
             raise ChatBlocked(exc.message) from exc
         raise PermanentFailure(exc.message) from exc
+    except AiogramError as exc:  # anything else aiogram cannot make sense of: the reply says why
+        raise PermanentFailure(f"Telegram's answer could not be used: {exc}") from exc
     return str(message.message_id)

@@ -171,3 +171,19 @@ def test_keyboard_helper_reads_buttons() -> None:
         "sendMessage", {"reply_markup": {"inline_keyboard": [[{"text": "Да", "callback_data": "b|x"}]]}}, 0.0
     )
     assert keyboard(call) == [("Да", "b|x")]
+
+
+async def test_an_html_502_page_is_waited_out_and_nothing_is_held_back(
+    fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine
+) -> None:
+    fake.fail_next_with_html("sendMessage", count=3)
+    async with running(make_settings(fake, sqlite_backend), engine):
+        fake.message_update(CHAT_502, "привет")
+        fake.message_update(CHAT_502, "спасибо")
+        await fake.wait_for(lambda f: len(f.sent_texts(CHAT_502)) == 2, timeout=60)
+    first, second = fake.sent_texts(CHAT_502)
+    assert first.startswith("Здравствуйте") and second.startswith("Рад")
+    assert len([c for c in fake.calls_of("sendMessage") if c.status == 502]) == 3
+
+
+CHAT_502 = 611

@@ -103,6 +103,11 @@ class FakeTelegram(FakeServer[Call]):
         error = fault(status, retry_after, description)
         self._faults.setdefault(self._name(method), []).extend([error] * count)
 
+    def fail_next_with_html(self, method: str, status: int = 502, count: int = 1) -> None:
+        """Answer the next ``count`` calls with an HTML error page, as Telegram's front end does."""
+        page = f"<html><head><title>{status} Bad Gateway</title></head><body>nginx</body></html>"
+        self._faults.setdefault(self._name(method), []).extend([ApiError(status, page)] * count)
+
     def hang_next(self, method: str, seconds: float, count: int = 1) -> None:
         """Delay the answer to the next ``count`` calls of ``method``."""
         self._hangs.setdefault(self._name(method), []).extend([seconds] * count)

@@ -48,6 +48,8 @@ class ApiError(Exception):
         self.status, self.description, self.retry_after = status, description, retry_after
 
     def response(self) -> web.Response:
+        if self.description.startswith("<html>"):  # the page Telegram's nginx gives for a 502
+            return web.Response(text=self.description, status=self.status, content_type="text/html")
         body: JSON = {"ok": False, "error_code": self.status, "description": self.description}
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
