@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.errors import PermanentFailure
 from adapters.telegram.receiving import BadToken
 from bots.chat import run_chat
+from bots.dlq_cli import add_dlq_parser, cmd_dlq
 from bots.logs import setup_logging
 from bots.operators_cli import add_operators_parser, cmd_operators
 from bots.runner import serve
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
     add_stats_parser(sub)
     add_operators_parser(sub)
+    add_dlq_parser(sub)
     return parser
 
 
@@ -181,6 +183,7 @@ COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace, Sett
     ("eval", None): cmd_eval,
     ("stats", None): cmd_stats,
     **{("operators", name): cmd_operators for name in ("add", "list", "disable", "enable", "passwd")},
+    **{("dlq", name): cmd_dlq for name in ("list", "show", "retry", "drop")},
 }
 
 

@@ -147,6 +147,7 @@ class InboxWorker:
         return citizens
 
     async def _handle_alone(self, row: InboxUpdate) -> None:
+        reason = ""
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 batch = await self._process([row])
@@ -157,9 +158,11 @@ class InboxWorker:
                 if is_outage(exc):
                     raise
                 logger.exception("update %s failed (attempt %d of %d)", row.key, attempt, ATTEMPTS)
+                reason = f"{type(exc).__name__}: {exc}"
                 await asyncio.sleep(0.2 * attempt**2)
-        logger.error("update %s given up after %d attempts", row.key, ATTEMPTS)
-        await self.repository.mark_update_done(row.id)
+        logger.error("update %s given up after %d attempts; see `okno dlq list`", row.key, ATTEMPTS)
+        give_up = functools.partial(self.repository.dead_letters.give_up_update, row, reason, ATTEMPTS)
+        await until_back(give_up, self.outage)
 
     async def _after_write(self, batch: Batch) -> None:
         """The turns are written: from here on nothing may send the batch round again, so the state

@@ -103,10 +103,11 @@ class OutboxDispatcher:
             return await channel.send_media(row.chat_id, kind, ref, row.text, key=str(row.id), data=data)
         return await channel.send(row.chat_id, row.text, buttons, key=str(row.id))
 
-    async def _give_up(self, row: OutboxMessage, reason: str) -> None:
+    async def _give_up(self, row: OutboxMessage, reason: str, attempts: int) -> None:
         """The reply is kept, marked failed with the reason, and no longer holds up its chat."""
-        logger.error("a reply was given up: %s", reason)
-        await until_back(functools.partial(self.repository.mark_failed, row.id, reason[:250]), self.outage)
+        logger.error("a reply was given up: %s; see `okno dlq list`", reason)
+        give_up = functools.partial(self.repository.dead_letters.give_up_reply, row, reason, attempts)
+        await until_back(give_up, self.outage)
 
     async def deliver(self, row: OutboxMessage) -> None:
         channel = self.channels.get(row.channel)
@@ -141,7 +142,7 @@ class OutboxDispatcher:
         if verdict is LEAVE:
             return None  # stays in the outbox for the next start
         if verdict is not None:
-            await self._give_up(row, verdict)
+            await self._give_up(row, verdict, tries.total)
             return None
         pause = tries.pause(exc)
         logger.warning("delivery to %s failed (%s); again in %.1f s", row.channel, exc, pause)
@@ -165,6 +166,10 @@ class Tries:
     slowdowns: int = 0
     temporary: int = 0
     unexpected: int = 0
+
+    @property
+    def total(self) -> int:
+        return 1 + self.slowdowns + self.temporary + self.unexpected
 
     def count(self, exc: Exception, stopping: bool) -> str | None:
         """None to try again, LEAVE to stop trying in this process, or the reason to give up."""

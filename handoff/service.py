@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 from collections.abc import Callable
@@ -87,7 +88,7 @@ class HandoffService:
     async def _run_job(self, job: HandoffJob) -> None:
         """A job is retried a few times, then given up; a database away is waited for instead,
         without counting (the job is not at fault)."""
-        attempt = 1
+        attempt, reason = 1, ""
         while attempt <= ATTEMPTS:
             try:
                 await self.handle(job)
@@ -100,9 +101,12 @@ class HandoffService:
                 logger.exception(
                     "handoff job %s (%s) failed, attempt %d of %d", job.id, job.kind, attempt, ATTEMPTS
                 )
+                reason = f"{type(exc).__name__}: {exc}"
                 await asyncio.sleep(0.2 * attempt**2)
                 attempt += 1
-        logger.error("handoff job %s given up after %d attempts", job.id, ATTEMPTS)
+        logger.error("handoff job %s given up after %d attempts; see `okno dlq list`", job.id, ATTEMPTS)
+        give_up = functools.partial(self.store.dead_letters.give_up_job, job, reason, ATTEMPTS)
+        await until_back(give_up, self.outage)
 
     async def handle(self, job: HandoffJob) -> None:
         handlers = {"open": self._open, "relay": self._relay, "status": self._status, "rate": self._rate}

@@ -267,3 +267,23 @@ class TicketNote(Base):
     author_name: Mapped[str] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DeadLetter(Base):
+    """Work given up for a reason retrying will not fix: an update, a handoff job or a reply.
+
+    The work itself stays where it was (marked done or failed); this row says why, how many
+    times it was tried, and what it was, so `okno dlq retry` can put it back."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # update, job, reply
+    ref_id: Mapped[int] = mapped_column(ID)  # the inbox row, handoff job or outbox row
+    key: Mapped[str] = mapped_column(String(160))
+    channel: Mapped[str] = mapped_column(String(32))
+    chat: Mapped[str] = mapped_column(String(96))
+    reason: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -10,6 +10,7 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.bulk import update_by_id, upsert
+from storage.dead_letters import DeadLetterStore
 from storage.models import Contact, Conversation, Cursor, InboxUpdate, Message, OutboxMessage, utcnow
 from storage.records import Delivery, NewUpdate, TurnRecord
 from storage.safe import fit, safe_json
@@ -26,6 +27,7 @@ class Repository:
     ) -> None:
         self._sessions = sessions
         self._sanitize = sanitize  # applied to every update before it is stored (secrets masked)
+        self.dead_letters = DeadLetterStore(sessions)
 
     async def enqueue_updates(self, updates: Sequence[NewUpdate]) -> int:
         """Store updates durably; ones already stored are skipped. Returns how many were new."""

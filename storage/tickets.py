@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.dead_letters import DeadLetterStore
 from storage.models import (
     Contact,
     Conversation,
@@ -32,6 +33,7 @@ class TicketStore:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self.dead_letters = DeadLetterStore(sessions)
 
     # Jobs
 

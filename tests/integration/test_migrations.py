@@ -22,6 +22,7 @@ TABLES = {
     "web_files",
     "operator_accounts",
     "ticket_notes",
+    "dead_letters",
 }
 
 
