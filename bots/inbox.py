@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from adapters.base import Blocked, Channel, Decoded, Ignore, Notice
 from bots.keyed import wait_for_either
+from bots.metrics import Metrics
 from dialog.engine import ConversationEngine, Turn
 from dialog.messages import InboundMessage, SystemEvent
 from dialog.splitting import split_text
@@ -64,6 +66,7 @@ class InboxWorker:
         self.desk = desk
         self._wake = asyncio.Event()
         self.outage = Outage("inbox", logger)
+        self.metrics = Metrics()  # the wiring shares one with /metrics
 
     def wake(self) -> None:
         self._wake.set()
@@ -74,6 +77,8 @@ class InboxWorker:
         reader = PendingReader(self.repository.pending_updates, self.repository.updates_among)
         while not stop.is_set():
             rows = await until_back(lambda: reader.next(BATCH), self.outage)
+            for row in rows:
+                self.metrics.received.labels(row.channel).inc()
             if rows:
                 await self._handle_through_outages(rows)
             else:
@@ -202,10 +207,15 @@ class InboxWorker:
     def _run_engine(
         self, item: InboundMessage | SystemEvent, state: ConversationState
     ) -> tuple[InboundMessage, Turn]:
+        started = time.perf_counter()
         if isinstance(item, SystemEvent):  # recorded as a message of the conversation, like a button
             message = InboundMessage(item.channel, item.chat_id, item.user_id, payload=f"event:{item.kind}")
-            return message, self.engine.handle_event(item, state)
-        return item, self.engine.handle(item, state)
+            turn = self.engine.handle_event(item, state)
+        else:
+            message, turn = item, self.engine.handle(item, state)
+        self.metrics.engine_seconds.observe(time.perf_counter() - started)
+        self.metrics.handled.labels(item.channel, turn.decision.action.value).inc()
+        return message, turn
 
     def _decode(self, row: InboxUpdate) -> Decoded | SystemEvent:
         channel = self.channels.get(row.channel)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from adapters.base import Channel
 from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
 from bots.keyed import GroupCommit, KeyedQueue, wait_for_either
+from bots.metrics import Metrics
 from bots.ratelimit import RateLimiter
 from dialog.messages import Button
 from storage.models import OutboxMessage
@@ -47,6 +48,7 @@ class OutboxDispatcher:
         self._blocked: set[tuple[str, str]] = set()
         self._deliveries = GroupCommit(repository.mark_sent_many)
         self.outage = Outage("outbox", logger)
+        self.metrics = Metrics()  # the wiring shares one with /metrics
         self.on_blocked: Callable[[str, str], Awaitable[None]] | None = None  # set by the wiring
 
     def wake(self) -> None:
@@ -122,6 +124,7 @@ class OutboxDispatcher:
             try:
                 message_id = await self._send(channel, row, buttons)
             except Exception as exc:  # noqa: BLE001 - a loop boundary: each failure is judged, none is lost
+                self.metrics.sends.labels(row.channel, _result(exc)).inc()
                 pause = await self._after_failure(row, exc, tries)
                 if pause is None:
                     return
@@ -129,6 +132,7 @@ class OutboxDispatcher:
                 continue
             # returns once the delivery is durable, written together with others sent meanwhile;
             # a database away now must not leave a sent reply looking unsent
+            self.metrics.sends.labels(row.channel, "sent").inc()
             delivery = Delivery(row.id, row.message_id, message_id)
             await until_back(functools.partial(self._deliveries.add, delivery), self.outage)
             return
@@ -157,6 +161,17 @@ class OutboxDispatcher:
 
 
 LEAVE = "leave for the next start"
+
+
+def _result(exc: Exception) -> str:
+    """The send's result as /metrics counts it."""
+    kinds = (
+        (RetryLater, "rate_limited"),
+        (TemporaryFailure, "temporary_failure"),
+        (ChatBlocked, "blocked"),
+        (PermanentFailure, "refused"),
+    )
+    return next((name for kind, name in kinds if isinstance(exc, kind)), "unexpected_error")
 
 
 @dataclass

@@ -9,6 +9,7 @@ import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -19,11 +20,14 @@ from adapters.vk.callback import callback_handler
 from adapters.web.channel import WebChannel
 from adapters.web.server import ChatLimits, WebChat
 from bots.keyed import GroupCommit
+from bots.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bots.settings import Settings
 from dialog.ticket_talk import AttachmentPolicy
 from handoff.accounts import Role, SessionSigner, hash_password
 from handoff.web_inbox import WebInbox
 from handoff.web_stats import stats_page
+from storage.db import make_sessions
+from storage.queues import queue_snapshot
 from storage.records import NewUpdate
 from storage.web import WebStore
 
@@ -127,6 +131,7 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
     app = web.Application(client_max_size=1024**2)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/readyz", functools.partial(_ready, runtime))
+    app.router.add_get("/metrics", functools.partial(_metrics, runtime))
     if runtime.web.chat is not None:
         runtime.web.chat.routes(app)
     if runtime.web.inbox is not None:
@@ -176,6 +181,13 @@ async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awai
 async def _health(_request: web.Request) -> web.Response:
     """Alive: the process answers. An outage of a service it needs is /readyz's business."""
     return web.json_response({"ok": True})
+
+
+async def _metrics(runtime: Runtime, _request: web.Request) -> web.Response:
+    """Prometheus's text format: the workers' counters and the queues read from the database now."""
+    sessions = make_sessions(runtime.database)
+    body = await runtime.metrics.render(lambda: queue_snapshot(sessions), datetime.now(UTC))
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
 async def _ready(runtime: Runtime, _request: web.Request) -> web.Response:

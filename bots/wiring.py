@@ -18,6 +18,7 @@ from adapters.vk.client import PACE_MARGIN, EvenPace, Pace, VkClient
 from adapters.web.channel import WebChannel
 from bots.handoff_wiring import HandoffParts, build_handoff
 from bots.inbox import InboxWorker
+from bots.metrics import Metrics
 from bots.outbox import OutboxDispatcher
 from bots.ratelimit import RateLimiter, SharedPace
 from bots.settings import Settings
@@ -74,6 +75,7 @@ class Runtime:
     vk: VkChannel | None = None
     web: WebParts = field(default_factory=WebParts)
     web_store: WebStore | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -148,6 +150,7 @@ def build_runtime(
         settings, database, repository, states, engine, channels, inbox, outbox, handoff, telegram, vk
     )
     runtime.web_store = web_store
+    runtime.metrics = inbox.metrics = outbox.metrics = Metrics()
     runtime.web = build_web(runtime, web_store, web_channel)
     runtime.closers += [database.dispose, states.close, *closers]
     for channel in (telegram, vk):
