@@ -32,6 +32,8 @@ class KeyedQueue(Generic[T]):
         self._ready: asyncio.Queue[str] = asyncio.Queue()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._finishing = False
+        self._handling: set[asyncio.Task[None] | None] = set()
         self._workers = [tasks.create_task(self._work(), name=f"keyed-worker-{i}") for i in range(workers)]
 
     def put(self, key: str, item: T) -> None:
@@ -55,16 +57,37 @@ class KeyedQueue(Generic[T]):
         for worker in self._workers:
             worker.cancel()
 
+    async def finish(self, timeout: float) -> None:
+        """Start nothing new, let the items being handled end (a send cut off mid-request may
+        have reached the platform and would go again at the next start), then stop."""
+        self._finishing = True
+        busy = [w for w in self._workers if not w.done()]
+        for worker in busy:  # an idle worker waits for a key that will not come
+            if worker not in self._handling:
+                worker.cancel()
+        handling = [w for w in busy if w in self._handling]
+        if handling:
+            _, late = await asyncio.wait(handling, timeout=timeout)
+            if late:
+                logger.warning("%d items still in progress after %.0f s were cut off", len(late), timeout)
+        self.close()
+
     async def _work(self) -> None:
-        while True:
+        me = asyncio.current_task()
+        while not self._finishing:
             key = await self._ready.get()
             queue = self._queues[key]
-            while queue:
+            while queue and not self._finishing:
+                self._handling.add(me)
                 try:
                     await self._handle(queue[0])
                 except Exception:  # one bad item must not stop its chat
                     logger.exception("a queued item failed")  # the key names a citizen: not logged
+                finally:
+                    self._handling.discard(me)
                 queue.popleft()
+            if self._finishing:
+                return
             del self._queues[key]
             if not self._queues:
                 self._idle.set()

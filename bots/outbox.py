@@ -29,6 +29,7 @@ MAX_BACKOFF = 30.0
 MAX_SLOWDOWNS = 10  # rate-limit answers for one reply: a limit that never lifts (VK error 9) gives up
 MAX_UNEXPECTED = 5  # errors no adapter explained (a bug, an odd answer): retried, then given up
 DRAIN_SECONDS = 10.0  # how long shutdown waits for replies still being delivered
+IN_FLIGHT_SECONDS = 70.0  # then how long for the sends under way (the API client's own timeout is 60 s)
 
 
 class OutboxDispatcher:
@@ -82,6 +83,7 @@ class OutboxDispatcher:
             await asyncio.wait_for(queue.join(), DRAIN_SECONDS)
         except TimeoutError:
             logger.warning("%d replies left for the next start", queue.pending)
+            await queue.finish(IN_FLIGHT_SECONDS)  # the sends under way end; nothing new starts
 
     def _queue_rows(self, queue: KeyedQueue[OutboxMessage], rows: list[OutboxMessage]) -> None:
         for row in rows:

@@ -7,6 +7,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import aiohttp
+import pytest
 import yaml
 
 from dialog.classifier import build_classifier
@@ -187,3 +188,26 @@ async def test_an_html_502_page_is_waited_out_and_nothing_is_held_back(
 
 
 CHAT_502 = 611
+
+
+async def test_sigterm_lets_a_send_under_way_finish_and_records_it(
+    fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bots.outbox.DRAIN_SECONDS", 0.5)  # the drain runs out while the send hangs
+    fake.hang_next("sendMessage", 3)
+    async with running(make_settings(fake, sqlite_backend), engine):
+        fake.message_update(CHAT_TERM, "привет")
+        await fake.wait_for(
+            lambda f: any(c.params.get("chat_id") == CHAT_TERM for c in f.calls_of("sendMessage"))
+        )
+    # the stop waited for the answer instead of cutting the request off …
+    assert [c.status for c in fake.calls_of("sendMessage") if c.params.get("chat_id") == CHAT_TERM] == [200]
+    # … and wrote it down, so the next start does not send it again
+    database = make_engine(sqlite_backend.database_url)
+    try:
+        assert await Repository(make_sessions(database)).pending_outbox(0, 10) == []
+    finally:
+        await database.dispose()
+
+
+CHAT_TERM = 612

@@ -80,3 +80,29 @@ async def test_group_commit_writes_concurrent_items_together_and_reports_failure
     assert len(writes) == 2  # the first item alone, then the four that waited meanwhile
     with pytest.raises(OSError, match="disk full"):
         await commit.add(13)
+
+
+async def test_finish_lets_the_items_in_progress_end_and_starts_nothing_new() -> None:
+    started: list[str] = []
+    ended: list[str] = []
+    release = asyncio.Event()
+
+    async def handle(item: str) -> None:
+        started.append(item)
+        await release.wait()  # a send waiting for the platform's answer
+        ended.append(item)
+
+    async with asyncio.TaskGroup() as tasks:
+        queue: KeyedQueue[str] = KeyedQueue(handle, 2, tasks)
+        queue.put("chat-1", "a1")
+        queue.put("chat-1", "a2")
+        queue.put("chat-2", "b1")
+        while len(started) < 2:
+            await asyncio.sleep(0)
+        finishing = asyncio.create_task(queue.finish(timeout=60))
+        await asyncio.sleep(0)
+        assert not finishing.done()  # it waits for the sends under way
+        release.set()
+        await finishing
+    assert sorted(ended) == ["a1", "b1"]  # completed, not cut off
+    assert "a2" not in started  # left for the next start
