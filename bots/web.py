@@ -191,13 +191,22 @@ async def _metrics(runtime: Runtime, _request: web.Request) -> web.Response:
 
 
 async def _ready(runtime: Runtime, _request: web.Request) -> web.Response:
-    """Ready: the database and the state store answer now (503 with the reason if not)."""
+    """Ready: the database, the state store and the messengers' APIs answer now (503 with the
+    reason if not)."""
 
     async def database() -> None:
         async with runtime.database.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
-    checks = {"database": database, "state_store": runtime.states.ping}
+    checks: dict[str, Callable[[], Awaitable[object]]] = {
+        "database": database,
+        "state_store": runtime.states.ping,
+    }
+    if runtime.telegram is not None:
+        checks["telegram"] = runtime.telegram.bot.get_me
+    if runtime.vk is not None:
+        vk = runtime.vk
+        checks["vk"] = lambda: vk.client.call("groups.getById", group_id=vk.group_id)
     found: dict[str, str] = {}
     for name, check in checks.items():
         try:

@@ -142,7 +142,12 @@ async def test_readyz_tells_an_orchestrator_that_the_state_store_is_away(
                     return response.status, await response.json()
 
             await until_listening(http, base)
-            assert await probe("/readyz") == (200, {"ready": True, "database": "ok", "state_store": "ok"})
+            ready = {"ready": True, "database": "ok", "state_store": "ok", "telegram": "ok"}
+            assert await probe("/readyz") == (200, ready)
+            fake.fail_next_with_html("getMe")  # the Bot API behind a 502 page
+            status, body = await probe("/readyz")
+            assert status == 503 and body["telegram"] != "ok" and body["database"] == "ok", body
+            assert await probe("/readyz") == (200, ready)  # and back
             await asyncio.to_thread(redis.kill)
             status, body = await probe("/readyz")
             assert status == 503 and body["state_store"] != "ok" and body["database"] == "ok", body
