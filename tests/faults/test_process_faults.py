@@ -1,0 +1,167 @@
+"""`okno run` as a process on its own PostgreSQL and Redis, through a PostgreSQL restart, Redis
+killed and back empty, the process killed with -9 and restarted, and SIGTERM: every message is
+answered, in order per chat, and the only doubles are sends in flight at the kill."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_process import environment, start
+from tests.fakes.telegram_api import FakeTelegram
+from tests.faults.cluster import OwnPostgres
+from tests.faults.services import OwnRedis
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+# each message gets a reply of its own kind, so the replies show which message each answers
+SCRIPT = [("привет", "Здравствуйте"), ("спасибо", "Рад, что смог помочь"), ("ты бот?", "Я бот-помощник")]
+CHATS = list(range(7001, 7011))
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    answered_once: int = 0
+    lost: int = 0
+    doubled: int = 0
+    out_of_order: int = 0
+
+    def row(self, fault: str, recovery: float) -> str:
+        return (
+            f"{fault:<28} {self.sent:>5} {self.answered_once:>8} {self.lost:>5} {self.doubled:>7} "
+            f"{self.out_of_order:>5} {recovery:>9.1f}"
+        )
+
+
+def kinds(fake: FakeTelegram, chat: int) -> list[int]:
+    """Which script line each reply to the chat answers, in the order they were sent."""
+    texts = [
+        str(c.params["text"])
+        for c in fake.calls_of("sendMessage")
+        if c.params.get("chat_id") == chat and c.status == 200
+    ]
+    return [next((i for i, (_, start) in enumerate(SCRIPT) if text.startswith(start)), -1) for text in texts]
+
+
+def tally(fake: FakeTelegram, expected: dict[int, list[int]]) -> Tally:
+    result = Tally()
+    for chat, wanted in expected.items():
+        got = kinds(fake, chat)
+        deduped = [k for i, k in enumerate(got) if i == 0 or got[i - 1] != k]  # the script never repeats
+        result.sent += len(wanted)
+        result.doubled += len(got) - len(deduped)
+        result.lost += max(0, len(wanted) - len(deduped))
+        result.answered_once += min(len(wanted), len(deduped))
+        result.out_of_order += sum(1 for a, b in zip(deduped, wanted, strict=False) if a != b)
+    return result
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 120) -> float:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, f"still waiting after {timeout} s for {what}"
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+class Drive:
+    """Numbered rounds of messages around each fault, and the table of what came back."""
+
+    def __init__(self, fake: FakeTelegram, env: dict[str, str], cwd: Path) -> None:
+        self.fake, self.env, self.cwd = fake, env, cwd
+        self.expected: dict[int, list[int]] = {chat: [] for chat in CHATS}
+        self.table: list[str] = []
+        self.step = 0
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await start(self.env, self.cwd)
+
+    def send_round(self) -> None:
+        for chat in CHATS:
+            self.fake.message_update(chat, SCRIPT[self.step % len(SCRIPT)][0])
+            self.expected[chat].append(self.step % len(SCRIPT))
+        self.step += 1
+
+    def answered(self) -> bool:
+        return tally(self.fake, self.expected).answered_once == sum(len(w) for w in self.expected.values())
+
+    async def through(self, name: str, fault: Callable[[], Awaitable[object]]) -> None:
+        """A round, the fault, a round; then every message answered, and the process still up."""
+        self.send_round()
+        await fault()
+        self.send_round()
+        recovery = await until(self.answered, f"the answers after «{name}»")
+        assert self.process is not None and self.process.returncode is None, f"okno run exited: «{name}»"
+        self.table.append(tally(self.fake, self.expected).row(name, recovery))
+
+    async def kill_and_restart(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+        await self.start()
+
+    async def stop_and_restart(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(self.process.wait(), 90)
+        assert self.process.returncode == 0
+        await self.start()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(self.process.wait(), 90)
+
+
+@pytest.mark.parametrize("backend", ["postgresql+redis", "sqlite+memory"])
+async def test_okno_run_survives_every_fault(fake: FakeTelegram, tmp_path: Path, backend: str) -> None:
+    postgres, redis = OwnPostgres(), OwnRedis(tmp_path)
+    if backend == "postgresql+redis":
+        await asyncio.to_thread(postgres.init)
+        redis.start()
+        env = environment(fake, tmp_path, OKNO_DATABASE_URL=postgres.url, OKNO_REDIS_URL=redis.url)
+    else:
+        env = environment(fake, tmp_path)
+    drive = Drive(fake, env, tmp_path)
+    await drive.start()
+
+    async def nothing() -> None:
+        return None
+
+    async def api_errors() -> None:  # 429s, JSON 500s and nginx's HTML 502 page, one after another
+        fake.fail_next("sendMessage", status=429, retry_after=1, count=3)
+        fake.fail_next_with_html("sendMessage", count=3)
+        fake.fail_next("sendMessage", status=500, count=3)
+
+    def redis_loss() -> None:
+        redis.kill()
+        redis.start()
+
+    try:
+        await drive.through("none", nothing)
+        await drive.through("Bot API 429 / 500 / HTML 502", api_errors)
+        if backend == "postgresql+redis":
+            await drive.through("PostgreSQL restart -m fast", lambda: asyncio.to_thread(postgres.restart))
+            await drive.through("Redis kill -9, back empty", lambda: asyncio.to_thread(redis_loss))
+        await drive.through("kill -9 in flight, restart", drive.kill_and_restart)
+        await drive.through("SIGTERM with a backlog", drive.stop_and_restart)
+    finally:
+        await drive.stop()
+        redis.kill()
+        await asyncio.to_thread(postgres.remove)
+    header = (
+        f"{'fault':<28} {'sent':>5} {'answered':>8} {'lost':>5} {'doubled':>7} {'order':>5} {'recovery':>9}"
+    )
+    report = f"{backend}\n{header}\n" + "\n".join(drive.table)
+    print("\n" + report)  # noqa: T201 - the table is the suite's report
+    final = tally(fake, drive.expected)
+    assert final.lost == 0 and final.out_of_order == 0, report
+    assert final.doubled <= len(CHATS), report  # only sends in flight at the kill
