@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -11,10 +10,9 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bots.database_cli import on_database
 from bots.settings import Settings
-from storage.db import make_engine, make_sessions
 from storage.dead_letters import DeadLetterStore
-from storage.migrate import upgrade_async
 
 WHAT = {"update": "an update from a citizen", "job": "a handoff job", "reply": "a reply to a citizen"}
 
@@ -50,15 +48,7 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(settings: Settings, action: Callable[[DeadLetterStore], Awaitable[int]]) -> int:
-    async def go() -> int:
-        await upgrade_async(settings.database_url)
-        engine = make_engine(settings.database_url)
-        try:
-            return await action(DeadLetterStore(make_sessions(engine)))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return on_database(settings, DeadLetterStore, action)
 
 
 async def _list(store: DeadLetterStore, limit: int, out: TextIO) -> int:

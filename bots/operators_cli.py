@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
@@ -11,10 +10,9 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bots.database_cli import on_database
 from bots.settings import Settings
 from handoff.accounts import Role, hash_password
-from storage.db import make_engine, make_sessions
-from storage.migrate import upgrade_async
 from storage.web import AccountExists, WebStore
 
 T = TypeVar("T")
@@ -73,15 +71,7 @@ def _password(from_stdin: bool) -> str | None:
 
 
 def _run(settings: Settings, action: Callable[[WebStore], Awaitable[int]]) -> int:
-    async def go() -> int:
-        await upgrade_async(settings.database_url)
-        engine = make_engine(settings.database_url)
-        try:
-            return await action(WebStore(make_sessions(engine)))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return on_database(settings, WebStore, action)
 
 
 async def _add(store: WebStore, login: str, name: str, role: str, password: str) -> int:

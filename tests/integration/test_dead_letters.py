@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -47,13 +47,6 @@ class PickyChannel:
 async def cli(args: list[str]) -> int:
     """`okno ARGS` as from a shell: in a thread, since it runs its own event loop."""
     return await asyncio.to_thread(main, args)
-
-
-@pytest.fixture
-async def repository(database_url: str) -> AsyncIterator[Repository]:
-    database = make_engine(database_url)
-    yield Repository(make_sessions(database))
-    await database.dispose()
 
 
 async def test_an_update_that_fails_for_good_becomes_a_dead_letter_and_can_be_retried(

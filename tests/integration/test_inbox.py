@@ -1,20 +1,8 @@
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bots.inbox import InboxWorker
 from dialog.engine import ConversationEngine
-from storage.db import make_engine, make_sessions
 from storage.records import NewUpdate
 from storage.repositories import Repository
 from storage.state import MemoryStore
-
-
-@pytest.fixture
-async def repository(database_url: str) -> AsyncIterator[Repository]:
-    database = make_engine(database_url)
-    yield Repository(make_sessions(database))
-    await database.dispose()
 
 
 async def test_updates_of_a_channel_not_configured_now_wait_for_it(
