@@ -47,7 +47,13 @@ async def test_metrics_count_updates_replies_and_queues(
     async with running(settings, engine), aiohttp.ClientSession() as http:
         fake.message_update(CHAT, "привет")
         await fake.wait_for(lambda f: len(f.sent_texts(CHAT)) == 1, timeout=60)
-        found = samples(await scrape(http, f"http://127.0.0.1:{port}/metrics"))
+        # the reply is marked sent a moment after Telegram took it: wait for the outbox to settle
+        deadline = time.monotonic() + 60
+        while (found := samples(await scrape(http, f"http://127.0.0.1:{port}/metrics")))[
+            ("okno_queue_depth", (("queue", "outbox"),))
+        ] != 0:
+            assert time.monotonic() < deadline, "the outbox never emptied"
+            await asyncio.sleep(0.05)
     telegram = (("channel", "telegram"),)
     assert found[("okno_updates_received_total", telegram)] == 1
     assert found[("okno_updates_handled_total", (("channel", "telegram"), ("outcome", "smalltalk")))] == 1
