@@ -42,6 +42,8 @@ def test_a_story_that_asks_when_operators_work_is_not_a_request(classifier: Clas
         ("вы там долго ещё? сижу жду уже минут десять у экрана", "impatience"),
         ("есть там кто-нибудь?", "presence"),
         ("ты вообще что-нибудь понимаешь?", "bot_identity"),
+        ("good morning!", "greeting"),
+        ("are you a bot?", "bot_identity"),
     ],
 )
 def test_small_talk_that_asks_nothing(classifier: Classifier, text: str, intent: str) -> None:
