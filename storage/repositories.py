@@ -35,7 +35,7 @@ class Repository:
             return 0
         # nothing a platform or a citizen sends may make the database refuse the write
         updates = [
-            replace(u, key=_fit(u.key, 128), chat_key=_fit(u.chat_key, 96), payload=safe_json(u.payload))
+            replace(u, key=fit(u.key, 128), chat_key=fit(u.chat_key, 96), payload=safe_json(u.payload))
             for u in updates
         ]
         if self._sanitize is not None:
@@ -81,9 +81,6 @@ class Repository:
         async with self._sessions.begin() as session:
             return await write_turns(session, turns, done_ids)
 
-    async def mark_update_done(self, update_id: int) -> None:
-        await self.mark_updates_done([update_id])
-
     async def mark_updates_done(self, update_ids: Sequence[int]) -> None:
         if not update_ids:
             return
@@ -125,12 +122,6 @@ class Repository:
             ]
             if messages:
                 await session.execute(*update_by_id(Message, messages))
-
-    async def mark_failed(self, outbox_id: int, reason: str) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(failed=reason[:250])
-            )
 
     async def set_blocked(self, channel: str, external_id: str, blocked: bool) -> None:
         """What the platform told us about the citizen blocking or unblocking the bot."""
@@ -193,7 +184,3 @@ async def insert_updates(session: AsyncSession, updates: Sequence[NewUpdate]) ->
     ]
     statement = upsert(session, InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["key"])
     return len((await session.execute(statement.returning(InboxUpdate.id))).all())
-
-
-def _fit(text: str, size: int) -> str:
-    return fit(text, size) or ""

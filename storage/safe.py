@@ -4,7 +4,7 @@ string longer than its column. PostgreSQL refuses the first two, every database 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, overload
 
 MAX_DEPTH = 32  # Telegram's and VK's updates nest a handful of levels; deeper is not an update
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -28,6 +28,14 @@ def safe_json(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list):
         return [safe_json(v, depth + 1) for v in value]
     return value
+
+
+@overload
+def fit(text: str, size: int) -> str: ...
+
+
+@overload
+def fit(text: None, size: int) -> None: ...
 
 
 def fit(text: str | None, size: int) -> str | None:

@@ -65,7 +65,7 @@ async def test_outbox_keeps_order_and_marks_delivery(repository: Repository) -> 
     pending = await repository.pending_outbox(0, 10)
     assert [p.text for p in pending] == ["ответ 0", "ответ 1", "ответ 0"]
     await repository.mark_sent_many([Delivery(pending[0].id, pending[0].message_id, "777")])
-    await repository.mark_failed(pending[1].id, "Bad Request: message is too long")
+    await repository.dead_letters.give_up_reply(pending[1], "Bad Request: message is too long", 1)
     assert [p.id for p in await repository.pending_outbox(0, 10)] == [pending[2].id]
 
 
