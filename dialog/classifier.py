@@ -178,7 +178,7 @@ class Classifier:
         situation = self._next_to_a_situation(full.text, decision)
         if situation is not None or _asks_out_of_scope(analysis, meaning, text):
             return situation or decision
-        return self._unless_smalltalk(full, decision, text, asks=bool(analysis.words) and "?" in text)
+        return self._unless_smalltalk(full, decision, text)
 
     def _next_to_a_situation(self, text: str, decision: Decision) -> Decision | None:
         """A message placed in a topic next to a handoff situation, with that situation's markers."""
@@ -190,31 +190,31 @@ class Classifier:
             None if rule is None else Decision(Action.HANDOFF, rule=rule.id, confidence=decision.confidence)
         )
 
-    def _unless_smalltalk(
-        self, analysis: Analysis, decision: Decision, raw: str = "", asks: bool = False
-    ) -> Decision:
+    def _unless_smalltalk(self, analysis: Analysis, decision: Decision, raw: str = "") -> Decision:
         """A message with small talk in it and no clear question is small talk: a short one with a
         greeting, thanks or a question about the bot, a longer one that thanks and asks nothing, and
         a short one that says «ты» to the bot (citizens say «вы» to the service). A question beside
         the greeting keeps its candidate topics («хай, код не приходит, чё делать?»)."""
         size = len(analysis.words)
         intent = self.smalltalk.mentioned(analysis.words)
+        says_nothing_more = _says_nothing_more(analysis.text, raw)
         if decision.action is Action.ANSWER and not (
             intent is not None
             and intent.id == "thanks"
-            and _says_nothing_more(analysis.text, raw)
+            and says_nothing_more
             and _ASKS.search(analysis.text) is None  # against a confident answer, not even «как»
         ):
             return decision
-        if asks and decision.action is Action.CLARIFY and intent is not None and intent.id in _COURTESY:
+        courtesy = intent is not None and intent.id in _COURTESY
+        if "?" in raw and decision.action is Action.CLARIFY and courtesy:
             return decision
-        quiet = size <= LONG_THANKS_MAX_WORDS and _says_nothing_more(analysis.text, raw)
+        quiet = size <= LONG_THANKS_MAX_WORDS and says_nothing_more
         if intent is not None and (
             size <= SMALLTALK_MAX_WORDS
             or (intent.id in _ABOUT_THE_TALK and size <= 2 * SMALLTALK_MAX_WORDS)
             or (intent.id == "thanks" and quiet)
             # friendly chatter the FAQ has nothing for: «здравствуйте, доченька, я тут первый раз …»
-            or (intent.id in _COURTESY and decision.action is Action.FALLBACK and quiet)
+            or (courtesy and decision.action is Action.FALLBACK and quiet)
         ):
             return Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
         if size <= 5 and _ADDRESSES_THE_BOT.search(analysis.text):
