@@ -54,6 +54,7 @@ class Metrics:
             registry=registry,
         )
         self.tickets = Gauge("okno_tickets", "Tickets by status", ["status"], registry=registry)
+        self._statuses: set[str] = set()  # once shown, a status stays, at 0 when no ticket has it
         self.dead_letters_kept = Gauge(
             "okno_dead_letters_kept", "Dead letters not yet retried or dropped", registry=registry
         )
@@ -73,7 +74,8 @@ class Metrics:
                 depth, oldest = queues.get(name, (0, None))
                 self.queue_depth.labels(name).set(depth)
                 self.queue_age.labels(name).set((now - oldest).total_seconds() if oldest is not None else 0)
-            for status, count in tickets.items():
-                self.tickets.labels(status).set(count)
+            self._statuses |= set(tickets)
+            for status in self._statuses:
+                self.tickets.labels(status).set(tickets.get(status, 0))
             self.dead_letters_kept.set(dead)
         return generate_latest(self.registry)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.telegram.receiving import bot_id, register_webhook, webhook_handler
 from adapters.vk.callback import callback_handler
@@ -131,7 +132,7 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
     app = web.Application(client_max_size=1024**2)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/readyz", functools.partial(_ready, runtime))
-    app.router.add_get("/metrics", functools.partial(_metrics, runtime))
+    app.router.add_get("/metrics", functools.partial(_metrics, runtime, make_sessions(runtime.database)))
     if runtime.web.chat is not None:
         runtime.web.chat.routes(app)
     if runtime.web.inbox is not None:
@@ -183,9 +184,10 @@ async def _health(_request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-async def _metrics(runtime: Runtime, _request: web.Request) -> web.Response:
+async def _metrics(
+    runtime: Runtime, sessions: async_sessionmaker[AsyncSession], _request: web.Request
+) -> web.Response:
     """Prometheus's text format: the workers' counters and the queues read from the database now."""
-    sessions = make_sessions(runtime.database)
     body = await runtime.metrics.render(lambda: queue_snapshot(sessions), datetime.now(UTC))
     return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
