@@ -25,7 +25,7 @@ from dialog.splitting import split_text
 from dialog.state import ConversationState
 from handoff.jobs import effects_to_jobs
 from storage.models import InboxUpdate
-from storage.outage import Outage, is_outage, until_back
+from storage.outage import Outage, is_outage, left_for_next_start, until_back
 from storage.pending import PendingReader
 from storage.records import MessageRecord, TurnRecord
 from storage.repositories import Repository
@@ -84,13 +84,9 @@ class InboxWorker:
             else:
                 await wait_for_either(self._wake, stop, POLL_SECONDS)
                 self._wake.clear()
-        try:
+        with left_for_next_start(logger, "the updates not handled yet"):
             while rows := await reader.next(BATCH):
                 await self.handle_batch(rows)
-        except Exception as exc:
-            if not is_outage(exc):
-                raise
-            logger.warning("stopping while a service is away; the rest waits for the next start")
 
     async def _handle_through_outages(self, rows: list[InboxUpdate]) -> None:
         """The batch again after each outage, less what got written before it (one by one)."""

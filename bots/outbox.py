@@ -16,7 +16,7 @@ from bots.metrics import Metrics
 from bots.ratelimit import RateLimiter
 from dialog.messages import Button
 from storage.models import OutboxMessage
-from storage.outage import Outage, is_outage, until_back
+from storage.outage import Outage, left_for_next_start, until_back
 from storage.pending import PendingReader
 from storage.records import Delivery
 from storage.repositories import Repository
@@ -73,12 +73,8 @@ class OutboxDispatcher:
                 await wait_for_either(self._wake, stop, POLL_SECONDS)
                 self._wake.clear()
         # replies written by the last updates handled before the stop still go out
-        try:
+        with left_for_next_start(logger, "the replies not read yet"):
             self._queue_rows(queue, await reader.next(BATCH))
-        except Exception as exc:
-            if not is_outage(exc):
-                raise
-            logger.warning("stopping while the database is away; unread replies wait for the next start")
         try:
             await asyncio.wait_for(queue.join(), DRAIN_SECONDS)
         except TimeoutError:

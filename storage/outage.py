@@ -9,10 +9,11 @@ and lets every other error through to the worker's own handling.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -101,6 +102,18 @@ async def until_back(call: Callable[[], Awaitable[T]], outage: Outage) -> T:
             continue
         outage.recovered()
         return result
+
+
+@contextlib.contextmanager
+def left_for_next_start(logger: logging.Logger, what: str) -> Iterator[None]:
+    """For the last reads at shutdown: a service away leaves `what` for the next start instead of
+    failing the stop; any other error is raised."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        logger.warning("stopping while a service is away; %s wait for the next start", what)
 
 
 def _short(exc: BaseException) -> str:

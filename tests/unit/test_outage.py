@@ -9,7 +9,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from storage.outage import MAX_PAUSE, Outage, is_outage, until_back
+from storage.outage import MAX_PAUSE, Outage, is_outage, left_for_next_start, until_back
 
 
 @pytest.mark.parametrize(
@@ -81,3 +81,12 @@ async def test_until_back_lets_a_real_error_through_at_once() -> None:
     with pytest.raises(DataError):
         await until_back(call, outage)
     assert pauses.taken == []
+
+
+def test_at_shutdown_an_outage_leaves_the_rest_for_the_next_start(caplog: pytest.LogCaptureFixture) -> None:
+    log = logging.getLogger("test.outage")
+    with caplog.at_level(logging.WARNING, logger="test.outage"), left_for_next_start(log, "the replies"):
+        raise RedisConnectionError("down")
+    assert "the replies wait for the next start" in caplog.text
+    with pytest.raises(ValueError), left_for_next_start(log, "the replies"):
+        raise ValueError("a bug is not an outage")
