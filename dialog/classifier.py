@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import re
@@ -352,7 +353,8 @@ def _asks_out_of_scope(content: Analysis, meaning: dict[str, float], raw: str) -
     оформить ВНЖ в Сербии?»): that is the reply the citizen needs, not a «пожалуйста»."""
     if not meaning or not ("?" in raw or _ASKS.search(content.text)):
         return False
-    (best, cosine), (_, rival) = sorted(meaning.items(), key=lambda item: -item[1])[:2]
+    (best, cosine), *rest = heapq.nlargest(2, meaning.items(), key=lambda item: item[1])
+    rival = rest[0][1] if rest else 0.0
     return best == NEGATIVE and cosine >= OUT_OF_SCOPE_AT and cosine - rival >= OUT_OF_SCOPE_MARGIN
 
 
