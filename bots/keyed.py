@@ -61,11 +61,10 @@ class KeyedQueue(Generic[T]):
         """Start nothing new, let the items being handled end (a send cut off mid-request may
         have reached the platform and would go again at the next start), then stop."""
         self._finishing = True
-        busy = [w for w in self._workers if not w.done()]
-        for worker in busy:  # an idle worker waits for a key that will not come
+        handling = [w for w in self._workers if w in self._handling]
+        for worker in self._workers:  # an idle worker waits for a key that will not come
             if worker not in self._handling:
                 worker.cancel()
-        handling = [w for w in busy if w in self._handling]
         if handling:
             _, late = await asyncio.wait(handling, timeout=timeout)
             if late:
