@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
@@ -24,6 +25,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 T = TypeVar("T")
 
 FIRST_PAUSE = 0.5
+# PostgreSQL's SQLSTATE classes for a connection lost or refused (08) and a server going down or
+# starting up (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now)
+_SERVER_AWAY = re.compile(r"08|57P0[123]")
 MAX_PAUSE = 15.0
 
 _AWAY = (
@@ -49,6 +53,8 @@ def is_outage(exc: BaseException) -> bool:
             return True
         if isinstance(current, OSError) and not isinstance(current, FileNotFoundError | PermissionError):
             return True  # refused or reset connections; asyncpg raises them unwrapped
+        if _SERVER_AWAY.match(str(getattr(current, "sqlstate", None) or "")):
+            return True  # «the database system is shutting down», which SQLAlchemy wraps as a plain Error
         current = current.__cause__ or current.__context__
     return False
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from storage.outage import MAX_PAUSE, Outage, is_outage, left_for_next_start, until_back
 
@@ -25,6 +25,25 @@ def test_an_unreachable_service_is_an_outage(exc: Exception) -> None:
     if isinstance(exc, RuntimeError):
         exc.__cause__ = ConnectionResetError()
     assert is_outage(exc)
+
+
+class DriverError(Exception):
+    """Like asyncpg's errors: a SQLSTATE beside the message."""
+
+    def __init__(self, message: str, sqlstate: str) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "away"),
+    [("57P03", True), ("57P01", True), ("08006", True), ("22021", False), ("23505", False)],
+)
+def test_a_server_shutting_down_is_an_outage_however_sqlalchemy_wraps_it(sqlstate: str, away: bool) -> None:
+    # PostgreSQL stopping: asyncpg's CannotConnectNowError reaches us as a plain DBAPIError
+    wrapped = DBAPIError("SELECT 1", {}, Exception("the database system is shutting down"))
+    wrapped.__cause__ = DriverError("the database system is shutting down", sqlstate)
+    assert is_outage(wrapped) is away
 
 
 @pytest.mark.parametrize(
