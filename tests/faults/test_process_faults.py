@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_process import environment, start
+from tests.e2e.test_process import OKNO, environment
 from tests.fakes.telegram_api import FakeTelegram
 from tests.faults.cluster import OwnPostgres
 from tests.faults.services import OwnRedis
@@ -63,10 +63,13 @@ def tally(fake: FakeTelegram, expected: dict[int, list[int]]) -> Tally:
     return result
 
 
-async def until(condition: Callable[[], bool], what: str, timeout: float = 120) -> float:
+async def until(
+    condition: Callable[[], bool], what: str, log: Callable[[], str] = str, timeout: float = 120
+) -> float:
+    """Seconds until `condition` holds; on a timeout the failure shows the end of Okno's log."""
     started = time.monotonic()
     while not condition():
-        assert time.monotonic() - started < timeout, f"still waiting after {timeout} s for {what}"
+        assert time.monotonic() - started < timeout, f"still waiting after {timeout} s for {what}\n{log()}"
         await asyncio.sleep(0.05)
     return time.monotonic() - started
 
@@ -82,7 +85,21 @@ class Drive:
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        self.process = await start(self.env, self.cwd)
+        """`okno run` logging into a file: a pipe nobody reads would fill with the outages' warnings
+        and stop the process mid-write."""
+        with (self.cwd / "okno.log").open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                OKNO,
+                "run",
+                env=self.env,
+                cwd=self.cwd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+
+    def log_tail(self) -> str:
+        return (self.cwd / "okno.log").read_text(encoding="utf-8", errors="replace")[-3000:]
 
     def send_round(self) -> None:
         for chat in CHATS:
@@ -98,7 +115,7 @@ class Drive:
         self.send_round()
         await fault()
         self.send_round()
-        recovery = await until(self.answered, f"the answers after «{name}»")
+        recovery = await until(self.answered, f"the answers after «{name}»", self.log_tail)
         assert self.process is not None and self.process.returncode is None, f"okno run exited: «{name}»"
         self.table.append(tally(self.fake, self.expected).row(name, recovery))
 
