@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialog.analyzer import Analysis, Analyzer
+from dialog.chatter import ADDRESSES_THE_BOT, ASKS, asks, says_nothing_more
 from dialog.errors import KnowledgeError
 from dialog.escalation import EscalationRule, EscalationRules, load_rules
 from dialog.knowledge import KnowledgeBase, load_knowledge, read_yaml
@@ -52,27 +53,11 @@ LONG_THANKS_MAX_WORDS = 80  # … unless it thanks and asks nothing
 _ABOUT_THE_TALK = frozenset({"bot_identity", "impatience"})  # «долго вы ещё будете думать? я уже …»
 # said around a question, not instead of one
 _COURTESY = frozenset({"greeting", "thanks", "goodbye", "apology"})
+_ABOUT_THE_BOT = frozenset({"bot_identity", "how_are_you", "presence", "impatience"})
 OUT_OF_SCOPE_AT = 0.45  # a request around the small talk reads this much like an out-of-scope one …
 OUT_OF_SCOPE_MARGIN = 0.05  # … and this much more than like anything else
 LONG_STORY_WORDS = 15  # a message this long is also searched sentence by sentence for a request
 _SENTENCE_END = re.compile(r"[.!?…;\n]+")
-# a long thanks with one of these asks for something after all: «… подскажите, что значит статус»
-_ASKS_SOMETHING = re.compile(
-    r"(?<!\w)(подскажи|подскажите|расскажи|расскажите|объясни|объясните|помогите|помоги|что значит|"
-    r"что означает|что делать|что нужно|как мне|как можно|как быть|заранее)(?!\w)"
-)
-# a thanks with one of these reports a problem after all: «спасибо, но код так и не пришёл»
-_PROBLEM = re.compile(
-    r"(?<!\w)(не могу|не получ|не приход|не пришл|не пришел|не работа|не отображ|не вход|не пуска|"
-    r"не открыва|не удает|не загруж|не проход|не принима|ошибк|проблем|сбой|отказ|однако|все равно|"
-    r"а теперь|опять|снова|по-прежнему|по прежнему|до сих пор|хочу узнать)\w*"
-)
-# a greeting or thanks around one of these asks for something: «привет, расскажи анекдот»
-_ASKS = re.compile(
-    r"(?<!\w)(расскаж|подскаж|напиш|скаж|объясн|помоги|найди|посоветуй|переведи|покажи|сделай|"
-    r"как|где|что|почему|сколько|какой|какая|какие|когда|зачем|можно)\w*"
-)
-_ADDRESSES_THE_BOT = re.compile(r"(?<!\w)(ты|тебе|тебя|тобой|твой|твоя|твое|твои)(?!\w)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +164,7 @@ class Classifier:
         situation = self._next_to_a_situation(full.text, decision)
         if situation is not None or _asks_out_of_scope(analysis, meaning, text):
             return situation or decision
-        return self._unless_smalltalk(full, decision, text)
+        return self._unless_smalltalk(full, decision, text, analysis)
 
     def _next_to_a_situation(self, text: str, decision: Decision) -> Decision | None:
         """A message placed in a topic next to a handoff situation, with that situation's markers."""
@@ -191,36 +176,51 @@ class Classifier:
             None if rule is None else Decision(Action.HANDOFF, rule=rule.id, confidence=decision.confidence)
         )
 
-    def _unless_smalltalk(self, analysis: Analysis, decision: Decision, raw: str = "") -> Decision:
+    def _unless_smalltalk(
+        self, analysis: Analysis, decision: Decision, raw: str, content: Analysis
+    ) -> Decision:
         """A message with small talk in it and no clear question is small talk: a short one with a
-        greeting, thanks or a question about the bot, a longer one that thanks and asks nothing, and
+        greeting, thanks or a question about the bot, a longer one that chats and asks nothing, and
         a short one that says «ты» to the bot (citizens say «вы» to the service). A question beside
-        the greeting keeps its candidate topics («хай, код не приходит, чё делать?»)."""
+        the greeting keeps its candidate topics («хай, код не приходит, чё делать?») or its refusal
+        («добрый день, где купить билеты на концерт?»)."""
         size = len(analysis.words)
         intent = self.smalltalk.mentioned(analysis.words)
-        says_nothing_more = _says_nothing_more(analysis.text, raw)
+        if intent is None and ASKS.search(content.text) is None:  # «сорри за капс», «отбой, нашла»
+            intent = self.smalltalk.mentioned(analysis.words, alone=True)
+        quiet = says_nothing_more(analysis.text, raw, self._about_the_talk)
         if decision.action is Action.ANSWER and not (
             intent is not None
             and intent.id == "thanks"
-            and says_nothing_more
-            and _ASKS.search(analysis.text) is None  # against a confident answer, not even «как»
+            and quiet
+            and ASKS.search(analysis.text) is None  # against a confident answer, not even «как»
         ):
             return decision
-        courtesy = intent is not None and intent.id in _COURTESY
-        if "?" in raw and decision.action is Action.CLARIFY and courtesy:
+        if intent is not None and self._asks_beside(content, raw):
             return decision
-        quiet = size <= LONG_THANKS_MAX_WORDS and says_nothing_more
+        quiet = quiet and size <= LONG_THANKS_MAX_WORDS
         if intent is not None and (
             size <= SMALLTALK_MAX_WORDS
             or (intent.id in _ABOUT_THE_TALK and size <= 2 * SMALLTALK_MAX_WORDS)
-            or (intent.id == "thanks" and quiet)
-            # friendly chatter the FAQ has nothing for: «здравствуйте, доченька, я тут первый раз …»
-            or (courtesy and decision.action is Action.FALLBACK and quiet)
+            # friendly chatter the FAQ has no confident answer for: «здравствуйте, доченька, я тут …»
+            or quiet
         ):
             return Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
-        if size <= 5 and _ADDRESSES_THE_BOT.search(analysis.text):
+        if size <= 5 and ADDRESSES_THE_BOT.search(analysis.text):
             return Decision(Action.SMALLTALK, intent="bot_identity", confidence=0.5)
         return decision
+
+    def _asks_beside(self, content: Analysis, raw: str) -> bool:
+        """Next to the small talk is a request of its own: «добрый день, где купить билеты?»."""
+        if not self.smalltalk.leftover(content.words):
+            return False
+        return asks(content.text, raw, self._about_the_talk)
+
+    def _about_the_talk(self, question: str) -> bool:
+        """A question about the bot or the talk itself («ты робот?», «как дела?», «ладно?»)."""
+        words = self.analyzer.analyze(question).words
+        intent = self.smalltalk.mentioned(words)
+        return len(words) <= 1 or (intent is not None and intent.id in _ABOUT_THE_BOT)
 
     def meaning(self, words: tuple[str, ...]) -> dict[str, float]:
         return meaning_of(self.semantic, words)
@@ -294,7 +294,11 @@ class Classifier:
         """Thanks or a greeting that asks for nothing: «пишу из Германии и просто хочу сказать
         спасибо» refuses nothing, so no out-of-scope rule applies to it."""
         intent = self.smalltalk.mentioned(analysis.words)
-        return intent is not None and intent.id in _COURTESY and _says_nothing_more(analysis.text, text)
+        return (
+            intent is not None
+            and intent.id in _COURTESY
+            and says_nothing_more(analysis.text, text, self._about_the_talk)
+        )
 
     def _near_situations(
         self, meaning: dict[str, float], best: float, text: str
@@ -338,20 +342,10 @@ class Classifier:
         return Decision(Action.FALLBACK, candidates=close, confidence=confidence)
 
 
-def _says_nothing_more(text: str, raw: str) -> bool:
-    """Neither asks nor reports a problem («спасибо, в прошлый раз всё решили за пять минут»): the
-    answer a topic would give is not what the citizen wants."""
-    return not _asks(text, raw) and _PROBLEM.search(text) is None
-
-
-def _asks(text: str, raw: str) -> bool:
-    return "?" in raw or _ASKS_SOMETHING.search(text) is not None
-
-
 def _asks_out_of_scope(content: Analysis, meaning: dict[str, float], raw: str) -> bool:
     """Around the greeting or thanks is a request the service does not answer («спасибо, как
     оформить ВНЖ в Сербии?»): that is the reply the citizen needs, not a «пожалуйста»."""
-    if not meaning or not ("?" in raw or _ASKS.search(content.text)):
+    if not meaning or not ("?" in raw or ASKS.search(content.text)):
         return False
     (best, cosine), *rest = heapq.nlargest(2, meaning.items(), key=lambda item: item[1])
     rival = rest[0][1] if rest else 0.0
@@ -418,6 +412,10 @@ def vocabulary(texts: Iterable[str]) -> Counter[str]:
     return counts
 
 
+def english_words(texts: Iterable[str]) -> Counter[str]:
+    return Counter(w for text in texts for w in words(clean(text)) if w.isascii() and w.isalpha())
+
+
 def knowledge_texts(knowledge: KnowledgeBase, extra_dir: Path) -> list[str]:
     texts: list[str] = list(knowledge.negatives)
     for topic in knowledge.topics.values():
@@ -444,7 +442,10 @@ def build_classifier(knowledge: KnowledgeBase | None = None) -> Classifier:
     knowledge = knowledge or load_knowledge()
     directory = knowledge.directory
     synonyms = read_yaml(directory / "synonyms.yaml").get("synonyms") or {}
-    analyzer = Analyzer.create(vocabulary(knowledge_texts(knowledge, directory)), synonyms)
+    known = vocabulary(knowledge_texts(knowledge, directory))
+    # English small talk («thank you so much») is read as English, not as translit
+    known.update(english_words(_strings(read_yaml(directory / "smalltalk.yaml"))))
+    analyzer = Analyzer.create(known, synonyms)
     documents = topic_documents(knowledge, analyzer)
     index = TopicIndex(documents)
     return Classifier(

@@ -11,6 +11,7 @@ from dialog.classifier import Classifier
 from dialog.escalation import ConversationRule, EscalationRule
 from dialog.messages import (
     Action,
+    AttachmentKind,
     Button,
     Decision,
     Effect,
@@ -93,8 +94,20 @@ class ConversationEngine:
             helped = command.strip(" .!") in _YES
             return self._feedback(state, state.last_topic, helped)
         if not message.text.strip() and message.attachments:
-            return self._say(state, Decision(Action.FALLBACK, intent="attachment"), texts.ATTACHMENT)
+            return self._sticker(message, state) or self._say(
+                state, Decision(Action.FALLBACK, intent="attachment"), texts.ATTACHMENT
+            )
         return self._classified(message.text, state)
+
+    def _sticker(self, message: InboundMessage, state: ConversationState) -> Turn | None:
+        """A sticker alone is a reaction: answered like its emoji («👍», «🙏»), or like «ок»."""
+        if any(a.kind is not AttachmentKind.STICKER for a in message.attachments):
+            return None
+        emoji = " ".join(a.name or "" for a in message.attachments)
+        decision = self.classify(emoji) if emoji.strip() else _NO_DECISION
+        if decision.action is not Action.SMALLTALK:
+            decision = Decision(Action.SMALLTALK, intent="acknowledgement", confidence=1.0)
+        return self._on_decision(decision, state, emoji)
 
     def _classified(self, text: str, state: ConversationState) -> Turn:
         decision = self.classify(text)
@@ -342,4 +355,5 @@ class ConversationEngine:
 
 
 _NOT_A_QUESTION = {"empty", "no_words", "number"}
+_NO_DECISION = Decision(Action.FALLBACK)
 _RATED = Decision(Action.SMALLTALK, intent="rating", confidence=1.0)

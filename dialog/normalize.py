@@ -115,7 +115,13 @@ def to_russian_words(raw: str, is_known: Callable[[str], bool]) -> list[str]:
     if has_cyrillic(text) or not has_latin(text):
         return [_fix_latin_word(w, is_known) for w in words(text)]
     readings = [words(text), words(from_layout(raw)), words(from_translit(text))]
-    return max(readings, key=lambda ws: sum(1 for w in ws if is_known(w)))
+    return max(readings, key=lambda ws: _known_share(ws, is_known))
+
+
+def _known_share(reading: list[str], is_known: Callable[[str], bool]) -> tuple[int, bool]:
+    """How many words are known; on a tie a Russian reading wins («ty robot»: «ты робот»)."""
+    known = sum(1 for w in reading if is_known(w))
+    return known, known > 0 and has_cyrillic("".join(reading))
 
 
 def _fix_latin_word(word: str, is_known: Callable[[str], bool]) -> str:

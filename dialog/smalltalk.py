@@ -29,9 +29,30 @@ _EMOJI_INTENTS = {
     "⌛": "impatience",
     "🤖": "bot_identity",
     "🤔": "presence",
+    "😂": "acknowledgement",
+    "🤣": "acknowledgement",
+    "😅": "acknowledgement",
+    "😆": "acknowledgement",
+    "😄": "acknowledgement",
+    "😁": "acknowledgement",
+    "🙈": "apology",
+    "😍": "thanks",
+    "🥰": "thanks",
+    "🔥": "thanks",
+    "💪": "thanks",
     "❓": "presence",
     "❔": "presence",
 }
+
+
+# Smileys made of brackets, «+» for yes: «)))», «+», «((»
+_SYMBOLS_ONLY = re.compile(r"^[\s)(+:;=\-]+$")
+_SYMBOL_INTENTS = {")": "acknowledgement", "+": "acknowledgement"}
+# What a messenger or a copy-paste puts for a sticker or an animation: «[Стикер: котик]», «(GIF)»
+_MEDIA_PLACEHOLDER = re.compile(
+    r"^\s*[\[(<]\s*(стикер|sticker|gif|гиф|гифка|анимация|смайл|смайлик|эмодзи|emoji)\w*[^\])>]*[\])>]\s*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +78,8 @@ class Smalltalk:
         """The intent of a message that is nothing but small talk, else None."""
         if not words:
             return self._emoji_intent(text)
+        if _MEDIA_PLACEHOLDER.match(text):
+            return self.by_id.get("acknowledgement")
         found: SmalltalkIntent | None = None
         rest = " ".join(words)
         for intent in self.intents:
@@ -69,10 +92,19 @@ class Smalltalk:
         leftover = [w for w in rest.split() if w not in self._fillers]
         return found if not leftover else None
 
-    def mentioned(self, words: tuple[str, ...]) -> SmalltalkIntent | None:
-        """The first intent whose phrase the message contains, whatever else it says."""
+    def mentioned(self, words: tuple[str, ...], alone: bool = False) -> SmalltalkIntent | None:
+        """The first intent whose phrase the message contains, whatever else it says; with `alone`,
+        its phrases that are small talk only when nothing else is asked count too."""
         rest = " ".join(words)
-        return next((i for i in self.intents if i.pattern.search(rest)), None)
+        return next((i for i in self.intents if any(p.search(rest) for p in self._phrases(i, alone))), None)
+
+    def leftover(self, words: tuple[str, ...]) -> list[str]:
+        """The words that are neither small talk nor filler."""
+        return [w for w in self.remainder(words).split() if w not in self._fillers]
+
+    @staticmethod
+    def _phrases(intent: SmalltalkIntent, alone: bool) -> tuple[re.Pattern[str], ...]:
+        return intent.phrases() if alone else (intent.pattern,)
 
     def remainder(self, words: tuple[str, ...]) -> str:
         """The message without its small-talk phrases, for the FAQ search."""
@@ -83,6 +115,9 @@ class Smalltalk:
         return " ".join(rest.split())
 
     def _emoji_intent(self, text: str) -> SmalltalkIntent | None:
+        if _SYMBOLS_ONLY.match(text):
+            found = next((i for s, i in _SYMBOL_INTENTS.items() if s in text), None)
+            return self.by_id.get(found) if found else None
         for symbol, intent_id in _EMOJI_INTENTS.items():
             if symbol in text:
                 return self.by_id.get(intent_id)

@@ -80,10 +80,23 @@ def test_stale_and_forged_buttons_get_a_polite_menu(engine: ConversationEngine) 
         assert len(turn.replies[0].buttons) == 6
 
 
-def test_sticker_without_text_gets_told_what_the_bot_takes(engine: ConversationEngine) -> None:
-    message = InboundMessage("test", "c1", "u1", attachments=(Attachment(AttachmentKind.STICKER),))
+def test_a_photo_without_text_gets_told_what_the_bot_takes(engine: ConversationEngine) -> None:
+    message = InboundMessage("test", "c1", "u1", attachments=(Attachment(AttachmentKind.PHOTO),))
     turn = engine.handle(message, ConversationState())
     assert "текст" in turn.replies[0].text
+
+
+def test_a_sticker_is_a_reaction_answered_like_its_emoji(engine: ConversationEngine) -> None:
+    def sticker(emoji: str | None) -> str:
+        attachment = Attachment(AttachmentKind.STICKER, None, emoji)
+        turn = engine.handle(
+            InboundMessage("test", "c1", "u1", attachments=(attachment,)), ConversationState()
+        )
+        assert turn.decision.action is Action.SMALLTALK and not turn.effects
+        return turn.replies[0].text
+
+    assert sticker("🙏") == engine.classifier.smalltalk.by_id["thanks"].reply
+    assert sticker(None) == sticker("🐈") == engine.classifier.smalltalk.by_id["acknowledgement"].reply
 
 
 def test_state_round_trips_and_survives_garbage() -> None:

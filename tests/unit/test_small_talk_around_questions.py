@@ -112,3 +112,48 @@ def test_a_thanks_from_abroad_is_not_refused_as_another_country_s_service(classi
     text = "Пишу из Германии: просто хотела сказать спасибо, всё получилось оформить!"
     decision = classifier.classify(text)
     assert decision.action is Action.SMALLTALK, decision
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("сорри за капс, залипло", "apology"),
+        ("ой, это я не вам", "apology"),
+        ("Sorry, wrong chat", "apology"),
+        ("thank you so much", "thanks"),
+        ("ty robot?", "bot_identity"),
+        ("ахаха", "acknowledgement"),
+        (")))", "acknowledgement"),
+        ("[Стикер: собака виляет хвостом]", "acknowledgement"),
+        ("Отбой, нашёл в приложении сам", "acknowledgement"),
+        ("с днём победы!", "greeting"),
+        ("Хорошей вам смены!", "goodbye"),
+    ],
+)
+def test_reactions_apologies_and_english_are_small_talk(classifier: Classifier, text: str, intent: str) -> None:
+    decision = classifier.classify(text)
+    assert (decision.action, decision.intent) == (Action.SMALLTALK, intent), decision
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Добрый день! Где купить билеты на концерт?",
+        "Здравствуйте, посоветуйте хороший фильм на вечер?",
+    ],
+)
+def test_a_greeting_does_not_hide_an_off_domain_question(classifier: Classifier, text: str) -> None:
+    assert classifier.classify(text).action is Action.FALLBACK
+
+
+def test_friendly_chatter_with_a_question_to_the_bot_is_small_talk(classifier: Classifier) -> None:
+    text = (
+        "Вечер, дождь за окном, сижу с чаем. Интересно, ты робот? Наверное, да. "
+        "В общем, просто хотела пожелать вам всем спокойной смены, ладно? Всего доброго!"
+    )
+    assert classifier.classify(text).action is Action.SMALLTALK
+
+
+def test_an_apology_with_a_question_without_a_question_mark_is_the_question(classifier: Classifier) -> None:
+    decision = classifier.classify("извините а какой браузер нужен для портала у меня старый хром")
+    assert decision.action is not Action.SMALLTALK, decision
