@@ -29,6 +29,8 @@ MAX_BACKOFF = 30.0
 MAX_SLOWDOWNS = 10  # rate-limit answers for one reply: a limit that never lifts (VK error 9) gives up
 MAX_UNEXPECTED = 5  # errors no adapter explained (a bug, an odd answer): retried, then given up
 DRAIN_SECONDS = 10.0  # how long shutdown waits for replies still being delivered
+HELD_SECONDS = 600.0  # how long a chat waits for a status answer or ticket notice being written
+HELD_POLL_SECONDS = 0.5
 IN_FLIGHT_SECONDS = 70.0  # then how long for the sends under way (the API client's own timeout is 60 s)
 
 
@@ -45,6 +47,7 @@ class OutboxDispatcher:
         self.limiters = limiters
         self.concurrency = concurrency
         self._wake = asyncio.Event()
+        self._filled_event = asyncio.Event()
         self._stop = asyncio.Event()
         self._blocked: set[tuple[str, str]] = set()
         self._deliveries = GroupCommit(repository.mark_sent_many)
@@ -54,6 +57,9 @@ class OutboxDispatcher:
 
     def wake(self) -> None:
         self._wake.set()
+        # rows held for a handoff job look again; the event is only a hint, they also poll
+        self._filled_event.set()
+        self._filled_event = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
@@ -86,6 +92,23 @@ class OutboxDispatcher:
             self._blocked.discard((row.channel, row.chat_id))  # a new reply: they wrote again
             queue.put(f"{row.channel}:{row.chat_id}", row)
 
+    async def _filled(self, row: OutboxMessage) -> OutboxMessage | None:
+        """The held row once its handoff job has written it; None when the job let it go with nothing
+        to say, on shutdown (it waits for the next start) or after HELD_SECONDS (a job that never
+        ends must not silence the chat: what it writes later goes out at the next start)."""
+        deadline = asyncio.get_running_loop().time() + HELD_SECONDS
+        while not self._stop.is_set():
+            fresh = await until_back(functools.partial(self.repository.outbox_row, row.id), self.outage)
+            if fresh is None or fresh.sent or fresh.failed:
+                return None
+            if not fresh.held:
+                return fresh
+            if asyncio.get_running_loop().time() > deadline:
+                logger.error("a reply the handoff worker was to write did not come in %.0f s", HELD_SECONDS)
+                return None
+            await wait_for_either(self._filled_event, self._stop, HELD_POLL_SECONDS)
+        return None
+
     async def _send(self, channel: Channel, row: OutboxMessage, buttons: list[Button]) -> str | None:
         media = row.media or {}
         if media.get("ref"):  # a file an operator sent the citizen
@@ -113,6 +136,11 @@ class OutboxDispatcher:
         channel = self.channels.get(row.channel)
         if channel is None or (row.channel, row.chat_id) in self._blocked:
             return
+        if row.held:  # a place kept for a status answer or a ticket notice: the chat waits for it
+            filled = await self._filled(row)
+            if filled is None:
+                return
+            row = filled
         buttons = [Button(b[0], b[1]) for b in row.buttons]
         limiter = self.limiters.get(row.channel)
         tries = Tries()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import itertools
 import logging
@@ -93,6 +94,7 @@ class HandoffService:
             try:
                 await self.handle(job)
                 self.outage.recovered()
+                await self._release(job)
                 return
             except Exception as exc:  # one bad job must not stop the others; retried, then given up
                 if is_outage(exc):
@@ -107,6 +109,17 @@ class HandoffService:
         logger.error("handoff job %s given up after %d attempts; see `okno dlq list`", job.id, ATTEMPTS)
         give_up = functools.partial(self.store.dead_letters.give_up_job, job, reason, ATTEMPTS)
         await until_back(give_up, self.outage)
+        await self._release(job)
+
+    async def _release(self, job: HandoffJob) -> None:
+        """The place kept for the job's reply goes, filled or not, so the chat's next replies leave."""
+        slot = _slot(job)
+        if slot is not None:
+            await until_back(functools.partial(self.store.release_slot, slot), self.outage)
+
+    async def _tell(self, job: HandoffJob, message: CitizenMessage) -> None:
+        """The job's reply to the citizen, in the place its turn kept for it."""
+        await self.store.send_to_citizen(job.channel, job.chat_id, [in_slot(job, message)])
 
     async def handle(self, job: HandoffJob) -> None:
         handlers = {"open": self._open, "relay": self._relay, "status": self._status, "rate": self._rate}
@@ -124,10 +137,8 @@ class HandoffService:
         if active is not None:  # asked for a person again while one is on it: they see it in the topic
             if description := str(payload.get("description") or ""):
                 await self._to_ticket(active, Relay(description, ()), job.chat_id)
-            await self.store.send_to_citizen(
-                job.channel,
-                job.chat_id,
-                [CitizenMessage(texts.ALREADY_OPEN.format(number=active.number), outcome="handoff")],
+            await self._tell(
+                job, CitizenMessage(texts.ALREADY_OPEN.format(number=active.number), outcome="handoff")
             )
             return
         now = self.clock()
@@ -173,12 +184,10 @@ class HandoffService:
                 "ticket %s opened, but no operators' group is set (OKNO_DESK_CHAT_IDS)", ticket.number
             )
             text = texts.NO_OPERATORS.format(number=ticket.number, hotline=self.config.hotline)
-            await self.store.send_to_citizen(
-                job.channel, job.chat_id, [CitizenMessage(text, outcome="handoff")]
-            )
+            await self._tell(job, CitizenMessage(text, outcome="handoff"))
             return
         position = await self.tracker.position(ticket)
-        await self.store.send_to_citizen(job.channel, job.chat_id, [self._opened_message(ticket, position)])
+        await self._tell(job, self._opened_message(ticket, position))
         await self.store.note(ticket.id, {"queue_told": position})
 
     def _opened_message(self, ticket: TicketRow, position: int) -> CitizenMessage:
@@ -213,7 +222,7 @@ class HandoffService:
                 | {"status_changed_at": self.clock(), "rating": None, "rating_comment": None},
                 EventRecord("citizen", row.status, status.value, row.level, note="повторное обращение"),
                 [*posts, PostRecord("card")],
-                [CitizenMessage(texts.REOPENED.format(number=row.number), outcome="handoff")],
+                [in_slot(job, CitizenMessage(texts.REOPENED.format(number=row.number), outcome="handoff"))],
             )
 
         await self.tracker.change(ticket.id, change)
@@ -228,9 +237,7 @@ class HandoffService:
         ticket = await self.store.active_ticket(job.channel, job.chat_id)
         if ticket is None:  # closed meanwhile: the conversation goes back to the bot
             last = await self.store.tickets_of(job.channel, job.chat_id, 1)
-            await self.store.send_to_citizen(
-                job.channel, job.chat_id, [CitizenMessage(texts.NO_TICKET, outcome="handoff")]
-            )
+            await self._tell(job, CitizenMessage(texts.NO_TICKET, outcome="handoff"))
             if last:
                 await self.tracker.inject(event_update(last[0], "closed", "relay"))
             return
@@ -279,9 +286,7 @@ class HandoffService:
         else:
             tickets = await self.store.tickets_of(job.channel, job.chat_id)
             lines = [await self._status_line(t) for t in tickets] or [texts.STATUS_NONE]
-        await self.store.send_to_citizen(
-            job.channel, job.chat_id, [CitizenMessage("\n".join(lines), outcome="status")]
-        )
+        await self._tell(job, CitizenMessage("\n".join(lines), outcome="status"))
 
     async def _status_line(self, ticket: TicketRow) -> str:
         opened = aware(ticket.opened_at).astimezone(self.tracker.timezone).strftime("%d.%m.%Y %H:%M")
@@ -313,3 +318,12 @@ class HandoffService:
             return TicketChange(row.id, row.version, values, None, [*posts, PostRecord("card")])
 
         await self.tracker.change(ticket.id, rate)
+
+
+def _slot(job: HandoffJob) -> int | None:
+    slot = job.payload.get("slot")
+    return slot if isinstance(slot, int) else None
+
+
+def in_slot(job: HandoffJob, message: CitizenMessage) -> CitizenMessage:
+    return dataclasses.replace(message, slot=_slot(job))

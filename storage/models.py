@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -121,6 +122,9 @@ class OutboxMessage(Base):
     failed: Mapped[str | None] = mapped_column(String(256))  # why it was given up
     platform_message_id: Mapped[str | None] = mapped_column(String(64))
     media: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a file to send: {"kind", "ref"}
+    # a place kept in the chat's order for what a handoff job will say (a status answer): the chat's
+    # later replies wait until the job fills it or lets it go
+    held: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -112,6 +112,7 @@ class CitizenMessage:
     buttons: list[list[str]] = field(default_factory=list)
     media: dict[str, Any] | None = None
     outcome: str = "operator"  # what people wrote; notices about the ticket say "handoff"
+    slot: int | None = None  # the outbox place held for it in the chat's order, if any
 
 
 @dataclass(frozen=True, slots=True)

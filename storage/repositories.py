@@ -108,6 +108,10 @@ class Repository:
             )
             return list((await session.scalars(query.order_by(OutboxMessage.id))).all())
 
+    async def outbox_row(self, row_id: int) -> OutboxMessage | None:
+        async with self._sessions() as session:
+            return await session.get(OutboxMessage, row_id, populate_existing=True)
+
     async def mark_sent_many(self, deliveries: Sequence[Delivery]) -> None:
         """Several delivered replies in one transaction."""
         if not deliveries:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, Update, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.dead_letters import DeadLetterStore
@@ -51,6 +51,11 @@ class TicketStore:
         async with self._sessions() as session:
             query = select(HandoffJob).where(HandoffJob.done.is_(False), HandoffJob.id.in_(list(ids)))
             return list((await session.scalars(query.order_by(HandoffJob.id))).all())
+
+    async def release_slot(self, slot: int) -> None:
+        """A job said nothing in its place: the chat's later replies stop waiting for it."""
+        async with self._sessions.begin() as session:
+            await session.execute(_release(slot))
 
     async def finish_jobs(self, job_ids: Sequence[int]) -> None:
         async with self._sessions.begin() as session:
@@ -267,6 +272,11 @@ async def _write_posts(session: AsyncSession, ticket: TicketRow, posts: Sequence
         await session.execute(insert(DeskPost), rows)
 
 
+def _release(slot: int) -> Update:
+    held = OutboxMessage.held.is_(True)
+    return update(OutboxMessage).where(OutboxMessage.id == slot, held).values(held=False, sent=True)
+
+
 async def _to_citizen(
     session: AsyncSession, channel: str, chat_id: str, messages: Sequence[CitizenMessage]
 ) -> None:
@@ -285,13 +295,15 @@ async def _to_citizen(
                 )
                 .returning(Message.id)
             )
-        await session.execute(
-            insert(OutboxMessage).values(
-                channel=channel,
-                chat_id=chat_id,
-                message_id=message_id,
-                text=message.text,
-                buttons=message.buttons,
-                media=message.media,
+        values: dict[str, Any] = {"message_id": message_id, "text": message.text}
+        values |= {"buttons": message.buttons, "media": message.media}
+        if message.slot is not None:  # its place in the chat's order was kept when the turn was written
+            filled = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message.slot, OutboxMessage.held.is_(True))
+                .values(**values, held=False)
+                .returning(OutboxMessage.id)
             )
-        )
+            if filled.scalar_one_or_none() is not None:
+                continue
+        await session.execute(insert(OutboxMessage).values(channel=channel, chat_id=chat_id, **values))

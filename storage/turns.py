@@ -42,9 +42,9 @@ async def write_turns(
         await session.execute(insert(table(ProcessedUpdate)), [{"key": t.update_key} for t in fresh])
         contacts = await _contacts(session, fresh)
         conversations = await _conversations(session, fresh, contacts)
-        await _messages_and_outbox(session, fresh, conversations)
+        slots = await _messages_and_outbox(session, fresh, conversations)
         await _states(session, fresh, conversations)
-        await _jobs(session, fresh)
+        await _jobs(session, fresh, slots)
     ids = list(done_ids) + [t.update_id for t in turns if t.update_id is not None]
     if ids:
         await session.execute(update(InboxUpdate).where(InboxUpdate.id.in_(ids)).values(done=True))
@@ -140,7 +140,9 @@ async def _insert_with_ids(
 
 async def _messages_and_outbox(
     session: AsyncSession, turns: Sequence[TurnRecord], conversations: dict[tuple[str, str], int]
-) -> None:
+) -> dict[tuple[str, int], int]:
+    """Writes the messages and the outbox; returns the outbox slot held for each turn's job, by the
+    turn's key and the job's index, so that what the job says keeps its place in the chat's order."""
     rows: list[dict[str, Any]] = []
     outgoing: list[tuple[TurnRecord, MessageRecord]] = []
     for turn in turns:
@@ -156,21 +158,33 @@ async def _messages_and_outbox(
             )
         ).all()
     )
-    out_ids = [i for i, row in zip(ids, rows, strict=True) if row["direction"] == "out"]
-    if outgoing:
-        await session.execute(
-            insert(OUTBOX),
-            [
-                {
-                    "channel": turn.channel,
-                    "chat_id": turn.chat_id,
-                    "message_id": message_id,
-                    "text": record.text,
-                    "buttons": record.buttons,
-                }
-                for (turn, record), message_id in zip(outgoing, out_ids, strict=True)
-            ],
-        )
+    out_ids = iter([i for i, row in zip(ids, rows, strict=True) if row["direction"] == "out"])
+    outbox: list[dict[str, Any]] = []
+    slots: list[tuple[str, int]] = []
+    for turn in turns:
+        for record in turn.outbound:
+            outbox.append(_outbox_row(turn, next(out_ids), record.text, record.buttons))
+        for index, _ in enumerate(turn.jobs):
+            outbox.append(_outbox_row(turn, None, "", []) | {"held": True})
+            slots.append((turn.update_key, index))
+    if not outbox:
+        return {}
+    statement = insert(OUTBOX).returning(OUTBOX.c.id, OUTBOX.c.held, sort_by_parameter_order=True)
+    written: list[tuple[int, bool]] = [(r[0], r[1]) for r in await session.execute(statement, outbox)]
+    return dict(zip(slots, [row_id for row_id, held in written if held], strict=True))
+
+
+def _outbox_row(
+    turn: TurnRecord, message_id: int | None, text: str, buttons: list[list[str]]
+) -> dict[str, Any]:
+    return {
+        "channel": turn.channel,
+        "chat_id": turn.chat_id,
+        "message_id": message_id,
+        "text": text,
+        "buttons": buttons,
+        "held": False,
+    }
 
 
 async def _states(
@@ -190,10 +204,13 @@ async def _states(
             await session.execute(*update_by_id(Conversation, rows))
 
 
-async def _jobs(session: AsyncSession, turns: Sequence[TurnRecord]) -> None:
+async def _jobs(
+    session: AsyncSession, turns: Sequence[TurnRecord], slots: dict[tuple[str, int], int]
+) -> None:
     rows = [
         {"key": f"{turn.update_key}:{index}", "channel": turn.channel, "chat_id": turn.chat_id}
-        | {"user_id": turn.user_id, "kind": job.kind, "payload": job.payload}
+        | {"user_id": turn.user_id, "kind": job.kind}
+        | {"payload": job.payload | {"slot": slots[(turn.update_key, index)]}}
         for turn in turns
         for index, job in enumerate(turn.jobs)
     ]

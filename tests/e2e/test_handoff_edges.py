@@ -240,3 +240,24 @@ async def test_a_night_in_the_queue_does_not_count_against_the_sla(
         clock.now += timedelta(minutes=10)  # 8:15: ten minutes of operators' time have passed
         await runtime.handoff.watch.check()
         await fake.wait_for(lambda f: any("ждёт больше 10 мин" in c.params["text"] for c in in_desk(f)))
+
+
+async def test_a_status_answer_leaves_before_the_answers_to_later_messages(
+    fake: FakeTelegram, backend: Backend, engine: ConversationEngine
+) -> None:
+    # the status answer is written by the handoff worker, the FAQ answers by the inbox at once:
+    # handled in one batch, the citizen still gets them in the order they asked
+    chats = [CHAT + i for i in range(1, 6)]
+    asked = ["статус обращения 10000-9", "как оплатить госпошлину", "спасибо"]
+    settings = desk_settings(fake, backend)
+    async with running(settings, engine, inbox=False):
+        for chat in chats:
+            last = [fake.message_update(chat, text) for text in asked][-1]["update_id"]
+        await fake.wait_for(
+            lambda f: any(int(c.params.get("offset", 0)) > last for c in f.calls_of("getUpdates"))
+        )
+    async with running(settings, engine, clock=Clock()):
+        await fake.wait_for(lambda f: all(len(to_citizen(f, chat)) >= len(asked) for chat in chats))
+    for chat in chats:
+        status, fee, thanks = to_citizen(fake, chat)[: len(asked)]
+        assert "не найдено" in status and "пошлин" in fee.lower() and "помочь" in thanks, chat
