@@ -53,6 +53,7 @@ LONG_THANKS_MAX_WORDS = 80  # … unless it thanks and asks nothing
 _ABOUT_THE_TALK = frozenset({"bot_identity", "impatience"})  # «долго вы ещё будете думать? я уже …»
 # said around a question, not instead of one
 _COURTESY = frozenset({"greeting", "thanks", "goodbye", "apology"})
+_CLOSING = frozenset({"thanks", "apology", "acknowledgement"})  # said after the answer, not a question
 _ABOUT_THE_BOT = frozenset({"bot_identity", "how_are_you", "presence", "impatience"})
 OUT_OF_SCOPE_AT = 0.45  # a request around the small talk reads this much like an out-of-scope one …
 OUT_OF_SCOPE_MARGIN = 0.05  # … and this much more than like anything else
@@ -191,7 +192,7 @@ class Classifier:
         quiet = says_nothing_more(analysis.text, raw, self._about_the_talk)
         if decision.action is Action.ANSWER and not (
             intent is not None
-            and intent.id == "thanks"
+            and intent.id in _CLOSING  # «вопрос снят, СМС пришла», «спасибо, код пришёл»
             and quiet
             and ASKS.search(analysis.text) is None  # against a confident answer, not even «как»
         ):

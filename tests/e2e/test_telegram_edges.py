@@ -114,9 +114,9 @@ async def test_unexpected_updates_get_a_deliberate_answer(
     fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine
 ) -> None:
     async with running(make_settings(fake, sqlite_backend), engine):
-        fake.sticker_update(CHAT)
+        fake.sticker_update(CHAT)  # a reaction: answered like its emoji, not with the menu
         await fake.wait_for(lambda f: len(sent(f)) == 1)
-        assert "текст" in sent(fake)[0].params["text"]
+        assert "другие вопросы" in sent(fake)[0].params["text"]
         fake.push_update(
             {
                 "edited_message": {

@@ -130,7 +130,9 @@ def test_a_thanks_from_abroad_is_not_refused_as_another_country_s_service(classi
         ("Хорошей вам смены!", "goodbye"),
     ],
 )
-def test_reactions_apologies_and_english_are_small_talk(classifier: Classifier, text: str, intent: str) -> None:
+def test_reactions_apologies_and_english_are_small_talk(
+    classifier: Classifier, text: str, intent: str
+) -> None:
     decision = classifier.classify(text)
     assert (decision.action, decision.intent) == (Action.SMALLTALK, intent), decision
 
