@@ -1,6 +1,7 @@
 """`okno run` as a process on its own PostgreSQL and Redis, through a PostgreSQL restart, Redis
 killed and back empty, the process killed with -9 and restarted, and SIGTERM: every message is
-answered, in order per chat, and the only doubles are sends in flight at the kill."""
+answered, in order per chat, through slow answers and poison updates too, and the only doubles are
+sends in flight at the kill."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 # each message gets a reply of its own kind, so the replies show which message each answers
 SCRIPT = [("привет", "Здравствуйте"), ("спасибо", "Рад, что смог помочь"), ("ты бот?", "Я бот-помощник")]
 CHATS = list(range(7001, 7011))
+POISONED = 7999
 
 
 @dataclass
@@ -138,6 +141,21 @@ class Drive:
             await asyncio.wait_for(self.process.wait(), 90)
 
 
+def poison_updates() -> list[dict[str, Any]]:
+    chat = {"id": POISONED, "type": "private"}  # not one of the counted chats: its replies vary
+    person = {"id": POISONED, "is_bot": False, "first_name": "Иван"}
+    message = {"message_id": 1, "date": 1700000000, "chat": chat, "from": person}
+    return [
+        {"message": "hi"},  # a string where an object belongs
+        {"message": message | {"chat": 5, "text": "число вместо чата"}},
+        {"message": message | {"chat": {"id": 10**40, "type": "private"}, "text": "длинный id"}},
+        {"message": message | {"text": "нулевой\x00байт и \ud800 одинокий суррогат"}},
+        {"message": message | {"from": person | {"first_name": "Я" * 1000}, "text": "длинное имя"}},
+        {"callback_query": {"id": "1", "from": person, "chat_instance": "1", "data": "x" * 300}},
+        {"something_new": {"field": [1, 2, 3]}},
+    ]
+
+
 @pytest.mark.parametrize("backend", ["postgresql+redis", "sqlite+memory"])
 async def test_okno_run_survives_every_fault(fake: FakeTelegram, tmp_path: Path, backend: str) -> None:
     postgres, redis = OwnPostgres(), OwnRedis(tmp_path)
@@ -158,6 +176,13 @@ async def test_okno_run_survives_every_fault(fake: FakeTelegram, tmp_path: Path,
         fake.fail_next_with_html("sendMessage", count=3)
         fake.fail_next("sendMessage", status=500, count=3)
 
+    async def api_hangs() -> None:  # answers held for seconds, as a congested Bot API does
+        fake.hang_next("sendMessage", 5, count=5)
+
+    async def poison() -> None:  # updates a buggy proxy or a new Bot API version could send
+        for update in poison_updates():
+            fake.push_update(update)
+
     def redis_loss() -> None:
         redis.kill()
         redis.start()
@@ -165,6 +190,8 @@ async def test_okno_run_survives_every_fault(fake: FakeTelegram, tmp_path: Path,
     try:
         await drive.through("none", nothing)
         await drive.through("Bot API 429 / 500 / HTML 502", api_errors)
+        await drive.through("Bot API hangs 5 s", api_hangs)
+        await drive.through("poison and odd updates", poison)
         if backend == "postgresql+redis":
             await drive.through("PostgreSQL restart -m fast", lambda: asyncio.to_thread(postgres.restart))
             await drive.through("Redis kill -9, back empty", lambda: asyncio.to_thread(redis_loss))
