@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialog.analyzer import Analysis, Analyzer
-from dialog.chatter import ADDRESSES_THE_BOT, ASKS, asks, says_nothing_more
+from dialog.chatter import ADDRESSES_THE_BOT, ASKS, GREETED_PEOPLE, THANKED_PEOPLE, asks, says_nothing_more
 from dialog.errors import KnowledgeError
 from dialog.escalation import EscalationRule, EscalationRules, load_rules
 from dialog.knowledge import KnowledgeBase, load_knowledge, read_yaml
@@ -155,6 +155,9 @@ class Classifier:
         decision = self.by_rules(text, analysis)
         if decision is not None:
             return decision
+        courtesy = self._courtesy_to_people(analysis, text)
+        if courtesy is not None:
+            return courtesy
         full, analysis = analysis, self.content(analysis)
         meaning = self.meaning(analysis.words)
         # the situations' patterns see the whole message: «поблагодарить специалиста» is not a request
@@ -166,6 +169,25 @@ class Classifier:
         if situation is not None or _asks_out_of_scope(analysis, meaning, text):
             return situation or decision
         return self._unless_smalltalk(full, decision, text, analysis)
+
+    def _courtesy_to_people(self, analysis: Analysis, raw: str) -> Decision | None:
+        """Thanks to a specialist, good night to the operators: the people are named, not called for
+        («благодарю специалиста второй линии», «доброй ночи, операторы!»)."""
+        people = [w for w in analysis.words if THANKED_PEOPLE.match(w)]
+        intent = self.smalltalk.mentioned(analysis.words)
+        if not people or intent is None or intent.id not in _COURTESY:
+            return None
+        if intent.id != "thanks" and not any(GREETED_PEOPLE.match(w) for w in people):
+            return None  # «здравствуйте, оператор» may be a call for one
+        if not says_nothing_more(analysis.text, raw, self._about_the_talk) or self._calls_someone(analysis):
+            return None
+        return Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
+
+    def _calls_someone(self, analysis: Analysis) -> bool:
+        """«спасибо, позовите оператора»: the words that go with a call for a person."""
+        rule = self.rules.by_id.get("explicit_request")
+        near = rule.near if isinstance(rule, EscalationRule) else None
+        return near is not None and any(p.matches(analysis.text) for p in near.when)
 
     def _next_to_a_situation(self, text: str, decision: Decision) -> Decision | None:
         """A message placed in a topic next to a handoff situation, with that situation's markers."""

@@ -159,3 +159,16 @@ def test_friendly_chatter_with_a_question_to_the_bot_is_small_talk(classifier: C
 def test_an_apology_with_a_question_without_a_question_mark_is_the_question(classifier: Classifier) -> None:
     decision = classifier.classify("извините а какой браузер нужен для портала у меня старый хром")
     assert decision.action is not Action.SMALLTALK, decision
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Доброй ночи, операторы! Берегите себя", "Благодарю специалиста, проблема решена", "привет операторам"],
+)
+def test_courtesy_to_the_operators_names_them_and_calls_nobody(classifier: Classifier, text: str) -> None:
+    assert classifier.classify(text).action is Action.SMALLTALK
+
+
+@pytest.mark.parametrize("text", ["Спасибо, позовите оператора", "спасибо, хочу поговорить со специалистом"])
+def test_a_thanks_before_a_call_for_a_person_is_the_call(classifier: Classifier, text: str) -> None:
+    assert classifier.classify(text).action is Action.HANDOFF
