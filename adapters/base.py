@@ -41,6 +41,9 @@ class Channel(Protocol):
 
     name: str
     max_text_length: int
+    # a repeated send with the same key shows once (VK's random_id, the web chat's message id): a
+    # reply that may have gone out before a crash can be sent again without a double
+    deduplicates: bool
 
     def decode(self, payload: dict[str, Any]) -> Decoded:
         """Turn a stored platform update into a normalized message or a verdict about it."""

@@ -41,16 +41,21 @@ class OutboxDispatcher:
         channels: dict[str, Channel],
         limiters: dict[str, RateLimiter],
         concurrency: int,
+        resend_uncertain: bool = True,
     ) -> None:
         self.repository = repository
         self.channels = channels
         self.limiters = limiters
         self.concurrency = concurrency
+        # a reply that may have arrived before a crash, on a platform that cannot drop a repeat:
+        # sent again (at most one double) or left as a dead letter for a person to decide
+        self.resend_uncertain = resend_uncertain
         self._wake = asyncio.Event()
         self._filled_event = asyncio.Event()
         self._stop = asyncio.Event()
         self._blocked: set[tuple[str, str]] = set()
         self._deliveries = GroupCommit(repository.mark_sent_many)
+        self._attempts = GroupCommit(repository.mark_attempted_many)
         self.outage = Outage("outbox", logger)
         self.metrics = Metrics()  # the wiring shares one with /metrics
         self.on_blocked: Callable[[str, str], Awaitable[None]] | None = None  # set by the wiring
@@ -91,6 +96,21 @@ class OutboxDispatcher:
         for row in rows:
             self._blocked.discard((row.channel, row.chat_id))  # a new reply: they wrote again
             queue.put(f"{row.channel}:{row.chat_id}", row)
+
+    async def _before_first_send(self, channel: Channel, row: OutboxMessage) -> bool:
+        """Marks the reply as being sent, durably, before the call; False when a reply that may have
+        arrived before a crash is not to be sent again."""
+        if not row.attempted:
+            await until_back(functools.partial(self._attempts.add, row.id), self.outage)
+            return True
+        if channel.deduplicates:
+            return True  # the same key: the platform shows it once
+        self.metrics.sends.labels(row.channel, "uncertain").inc()
+        if self.resend_uncertain:
+            logger.warning("a reply in flight at a crash is sent again; the citizen may see it twice")
+            return True
+        await self._give_up(row, UNCERTAIN, 1)
+        return False
 
     async def _filled(self, row: OutboxMessage) -> OutboxMessage | None:
         """The held row once its handoff job has written it; None when the job let it go with nothing
@@ -141,6 +161,8 @@ class OutboxDispatcher:
             if filled is None:
                 return
             row = filled
+        if not await self._before_first_send(channel, row):
+            return
         buttons = [Button(b[0], b[1]) for b in row.buttons]
         limiter = self.limiters.get(row.channel)
         tries = Tries()
@@ -187,6 +209,10 @@ class OutboxDispatcher:
 
 
 LEAVE = "leave for the next start"
+UNCERTAIN = (
+    "in flight when the process stopped: it may have arrived, and this platform cannot drop a repeat; "
+    "not sent again (OKNO_RESEND_UNCERTAIN=false). `okno dlq retry` sends it"
+)
 
 
 def _result(exc: Exception) -> str:

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
 
     # Processing
     workers: int = Field(32, ge=1, le=1024)  # conversations handled at once
+    # a Telegram reply in flight at a crash may have arrived: send it again (at most one double per
+    # reply in flight) or leave it in `okno dlq` for a person (no double, but maybe no answer)
+    resend_uncertain: bool = True
 
     # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"

@@ -135,7 +135,7 @@ def build_runtime(
             web_channel.fanout = fanout
             closers.append(fanout.close)
         channels[web_channel.name] = web_channel
-    outbox = OutboxDispatcher(repository, channels, limiters, settings.workers)
+    outbox = OutboxDispatcher(repository, channels, limiters, settings.workers, settings.resend_uncertain)
     desk_bot = telegram.bot if telegram else None
     handoff = build_handoff(settings, sessions, states, engine, desk_bot, web_store, clock)
 

@@ -79,7 +79,9 @@ class DeadLetterStore:
                 )
             else:
                 await session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id == letter.ref_id).values(failed=None)
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == letter.ref_id)
+                    .values(failed=None, attempted=False)  # sent again by choice
                 )
             await session.execute(delete(DeadLetter).where(DeadLetter.id == letter_id))
             return letter

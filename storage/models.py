@@ -125,6 +125,8 @@ class OutboxMessage(Base):
     # a place kept in the chat's order for what a handoff job will say (a status answer): the chat's
     # later replies wait until the job fills it or lets it go
     held: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # set, durably, before the first send: after a crash such a reply may already have arrived
+    attempted: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -108,6 +108,16 @@ class Repository:
             )
             return list((await session.scalars(query.order_by(OutboxMessage.id))).all())
 
+    async def mark_attempted_many(self, row_ids: Sequence[int]) -> None:
+        """These replies are about to be sent: written before the call, so a crash after it leaves
+        them known as possibly delivered."""
+        if not row_ids:
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(list(row_ids))).values(attempted=True)
+            )
+
     async def outbox_row(self, row_id: int) -> OutboxMessage | None:
         async with self._sessions() as session:
             return await session.get(OutboxMessage, row_id, populate_existing=True)

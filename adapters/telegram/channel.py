@@ -79,6 +79,7 @@ def make_bot(token: str, api_url: str | None = None) -> Bot:
 class TelegramChannel:
     name = mapping.CHANNEL
     max_text_length = MAX_TEXT
+    deduplicates = False  # the Bot API has no idempotency key
 
     def __init__(self, bot: Bot, allow_groups: bool = False) -> None:
         self.bot = bot

@@ -25,6 +25,7 @@ PART_KEYS = 2**30  # random ids of parts live above those of whole replies (outb
 class VkChannel:
     name = mapping.CHANNEL
     max_text_length = MAX_TEXT
+    deduplicates = True  # random_id
 
     def __init__(self, client: VkClient, group_id: int, batch: int = 25) -> None:
         self.client = client

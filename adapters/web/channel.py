@@ -101,6 +101,7 @@ class WebChannel:
 
     name = CHANNEL
     max_text_length = MAX_TEXT
+    deduplicates = True  # the widget shows a message id once
 
     def __init__(self, store: WebStore, hub: ChatHub | None = None, fanout: Fanout | None = None) -> None:
         self.store = store

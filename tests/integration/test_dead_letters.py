@@ -28,6 +28,7 @@ class PickyChannel:
 
     name = "test"
     max_text_length = 4096
+    deduplicates = False
 
     def decode(self, payload: dict[str, Any]) -> Decoded:
         if payload.get("boom"):
