@@ -23,3 +23,8 @@ class TemporaryFailure(AdapterError):
 
 class PermanentFailure(AdapterError):
     """The platform refused this message for good (bad request); retrying will not help."""
+
+
+class TopicGone(PermanentFailure):
+    """The thread posted to (a forum topic of the operators' group) was deleted or closed by hand:
+    it has to be created again."""

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from adapters.errors import AdapterError
 from dialog.splitting import split_text
 from handoff import texts
 from handoff.canned import CannedReplies
 from handoff.cards import system_post
 from handoff.config import HandoffConfig
-from handoff.errors import DeskError
 from handoff.ports import Desk, DeskEvent, DeskMessage, DeskPress
 from handoff.tickets import Level, Status
 from handoff.tracking import Tracker, event_update
@@ -85,7 +85,7 @@ class OperatorDesk:
             return False
         try:
             return await self.desk.is_member(chat_id, user_id)
-        except DeskError:
+        except AdapterError:
             logger.warning("membership of %s could not be checked; the action is refused", user_id)
             return False
 
@@ -203,7 +203,7 @@ class OperatorDesk:
             if ticket.card_message_id:  # the old card's buttons would act on a ticket that moved on
                 await self.desk.edit(ticket.desk_chat_id, ticket.card_message_id, system_post(note))
             await self.desk.close_topic(ticket.desk_chat_id, ticket.thread_id)
-        except DeskError as exc:
+        except AdapterError as exc:
             logger.info("the old topic of ticket %s was not closed: %s", ticket.id, exc)
 
     async def _ask(self, actor: Actor, ticket: TicketRow, _argument: str) -> str | None:

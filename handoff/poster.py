@@ -17,10 +17,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from adapters.errors import RetryLater, TopicGone
 from dialog.messages import Button
 from handoff.cards import card_buttons, card_text, topic_name
 from handoff.config import HandoffConfig
-from handoff.errors import DeskRetryLater, TopicGone
 from handoff.ports import Desk, DeskFile
 from handoff.tickets import Status
 from handoff.waiting import wait_for_either
@@ -96,7 +96,7 @@ class GroupPoster:
             try:
                 delay = await self.flush_one(chat)
                 failures = 0
-            except DeskRetryLater as exc:
+            except RetryLater as exc:
                 delay = exc.seconds
             except Exception:  # the group's loop must survive anything; the posts wait in the database
                 failures += 1

@@ -9,34 +9,22 @@ from typing import Any, TypeVar
 from aiogram import Bot
 from aiogram.exceptions import (
     AiogramError,
-    ClientDecodeError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
 )
 from aiogram.methods.base import TelegramMethod
 from aiogram.types import BufferedInputFile, ChatMemberAdministrator, Message, MessageEntity, Update, User
 from pydantic import ValidationError
 
+from adapters.errors import AdapterError, PermanentFailure
+from adapters.telegram.errors import translated
 from adapters.telegram.mapping import button_payload, keyboard
 from dialog.messages import Button
-from handoff.errors import DeskError, DeskMisconfigured, DeskRetryLater, DeskUnavailable, TopicGone
+from handoff.errors import DeskMisconfigured
 from handoff.ports import DeskEvent, DeskFile, DeskMessage, DeskPress
 from storage.web import LOCAL_FILE
 
 logger = logging.getLogger("okno.handoff.telegram")
 
 T = TypeVar("T")
-_GONE = (
-    "message thread not found",
-    "topic_deleted",
-    "topic_closed",
-    "topic_id_invalid",
-    "message to edit not found",
-)
 _MEMBERS = ("creator", "administrator", "member", "restricted")
 
 
@@ -69,14 +57,14 @@ class TelegramDesk:
     async def close_topic(self, chat_id: str, thread_id: int) -> None:
         try:
             await _call(self.bot.close_forum_topic(int(chat_id), thread_id))
-        except DeskError as exc:
+        except AdapterError as exc:
             if "not_modified" not in str(exc).lower():
                 raise
 
     async def reopen_topic(self, chat_id: str, thread_id: int) -> None:
         try:
             await _call(self.bot.reopen_forum_topic(int(chat_id), thread_id))
-        except DeskError as exc:
+        except AdapterError as exc:
             if "not_modified" not in str(exc).lower():
                 raise
 
@@ -108,7 +96,7 @@ class TelegramDesk:
         if file.ref.startswith(LOCAL_FILE) and self.load_file is not None:  # uploaded, not passed by id
             data = await self.load_file(file.ref.removeprefix(LOCAL_FILE))
             if data is None:
-                raise DeskError("the citizen's file is gone from the web chat's store")
+                raise PermanentFailure("the citizen's file is gone from the web chat's store")
             content = BufferedInputFile(data, file.name or "file")
         message = await _call(
             send(int(chat_id), content, message_thread_id=thread_id, caption=caption or None)
@@ -125,14 +113,14 @@ class TelegramDesk:
                     reply_markup=keyboard(buttons),
                 )
             )
-        except DeskError as exc:
+        except AdapterError as exc:
             if "message is not modified" not in str(exc):
                 raise
 
     async def answer(self, callback_id: str, text: str = "", alert: bool = False) -> None:
         try:
             await _call(self.bot.answer_callback_query(callback_id, text=text or None, show_alert=alert))
-        except DeskError as exc:  # an answer older than ~15 s is refused; nothing else depends on it
+        except AdapterError as exc:  # an answer older than ~15 s is refused; nothing else depends on it
             logger.info("a button press was not answered: %s", exc)
 
     async def missing_rights(self, chat_id: str) -> list[str]:
@@ -140,7 +128,7 @@ class TelegramDesk:
             chat = await _call(self.bot(GetRawChat(chat_id=int(chat_id))))
             me = await _call(self.bot.get_me())
             member = await _call(self.bot.get_chat_member(int(chat_id), me.id))
-        except DeskError as exc:
+        except AdapterError as exc:
             return [f"группа недоступна боту ({exc})"]
         missing = []
         if not chat.get("is_forum"):
@@ -175,17 +163,8 @@ async def check_desks(desk: TelegramDesk, chats: Sequence[str]) -> None:
 async def _call(request: Awaitable[T]) -> T:
     try:
         return await request
-    except TelegramRetryAfter as exc:
-        raise DeskRetryLater(float(exc.retry_after)) from exc
-    except (TelegramServerError, TelegramNetworkError, ClientDecodeError) as exc:
-        # ClientDecodeError: an HTML error page, as Telegram's nginx answers a 502
-        raise DeskUnavailable(str(exc)) from exc
-    except (TelegramBadRequest, TelegramNotFound, TelegramForbiddenError) as exc:
-        if any(marker in exc.message.lower() for marker in _GONE):
-            raise TopicGone(exc.message) from exc
-        raise DeskError(exc.message) from exc
-    except AiogramError as exc:  # an answer aiogram cannot read: a newer or odd Bot API server
-        raise DeskError(str(exc)) from exc
+    except AiogramError as exc:
+        raise translated(exc) from exc
 
 
 def _with_mentions(text: str, user_ids: Sequence[str]) -> tuple[str, list[MessageEntity]]:

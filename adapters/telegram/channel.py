@@ -11,22 +11,14 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     AiogramError,
-    ClientDecodeError,
-    TelegramBadRequest,
-    TelegramEntityTooLarge,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
 )
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import TelegramObject
 
 from adapters.base import Decoded
-from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
+from adapters.errors import PermanentFailure, RetryLater, TemporaryFailure
 from adapters.telegram import mapping
+from adapters.telegram.errors import translated
 from adapters.telegram.session import JsonAiohttpSession
 from dialog.messages import Button
 
@@ -98,8 +90,7 @@ class TelegramChannel:
             return
         try:
             await self.bot.answer_callback_query(str(query["id"]), text=text)
-        except (TelegramBadRequest, TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
-            # an answer older than ~15 s is refused; the reply itself still goes out
+        except AiogramError as exc:  # an answer older than ~15 s is refused; the reply still goes out
             logger.info("callback query not answered: %s", exc)
 
     async def send(
@@ -132,10 +123,12 @@ class TelegramChannel:
             if not file.file_path:
                 raise PermanentFailure("Telegram gave no path for the file")
             content = await self.bot.download_file(file.file_path)
-        except (TelegramBadRequest, TelegramNotFound) as exc:
-            raise PermanentFailure(f"the file cannot be fetched from Telegram: {exc.message}") from exc
-        except (TelegramServerError, TelegramNetworkError) as exc:
-            raise TemporaryFailure(str(exc)) from exc
+        except AiogramError as exc:
+            error = translated(exc)
+            if isinstance(error, RetryLater | TemporaryFailure):
+                raise error from exc
+            # not the receiving chat's fault: the file is refused, the chat is not blocked
+            raise PermanentFailure(f"the file cannot be fetched from Telegram: {error}") from exc
         return content.read() if content is not None else b""
 
     async def close(self) -> None:
@@ -151,21 +144,6 @@ async def _delivered(request: Awaitable[_Sent]) -> str:
     """The message id of a send, or the adapter error that says what to do about the failure."""
     try:
         message = await request
-    except TelegramRetryAfter as exc:
-        raise RetryLater(float(exc.retry_after)) from exc
-    except TelegramForbiddenError as exc:
-        raise ChatBlocked(exc.message) from exc
-    except TelegramEntityTooLarge as exc:  # aiogram files it under network errors; retrying cannot help
-        raise PermanentFailure(exc.message) from exc
-    except (TelegramServerError, TelegramNetworkError, ClientDecodeError) as exc:
-        # ClientDecodeError: an HTML error page instead of JSON, as Telegram's nginx answers a 502
-        raise TemporaryFailure(str(exc)) from exc
-    except TelegramUnauthorizedError as exc:
-        raise PermanentFailure("the bot token was rejected (Unauthorized)") from exc
-    except (TelegramBadRequest, TelegramNotFound) as exc:
-        if "chat not found" in exc.message.lower():
-            raise ChatBlocked(exc.message) from exc
-        raise PermanentFailure(exc.message) from exc
-    except AiogramError as exc:  # anything else aiogram cannot make sense of: the reply says why
-        raise PermanentFailure(f"Telegram's answer could not be used: {exc}") from exc
+    except AiogramError as exc:
+        raise translated(exc) from exc
     return str(message.message_id)

@@ -121,7 +121,7 @@ async def test_a_reply_and_a_job_given_up_come_back_on_retry(database_url: str) 
         async with sessions.begin() as session:
             session.add(HandoffJob(key="job:1", channel="telegram", chat_id="77", user_id="77", kind="open"))
         [job] = await tickets.pending_jobs(0, 10)
-        await tickets.dead_letters.give_up_job(job, "DeskError: not enough rights", 3)
+        await tickets.dead_letters.give_up_job(job, "PermanentFailure: not enough rights", 3)
         assert await tickets.pending_jobs(0, 10) == []
 
         letters = {letter.kind: letter for letter in await repository.dead_letters.letters()}

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from adapters.errors import RetryLater
 from handoff.config import HandoffConfig
-from handoff.errors import DeskRetryLater
 from handoff.poster import POST_LIMIT, TICKETS_AT_ONCE, CardRenderer, GroupPoster
 from storage.db import make_engine, make_sessions
 from storage.models import TicketRow
@@ -285,7 +285,7 @@ async def test_a_refusal_for_one_ticket_does_not_post_the_others_twice(
 ) -> None:
     poster = make_poster(store, desk, group_posts_per_minute=300)  # one post each 0.2 s
     tickets = [await open_ticket(store, f"tg:{i}:1") for i in range(3)]
-    desk.fail_next("create_topic", DeskRetryLater(0.01))  # Telegram's 429 for one of them
+    desk.fail_next("create_topic", RetryLater(0.01))  # Telegram's 429 for one of them
     stop = asyncio.Event()
     loop = asyncio.create_task(poster.run(stop))
     try:
