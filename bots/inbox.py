@@ -17,16 +17,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from adapters.base import Blocked, Channel, Decoded, Ignore, Notice
-from bots.keyed import wait_for_either
 from bots.metrics import Metrics
 from dialog.engine import ConversationEngine, Turn
 from dialog.messages import InboundMessage, SystemEvent
 from dialog.splitting import split_text
 from dialog.state import ConversationState
 from handoff.jobs import effects_to_jobs
+from handoff.polling import QueueWorker
 from storage.models import InboxUpdate
 from storage.outage import Outage, is_outage, left_for_next_start, until_back
-from storage.pending import PendingReader
 from storage.records import MessageRecord, TurnRecord
 from storage.repositories import Repository
 from storage.state import StateStore
@@ -35,7 +34,6 @@ logger = logging.getLogger("okno.bots.inbox")
 
 ATTEMPTS = 3
 BATCH = 200
-POLL_SECONDS = 1.0
 DESK_CONCURRENCY = 16  # operators' topics handled at once
 
 
@@ -64,32 +62,25 @@ class InboxWorker:
         self.states = states
         self.on_replies = on_replies
         self.desk = desk
-        self._wake = asyncio.Event()
         self.outage = Outage("inbox", logger)
+        self.queue = QueueWorker(repository.pending_updates, repository.updates_among, BATCH, self.outage)
         self.metrics = Metrics()  # the wiring shares one with /metrics
 
     def wake(self) -> None:
-        self._wake.set()
+        self.queue.wake()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Handle stored updates until `stop`, then what was received before it. While the
         database or the state store is away the same updates wait: nothing is skipped."""
-        reader = PendingReader(self.repository.pending_updates, self.repository.updates_among)
-        while not stop.is_set():
-            rows = await until_back(lambda: reader.next(BATCH), self.outage)
-            for row in rows:
-                self.metrics.received.labels(row.channel).inc()
-            if rows:
-                await self._handle_through_outages(rows)
-            else:
-                await wait_for_either(self._wake, stop, POLL_SECONDS)
-                self._wake.clear()
+        await self.queue.run(stop, self._handle_through_outages)
         with left_for_next_start(logger, "the updates not handled yet"):
-            while rows := await reader.next(BATCH):
+            while rows := await self.queue.rest():
                 await self.handle_batch(rows)
 
     async def _handle_through_outages(self, rows: list[InboxUpdate]) -> None:
         """The batch again after each outage, less what got written before it (one by one)."""
+        for row in rows:
+            self.metrics.received.labels(row.channel).inc()
         while rows:
             try:
                 await self.handle_batch(rows)

@@ -15,16 +15,15 @@ from bots.keyed import GroupCommit, KeyedQueue, wait_for_either
 from bots.metrics import Metrics
 from bots.ratelimit import RateLimiter
 from dialog.messages import Button
+from handoff.polling import QueueWorker
 from storage.models import OutboxMessage
 from storage.outage import Outage, left_for_next_start, until_back
-from storage.pending import PendingReader
 from storage.records import Delivery
 from storage.repositories import Repository
 
 logger = logging.getLogger("okno.bots.outbox")
 
 BATCH = 500
-POLL_SECONDS = 1.0
 MAX_BACKOFF = 30.0
 MAX_SLOWDOWNS = 10  # rate-limit answers for one reply: a limit that never lifts (VK error 9) gives up
 MAX_UNEXPECTED = 5  # errors no adapter explained (a bug, an odd answer): retried, then given up
@@ -50,18 +49,18 @@ class OutboxDispatcher:
         # a reply that may have arrived before a crash, on a platform that cannot drop a repeat:
         # sent again (at most one double) or left as a dead letter for a person to decide
         self.resend_uncertain = resend_uncertain
-        self._wake = asyncio.Event()
         self._filled_event = asyncio.Event()
         self._stop = asyncio.Event()
         self._blocked: set[tuple[str, str]] = set()
         self._deliveries = GroupCommit(repository.mark_sent_many)
         self._attempts = GroupCommit(repository.mark_attempted_many)
         self.outage = Outage("outbox", logger)
+        self.queue = QueueWorker(repository.pending_outbox, repository.outbox_among, BATCH, self.outage)
         self.metrics = Metrics()  # the wiring shares one with /metrics
         self.on_blocked: Callable[[str, str], Awaitable[None]] | None = None  # set by the wiring
 
     def wake(self) -> None:
-        self._wake.set()
+        self.queue.wake()
         # rows held for a handoff job look again; the event is only a hint, they also poll
         self._filled_event.set()
         self._filled_event = asyncio.Event()
@@ -76,16 +75,13 @@ class OutboxDispatcher:
                 queue.close()
 
     async def _dispatch(self, queue: KeyedQueue[OutboxMessage], stop: asyncio.Event) -> None:
-        reader = PendingReader(self.repository.pending_outbox, self.repository.outbox_among)
-        while not stop.is_set():
-            rows = await until_back(lambda: reader.next(BATCH), self.outage)
+        async def put(rows: list[OutboxMessage]) -> None:
             self._queue_rows(queue, rows)
-            if not rows:
-                await wait_for_either(self._wake, stop, POLL_SECONDS)
-                self._wake.clear()
+
+        await self.queue.run(stop, put)
         # replies written by the last updates handled before the stop still go out
         with left_for_next_start(logger, "the replies not read yet"):
-            self._queue_rows(queue, await reader.next(BATCH))
+            self._queue_rows(queue, await self.queue.rest())
         try:
             await asyncio.wait_for(queue.join(), DRAIN_SECONDS)
         except TimeoutError:

@@ -17,19 +17,17 @@ from handoff.cards import citizen_post, system_post
 from handoff.config import HandoffConfig
 from handoff.hours import Schedule, when
 from handoff.jobs import Relay, rate_of
+from handoff.polling import QueueWorker
 from handoff.tickets import Status
 from handoff.tracking import Tracker, aware, event_update
-from handoff.waiting import wait_for_either
 from storage.models import HandoffJob, TicketRow
 from storage.outage import Outage, is_outage, until_back
-from storage.pending import PendingReader
 from storage.records import CitizenMessage, EventRecord, NewTicket, PostRecord, TicketChange
 from storage.tickets import TicketStore
 
 logger = logging.getLogger("okno.handoff.service")
 
 BATCH = 200
-POLL_SECONDS = 1.0
 ATTEMPTS = 3
 CONCURRENCY = 16  # chats whose jobs run at once
 FIRST_NUMBER = 10_000  # ticket numbers start with five digits: «10001-8»
@@ -53,22 +51,15 @@ class HandoffService:
         self.tracker = tracker
         self.clock = clock
         self.on_change = on_change
-        self._wake = asyncio.Event()
         self._spread = itertools.count()
         self.outage = Outage("handoff", logger)
+        self.queue = QueueWorker(store.pending_jobs, store.jobs_among, BATCH, self.outage)
 
     def wake(self) -> None:
-        self._wake.set()
+        self.queue.wake()
 
     async def run(self, stop: asyncio.Event) -> None:
-        reader = PendingReader(self.store.pending_jobs, self.store.jobs_among)
-        while not stop.is_set():
-            jobs = await until_back(lambda: reader.next(BATCH), self.outage)
-            if jobs:
-                await self.run_batch(jobs)
-            else:
-                await wait_for_either(self._wake, stop, POLL_SECONDS)
-                self._wake.clear()
+        await self.queue.run(stop, self.run_batch)
 
     async def run_batch(self, jobs: list[HandoffJob]) -> None:
         """Chats side by side, each chat's jobs in their order."""
