@@ -10,6 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from dialog.analyzer import Analysis, Analyzer
+from dialog.escalation import EscalationRule, EscalationRules
+from dialog.messages import Action, Decision
+from dialog.smalltalk import Smalltalk
+
+SMALLTALK_MAX_WORDS = 8  # a longer message that starts with thanks usually goes on to a question
+LONG_THANKS_MAX_WORDS = 80  # … unless it thanks and asks nothing
+ABOUT_THE_TALK = frozenset({"bot_identity", "impatience"})  # «долго вы ещё будете думать? я уже …»
+# said around a question, not instead of one
+COURTESY = frozenset({"greeting", "thanks", "goodbye", "apology"})
+CLOSING = frozenset({"thanks", "apology", "acknowledgement"})  # said after the answer, not a question
+ABOUT_THE_BOT = frozenset({"bot_identity", "how_are_you", "presence", "impatience"})
+
 # a long thanks with one of these asks for something after all: «… подскажите, что значит статус»
 ASKS_SOMETHING = re.compile(
     r"(?<!\w)(подскажи|подскажите|расскажи|расскажите|объясни|объясните|разъясните|поясните|помогите|"
@@ -51,3 +64,87 @@ def says_nothing_more(text: str, raw: str, about_the_talk: AboutTheTalk) -> bool
     """Neither asks nor reports a problem («спасибо, в прошлый раз всё решили за пять минут»): the
     answer a topic would give is not what the citizen wants."""
     return not asks(text, raw, about_the_talk) and PROBLEM.search(text) is None
+
+
+class Chatter:
+    """Tells the small talk in a message from the request it comes with."""
+
+    def __init__(self, analyzer: Analyzer, smalltalk: Smalltalk, rules: EscalationRules) -> None:
+        self.analyzer = analyzer
+        self.smalltalk = smalltalk
+        self.rules = rules
+
+    def courtesy_to_people(self, analysis: Analysis, raw: str) -> Decision | None:
+        """Thanks to a specialist, good night to the operators: the people are named, not called for
+        («благодарю специалиста второй линии», «доброй ночи, операторы!»)."""
+        people = [w for w in analysis.words if THANKED_PEOPLE.match(w)]
+        intent = self.smalltalk.mentioned(analysis.words)
+        if not people or intent is None or intent.id not in COURTESY:
+            return None
+        if intent.id != "thanks" and not any(GREETED_PEOPLE.match(w) for w in people):
+            return None  # «здравствуйте, оператор» may be a call for one
+        if not says_nothing_more(analysis.text, raw, self._about_the_talk) or self._calls_someone(analysis):
+            return None
+        return Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
+
+    def _calls_someone(self, analysis: Analysis) -> bool:
+        """«спасибо, позовите оператора»: the words that go with a call for a person."""
+        rule = self.rules.by_id.get("explicit_request")
+        near = rule.near if isinstance(rule, EscalationRule) else None
+        return near is not None and any(p.matches(analysis.text) for p in near.when)
+
+    def unless_smalltalk(
+        self, analysis: Analysis, decision: Decision, raw: str, content: Analysis
+    ) -> Decision:
+        """A message with small talk in it and no clear question is small talk: a short one with a
+        greeting, thanks or a question about the bot, a longer one that chats and asks nothing, and
+        a short one that says «ты» to the bot (citizens say «вы» to the service). A question beside
+        the greeting keeps its candidate topics («хай, код не приходит, чё делать?») or its refusal
+        («добрый день, где купить билеты на концерт?»)."""
+        size = len(analysis.words)
+        intent = self.smalltalk.mentioned(analysis.words)
+        if intent is None and ASKS.search(content.text) is None:  # «сорри за капс», «отбой, нашла»
+            intent = self.smalltalk.mentioned(analysis.words, alone=True)
+        quiet = says_nothing_more(analysis.text, raw, self._about_the_talk)
+        if decision.action is Action.ANSWER and not (
+            intent is not None
+            and intent.id in CLOSING  # «вопрос снят, СМС пришла», «спасибо, код пришёл»
+            and quiet
+            and ASKS.search(analysis.text) is None  # against a confident answer, not even «как»
+        ):
+            return decision
+        if intent is not None and self._asks_beside(content, raw):
+            return decision
+        quiet = quiet and size <= LONG_THANKS_MAX_WORDS
+        if intent is not None and (
+            size <= SMALLTALK_MAX_WORDS
+            or (intent.id in ABOUT_THE_TALK and size <= 2 * SMALLTALK_MAX_WORDS)
+            # friendly chatter the FAQ has no confident answer for: «здравствуйте, доченька, я тут …»
+            or quiet
+        ):
+            return Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
+        if size <= 5 and ADDRESSES_THE_BOT.search(analysis.text):
+            return Decision(Action.SMALLTALK, intent="bot_identity", confidence=0.5)
+        return decision
+
+    def _asks_beside(self, content: Analysis, raw: str) -> bool:
+        """Next to the small talk is a request of its own: «добрый день, где купить билеты?»."""
+        if not self.smalltalk.leftover(content.words):
+            return False
+        return asks(content.text, raw, self._about_the_talk)
+
+    def _about_the_talk(self, question: str) -> bool:
+        """A question about the bot or the talk itself («ты робот?», «как дела?», «ладно?»)."""
+        words = self.analyzer.analyze(question).words
+        intent = self.smalltalk.mentioned(words)
+        return len(words) <= 1 or (intent is not None and intent.id in ABOUT_THE_BOT)
+
+    def only_courtesy(self, text: str, analysis: Analysis) -> bool:
+        """Thanks or a greeting that asks for nothing: «пишу из Германии и просто хочу сказать
+        спасибо» refuses nothing, so no out-of-scope rule applies to it."""
+        intent = self.smalltalk.mentioned(analysis.words)
+        return (
+            intent is not None
+            and intent.id in COURTESY
+            and says_nothing_more(analysis.text, text, self._about_the_talk)
+        )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialog.analyzer import Analysis, Analyzer
-from dialog.chatter import ADDRESSES_THE_BOT, ASKS, GREETED_PEOPLE, THANKED_PEOPLE, asks, says_nothing_more
+from dialog.chatter import ASKS, SMALLTALK_MAX_WORDS, Chatter
 from dialog.errors import KnowledgeError
 from dialog.escalation import EscalationRule, EscalationRules, load_rules
 from dialog.knowledge import KnowledgeBase, load_knowledge, read_yaml
@@ -48,13 +48,6 @@ HANDOFF_NEAR_AT = 0.4  # a handoff situation this close by meaning, and its rule
 HANDOFF_NEAR_SLACK = 0.08  # matches, while nothing else is more than this much closer
 SMALLTALK_AT = 0.85
 SMALLTALK_MARGIN = 0.05
-SMALLTALK_MAX_WORDS = 8  # a longer message that starts with thanks usually goes on to a question
-LONG_THANKS_MAX_WORDS = 80  # … unless it thanks and asks nothing
-_ABOUT_THE_TALK = frozenset({"bot_identity", "impatience"})  # «долго вы ещё будете думать? я уже …»
-# said around a question, not instead of one
-_COURTESY = frozenset({"greeting", "thanks", "goodbye", "apology"})
-_CLOSING = frozenset({"thanks", "apology", "acknowledgement"})  # said after the answer, not a question
-_ABOUT_THE_BOT = frozenset({"bot_identity", "how_are_you", "presence", "impatience"})
 OUT_OF_SCOPE_AT = 0.45  # a request around the small talk reads this much like an out-of-scope one …
 OUT_OF_SCOPE_MARGIN = 0.05  # … and this much more than like anything else
 LONG_STORY_WORDS = 15  # a message this long is also searched sentence by sentence for a request
@@ -149,13 +142,14 @@ class Classifier:
         self.calibration = calibration
         self.scope_rules = scope_rules
         self.semantic = semantic
+        self.chatter = Chatter(analyzer, smalltalk, rules)
 
     def classify(self, text: str) -> Decision:
         analysis = self.analyzer.analyze(text)
         decision = self.by_rules(text, analysis)
         if decision is not None:
             return decision
-        courtesy = self._courtesy_to_people(analysis, text)
+        courtesy = self.chatter.courtesy_to_people(analysis, text)
         if courtesy is not None:
             return courtesy
         full, analysis = analysis, self.content(analysis)
@@ -168,26 +162,7 @@ class Classifier:
         situation = self._next_to_a_situation(full.text, decision)
         if situation is not None or _asks_out_of_scope(analysis, meaning, text):
             return situation or decision
-        return self._unless_smalltalk(full, decision, text, analysis)
-
-    def _courtesy_to_people(self, analysis: Analysis, raw: str) -> Decision | None:
-        """Thanks to a specialist, good night to the operators: the people are named, not called for
-        («благодарю специалиста второй линии», «доброй ночи, операторы!»)."""
-        people = [w for w in analysis.words if THANKED_PEOPLE.match(w)]
-        intent = self.smalltalk.mentioned(analysis.words)
-        if not people or intent is None or intent.id not in _COURTESY:
-            return None
-        if intent.id != "thanks" and not any(GREETED_PEOPLE.match(w) for w in people):
-            return None  # «здравствуйте, оператор» may be a call for one
-        if not says_nothing_more(analysis.text, raw, self._about_the_talk) or self._calls_someone(analysis):
-            return None
-        return Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
-
-    def _calls_someone(self, analysis: Analysis) -> bool:
-        """«спасибо, позовите оператора»: the words that go with a call for a person."""
-        rule = self.rules.by_id.get("explicit_request")
-        near = rule.near if isinstance(rule, EscalationRule) else None
-        return near is not None and any(p.matches(analysis.text) for p in near.when)
+        return self.chatter.unless_smalltalk(full, decision, text, analysis)
 
     def _next_to_a_situation(self, text: str, decision: Decision) -> Decision | None:
         """A message placed in a topic next to a handoff situation, with that situation's markers."""
@@ -198,52 +173,6 @@ class Classifier:
         return (
             None if rule is None else Decision(Action.HANDOFF, rule=rule.id, confidence=decision.confidence)
         )
-
-    def _unless_smalltalk(
-        self, analysis: Analysis, decision: Decision, raw: str, content: Analysis
-    ) -> Decision:
-        """A message with small talk in it and no clear question is small talk: a short one with a
-        greeting, thanks or a question about the bot, a longer one that chats and asks nothing, and
-        a short one that says «ты» to the bot (citizens say «вы» to the service). A question beside
-        the greeting keeps its candidate topics («хай, код не приходит, чё делать?») or its refusal
-        («добрый день, где купить билеты на концерт?»)."""
-        size = len(analysis.words)
-        intent = self.smalltalk.mentioned(analysis.words)
-        if intent is None and ASKS.search(content.text) is None:  # «сорри за капс», «отбой, нашла»
-            intent = self.smalltalk.mentioned(analysis.words, alone=True)
-        quiet = says_nothing_more(analysis.text, raw, self._about_the_talk)
-        if decision.action is Action.ANSWER and not (
-            intent is not None
-            and intent.id in _CLOSING  # «вопрос снят, СМС пришла», «спасибо, код пришёл»
-            and quiet
-            and ASKS.search(analysis.text) is None  # against a confident answer, not even «как»
-        ):
-            return decision
-        if intent is not None and self._asks_beside(content, raw):
-            return decision
-        quiet = quiet and size <= LONG_THANKS_MAX_WORDS
-        if intent is not None and (
-            size <= SMALLTALK_MAX_WORDS
-            or (intent.id in _ABOUT_THE_TALK and size <= 2 * SMALLTALK_MAX_WORDS)
-            # friendly chatter the FAQ has no confident answer for: «здравствуйте, доченька, я тут …»
-            or quiet
-        ):
-            return Decision(Action.SMALLTALK, intent=intent.id, confidence=0.5)
-        if size <= 5 and ADDRESSES_THE_BOT.search(analysis.text):
-            return Decision(Action.SMALLTALK, intent="bot_identity", confidence=0.5)
-        return decision
-
-    def _asks_beside(self, content: Analysis, raw: str) -> bool:
-        """Next to the small talk is a request of its own: «добрый день, где купить билеты?»."""
-        if not self.smalltalk.leftover(content.words):
-            return False
-        return asks(content.text, raw, self._about_the_talk)
-
-    def _about_the_talk(self, question: str) -> bool:
-        """A question about the bot or the talk itself («ты робот?», «как дела?», «ладно?»)."""
-        words = self.analyzer.analyze(question).words
-        intent = self.smalltalk.mentioned(words)
-        return len(words) <= 1 or (intent is not None and intent.id in _ABOUT_THE_BOT)
 
     def meaning(self, words: tuple[str, ...]) -> dict[str, float]:
         return meaning_of(self.semantic, words)
@@ -309,19 +238,9 @@ class Classifier:
         if all(w.isdigit() for w in analysis.words):
             return Decision(Action.FALLBACK, intent="number")
         scope = next((r for r in self.scope_rules if r.trigger.fires(analysis.text)), None)
-        if scope is None or self._only_courtesy(text, analysis):
+        if scope is None or self.chatter.only_courtesy(text, analysis):
             return None
         return Decision(Action.FALLBACK, intent=f"out_of_scope:{scope.id}")
-
-    def _only_courtesy(self, text: str, analysis: Analysis) -> bool:
-        """Thanks or a greeting that asks for nothing: «пишу из Германии и просто хочу сказать
-        спасибо» refuses nothing, so no out-of-scope rule applies to it."""
-        intent = self.smalltalk.mentioned(analysis.words)
-        return (
-            intent is not None
-            and intent.id in _COURTESY
-            and says_nothing_more(analysis.text, text, self._about_the_talk)
-        )
 
     def _near_situations(
         self, meaning: dict[str, float], best: float, text: str
