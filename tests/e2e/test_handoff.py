@@ -38,7 +38,8 @@ async def test_the_whole_path_from_rule_to_rating(
         await press(fake, ticket.card_message_id, "Взять", ANNA)
         await fake.wait_for(lambda f: "в работе" in f.topics[ticket.thread_id]["name"])
         await fake.wait_for(lambda f: "Оператор 9001" in card(f, ticket)["text"])
-        assert any("занимается оператор" in t for t in to_citizen(fake))
+        # the notice goes through the outbox, beside the card's edit: waited for, not assumed sent
+        await fake.wait_for(lambda f: any("занимается оператор" in t for t in to_citizen(f)))
 
         # operator → citizen: text and a photo, with the operator's name
         fake.topic_update(DESK, ticket.thread_id, ANNA, "Анна", "Здравствуйте! Проверяю ваше заявление.")
