@@ -104,7 +104,7 @@ class ConversationEngine:
         if any(a.kind is not AttachmentKind.STICKER for a in message.attachments):
             return None
         emoji = " ".join(a.name or "" for a in message.attachments)
-        decision = self.classify(emoji) if emoji.strip() else _NO_DECISION
+        decision = self.classify(emoji)  # no emoji: nothing to go by, so not small talk either
         if decision.action is not Action.SMALLTALK:
             decision = Decision(Action.SMALLTALK, intent="acknowledgement", confidence=1.0)
         return self._on_decision(decision, state, emoji)
@@ -355,5 +355,4 @@ class ConversationEngine:
 
 
 _NOT_A_QUESTION = {"empty", "no_words", "number"}
-_NO_DECISION = Decision(Action.FALLBACK)
 _RATED = Decision(Action.SMALLTALK, intent="rating", confidence=1.0)

@@ -144,13 +144,11 @@ async def _messages_and_outbox(
     """Writes the messages and the outbox; returns the outbox slot held for each turn's job, by the
     turn's key and the job's index, so that what the job says keeps its place in the chat's order."""
     rows: list[dict[str, Any]] = []
-    outgoing: list[tuple[TurnRecord, MessageRecord]] = []
     for turn in turns:
         conversation = conversations[(turn.channel, turn.chat_id)]
         rows.append(_message_row(conversation, "in", turn.inbound))
         for record in turn.outbound:
             rows.append(_message_row(conversation, "out", record))
-            outgoing.append((turn, record))
     ids = list(
         (
             await session.scalars(
@@ -165,7 +163,7 @@ async def _messages_and_outbox(
         for record in turn.outbound:
             outbox.append(_outbox_row(turn, next(out_ids), record.text, record.buttons))
         for index, _ in enumerate(turn.jobs):
-            outbox.append(_outbox_row(turn, None, "", []) | {"held": True})
+            outbox.append(_outbox_row(turn, None, "", [], held=True))
             slots.append((turn.update_key, index))
     if not outbox:
         return {}
@@ -175,7 +173,7 @@ async def _messages_and_outbox(
 
 
 def _outbox_row(
-    turn: TurnRecord, message_id: int | None, text: str, buttons: list[list[str]]
+    turn: TurnRecord, message_id: int | None, text: str, buttons: list[list[str]], held: bool = False
 ) -> dict[str, Any]:
     return {
         "channel": turn.channel,
@@ -183,7 +181,7 @@ def _outbox_row(
         "message_id": message_id,
         "text": text,
         "buttons": buttons,
-        "held": False,
+        "held": held,
     }
 
 
