@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.models import DeadLetter, HandoffJob, InboxUpdate, OutboxMessage
 from storage.safe import fit, safe_json, safe_text
 
-KINDS = ("update", "job", "reply")
 _FAILED_SIZE = 250  # OutboxMessage.failed
 
 
