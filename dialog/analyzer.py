@@ -60,6 +60,10 @@ class Analyzer:
             return True
         return len(word) > 1 and word[0] >= "а" and self._morph.word_is_known(word)
 
+    def is_familiar(self, word: str) -> bool:
+        """A word the knowledge base itself uses, or a stopword."""
+        return word in self._vocabulary or word in STOPWORDS
+
     def lemma(self, word: str) -> str:
         """The dictionary form: «паспорта» → «паспорт»."""
         return str(self._morph.parse(word)[0].normal_form)
@@ -96,7 +100,7 @@ class Analyzer:
         return word if best is None else best[2]
 
     def analyze(self, raw: str) -> Analysis:
-        corrected = tuple(self.correct(w) for w in to_russian_words(raw, self.is_known))
+        corrected = tuple(self.correct(w) for w in to_russian_words(raw, self.is_known, self.is_familiar))
         stems = [self.stem(w) for w in corrected]
         # bare numbers say little about a topic unless a synonym phrase makes them a concept
         keep = [w not in STOPWORDS and not w.isdigit() for w in corrected]

@@ -27,7 +27,9 @@ ABOUT_THE_BOT = frozenset({"bot_identity", "how_are_you", "presence", "impatienc
 ASKS_SOMETHING = re.compile(
     r"(?<!\w)(подскажи|подскажите|расскажи|расскажите|объясни|объясните|разъясните|поясните|помогите|"
     r"помоги|что значит|"
-    r"что означает|что делать|что нужно|как мне|как можно|как быть|заранее)(?!\w)"
+    r"что означает|что делать|что нужно|как мне|как можно|как быть|заранее|посоветуй|посоветуйте|"
+    r"прошу сообщить|сообщите|интересует|"
+    r"знаешь как|знаешь где|знаете как|знаете где)(?!\w)"
 )
 # a thanks with one of these reports a problem after all: «спасибо, но код так и не пришёл»;
 # a wish is not a report: «работайте без сбоев», «никаких ошибок»
@@ -35,12 +37,37 @@ PROBLEM = re.compile(
     r"(?<!\w)(?<!без )(?<!никаких )(?<!нет )(?!проблем\w* (решен|решил|устранен|исчез))"
     r"(не могу|не получ|не приход|не пришл|не пришел|не работа|не отображ|не вход|не пуска|"
     r"не открыва|не удает|не загруж|не проход|не принима|ошибк|проблем|сбой|сбоя|отказ|однако|"
-    r"все равно не|снова не|опять не|по-прежнему|по прежнему|до сих пор|хочу узнать)\w*"
+    r"все равно не|снова не|опять не|по-прежнему|по прежнему|до сих пор|хочу узнать|не най|не подх|"
+    r"но не)\w*"
 )
+# a mistake the citizen owns is not a problem to solve: «техническая ошибка с моей стороны»
+OWN_MISTAKE = re.compile(r"(?<!\w)(ошибк\w*|ошибся|ошиблась)\s+с\s+моей\s+стороны|(свою|мою|моя)\s+ошибк\w*")
+# said to make clear there is no question: «пишу не с вопросом, а просто поблагодарить»
+JUST_THANKS = re.compile(
+    r"(?<!\w)(не с вопросом|без вопрос\w*|вопросов (у меня )?(никаких )?нет|"
+    r"просто ((хочу|хотел|хотела) )?(сказать спасибо|поблагодарить)|беру свои слова)(?!\w)"
+)
+# a story that ends well: «… не приходили коды … но сегодня всё заработало»
+FIXED = re.compile(
+    r"(?<!\w)(?<!не )(заработал\w*|получилось|решили|решилось|починили|восстановил\w*|наконец|"
+    r"все сразу)(?!\w)"
+)
+STORY_WORDS = 25
 # a greeting or thanks around one of these asks for something: «привет, расскажи анекдот»
 ASKS = re.compile(
-    r"(?<!\w)(расскаж|подскаж|напиш|скаж|объясн|разъясн|поясн|помоги|найди|посоветуй|переведи|покажи|сделай|"
-    r"как|где|что|почему|сколько|какой|какая|какие|когда|зачем|можно)\w*"
+    r"(?<!\w)(расскаж|подскаж|напиши|скаж|объясн|разъясн|поясн|помоги|найди|посоветуй|переведи|покажи|сделай|"
+    r"как|где|что|почему|сколько|какой|какая|какие|когда|зачем|можно|давай|поболта|поигра|сыгра|сочин|придума)\w*"
+    r"|(?<!\w)реши(те)?(?!\w)"
+)
+# a request in the imperative, that no small talk phrase makes: «привет, сочини стих»
+REQUEST = re.compile(
+    r"(?<!\w)(расскажи|напиши|сочини|найди|посоветуй|порекомендуй|переведи|покажи|сделай|реши|придумай|"
+    r"объясни|подскажи)(те)?(?!\w)|(?<!\w)(сыграем|поиграем|поболтаем|давай(те)?\s+(в|сыгра|поигра|поболта))"
+)
+# «спасибо, что …», «нашла, где смотреть»: a «что» or «где» that asks nothing
+NOT_ASKING = re.compile(
+    r"(?<!\w)((извин|прост|сорян|сорри|спасиб|благодар|рад)\w*\s+что|"
+    r"(нашл|нашел|нашёл|понял|поняла|разобрал|узнал|вспомнил)\w*\s+(где|как|что)|если что|ну что ж)(?!\w)"
 )
 ADDRESSES_THE_BOT = re.compile(r"(?<!\w)(ты|тебе|тебя|тобой|твой|твоя|твое|твои)(?!\w)")
 # people of the service a citizen thanks («специалиста», «девушке») …
@@ -53,6 +80,22 @@ _QUESTION = re.compile(r"[^.!?…\n,]*\?")  # the clause before «?»: «…, л
 AboutTheTalk = Callable[[str], bool]
 
 
+def asks_words(text: str) -> bool:
+    """A word that asks or requests: «как», «где», «расскажи» — but not «спасибо, что …»."""
+    return ASKS.search(NOT_ASKING.sub(" ", text)) is not None
+
+
+def reports_problem(text: str) -> bool:
+    """A problem the citizen still has; a story that ends in a fix and thanks has none."""
+    text = OWN_MISTAKE.sub(" ", text)
+    problems = list(PROBLEM.finditer(text))
+    if not problems or JUST_THANKS.search(text):
+        return False
+    fixes = list(FIXED.finditer(text))
+    story = len(text.split()) >= STORY_WORDS
+    return not (story and fixes and fixes[-1].start() > problems[-1].start())
+
+
 def asks(text: str, raw: str, about_the_talk: AboutTheTalk) -> bool:
     """A question or a request, other than one about the talk itself."""
     if ASKS_SOMETHING.search(text) is not None:
@@ -63,7 +106,7 @@ def asks(text: str, raw: str, about_the_talk: AboutTheTalk) -> bool:
 def says_nothing_more(text: str, raw: str, about_the_talk: AboutTheTalk) -> bool:
     """Neither asks nor reports a problem («спасибо, в прошлый раз всё решили за пять минут»): the
     answer a topic would give is not what the citizen wants."""
-    return not asks(text, raw, about_the_talk) and PROBLEM.search(text) is None
+    return not asks(text, raw, about_the_talk) and not reports_problem(text)
 
 
 class Chatter:
@@ -103,18 +146,18 @@ class Chatter:
         («добрый день, где купить билеты на концерт?»)."""
         size = len(analysis.words)
         intent = self.smalltalk.mentioned(analysis.words)
-        if intent is None and ASKS.search(content.text) is None:  # «сорри за капс», «отбой, нашла»
+        if intent is None and not self._asks_beyond_smalltalk(analysis):  # «сорри за капс», «отбой, нашла»
             intent = self.smalltalk.mentioned(analysis.words, alone=True)
         quiet = says_nothing_more(analysis.text, raw, self._about_the_talk)
         if decision.action is Action.ANSWER and not (
             intent is not None
             and intent.id in CLOSING  # «вопрос снят, СМС пришла», «спасибо, код пришёл»
             and quiet
-            and ASKS.search(analysis.text) is None  # against a confident answer, not even «как»
+            and not asks_words(analysis.text)  # against a confident answer, not even «как»
         ):
             return decision
-        if intent is not None and self._asks_beside(content, raw):
-            return decision
+        if intent is not None and (self._asks_beside(content, raw) or reports_problem(analysis.text)):
+            return decision  # «ужасный сайт, третий день не могу войти» is not an opinion
         quiet = quiet and size <= LONG_THANKS_MAX_WORDS
         if intent is not None and (
             size <= SMALLTALK_MAX_WORDS
@@ -127,11 +170,17 @@ class Chatter:
             return Decision(Action.SMALLTALK, intent="bot_identity", confidence=0.5)
         return decision
 
+    def _asks_beyond_smalltalk(self, analysis: Analysis) -> bool:
+        """A word that asks, outside the small-talk phrases and «извините, что …»."""
+        text = NOT_ASKING.sub(" ", analysis.text)
+        return ASKS.search(self.smalltalk.remainder(tuple(text.split()))) is not None
+
     def _asks_beside(self, content: Analysis, raw: str) -> bool:
-        """Next to the small talk is a request of its own: «добрый день, где купить билеты?»."""
+        """Next to the small talk is a request of its own: «добрый день, где купить билеты?»,
+        «ку) давай в города сыграем»."""
         if not self.smalltalk.leftover(content.words):
             return False
-        return asks(content.text, raw, self._about_the_talk)
+        return REQUEST.search(content.text) is not None or asks(content.text, raw, self._about_the_talk)
 
     def _about_the_talk(self, question: str) -> bool:
         """A question about the bot or the talk itself («ты робот?», «как дела?», «ладно?»)."""

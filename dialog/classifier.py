@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialog.analyzer import Analysis, Analyzer
-from dialog.chatter import ASKS, SMALLTALK_MAX_WORDS, Chatter
+from dialog.chatter import SMALLTALK_MAX_WORDS, Chatter, asks_words
 from dialog.errors import KnowledgeError
 from dialog.escalation import EscalationRule, EscalationRules, load_rules
 from dialog.knowledge import KnowledgeBase, load_knowledge, read_yaml
@@ -287,7 +287,7 @@ class Classifier:
 def _asks_out_of_scope(content: Analysis, meaning: dict[str, float], raw: str) -> bool:
     """Around the greeting or thanks is a request the service does not answer («спасибо, как
     оформить ВНЖ в Сербии?»): that is the reply the citizen needs, not a «пожалуйста»."""
-    if not meaning or not ("?" in raw or ASKS.search(content.text)):
+    if not meaning or not ("?" in raw or asks_words(content.text)):
         return False
     (best, cosine), *rest = heapq.nlargest(2, meaning.items(), key=lambda item: item[1])
     rival = rest[0][1] if rest else 0.0

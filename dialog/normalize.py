@@ -105,23 +105,31 @@ def has_latin(text: str) -> bool:
     return _LATIN_RE.search(text) is not None
 
 
-def to_russian_words(raw: str, is_known: Callable[[str], bool]) -> list[str]:
+def to_russian_words(
+    raw: str, is_known: Callable[[str], bool], is_familiar: Callable[[str], bool] | None = None
+) -> list[str]:
     """Words of a message, with a Latin-only message re-read as layout or translit.
 
     `is_known` tells whether a Cyrillic word is a real word; the reading with the
-    most known words wins, and the text stays as typed when neither helps.
+    most known words wins, and the text stays as typed when neither helps. On a tie, the reading
+    with more `is_familiar` words (ones the knowledge base itself uses) wins: «hi» is a greeting,
+    not the rare dictionary word «хи».
     """
     text = clean(raw)
     if has_cyrillic(text) or not has_latin(text):
         return [_fix_latin_word(w, is_known) for w in words(text)]
     readings = [words(text), words(from_layout(raw)), words(from_translit(text))]
-    return max(readings, key=lambda ws: _known_share(ws, is_known))
+    familiar = is_familiar or is_known
+    return max(readings, key=lambda ws: _known_share(ws, is_known, familiar))
 
 
-def _known_share(reading: list[str], is_known: Callable[[str], bool]) -> tuple[int, bool]:
+def _known_share(
+    reading: list[str], is_known: Callable[[str], bool], is_familiar: Callable[[str], bool]
+) -> tuple[int, int, bool]:
     """How many words are known; on a tie a Russian reading wins («ty robot»: «ты робот»)."""
     known = sum(1 for w in reading if is_known(w))
-    return known, known > 0 and has_cyrillic("".join(reading))
+    familiar = sum(1 for w in reading if is_familiar(w))
+    return known, familiar, known > 0 and has_cyrillic("".join(reading))
 
 
 def _fix_latin_word(word: str, is_known: Callable[[str], bool]) -> str:

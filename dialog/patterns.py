@@ -30,6 +30,9 @@ def compile_terms(terms: Sequence[str]) -> re.Pattern[str]:
             alternatives.append(r"\s+".join(re.escape(p) + tail for p in parts))
     if not alternatives:
         raise ValueError(f"no usable term in {list(terms)!r}")
+    # the longest first: a phrase found inside a longer one («с днём» in «с днём России») must not
+    # leave the rest of the longer one behind when the found phrase is cut out of a message
+    alternatives.sort(key=len, reverse=True)
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + ")")
 
 
