@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Generic, Protocol, Self, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 logger = logging.getLogger(__name__)
 
@@ -32,19 +33,23 @@ class FakeServer(Generic[CallT]):
     def __init__(self) -> None:
         self.url = ""
         self.calls: list[CallT] = []
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self._refuse_when_gone])
         self._closed = asyncio.Event()
         self._started = time.monotonic()
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._port = 0
+        self._gone = False
         names = [n.removeprefix("_api_") for n in dir(type(self)) if n.startswith("_api_")]
         self._canonical = {self.canonical(n).lower(): self.canonical(n) for n in names}
 
     async def __aenter__(self) -> Self:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, host="127.0.0.1", port=0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._site = web.TCPSite(self._runner, host="127.0.0.1", port=0)
+        await self._site.start()
+        host, self._port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{self._port}"
         logger.debug("%s listening on %s", self.name, self.url)
         return self
 
@@ -57,6 +62,30 @@ class FakeServer(Generic[CallT]):
 
     def release(self) -> None:
         """Let long polls in progress answer at once (the server is closing)."""
+
+    async def go_away(self) -> None:
+        """Be down, as an API host whose server process died: new connections are refused and the
+        ones already open are dropped without an answer."""
+        self._gone = True
+        self.release()
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
+
+    async def come_back(self) -> None:
+        """Listen again on the same port."""
+        assert self._runner is not None, "the server was never started"
+        self._gone = False
+        self._site = web.TCPSite(self._runner, host="127.0.0.1", port=self._port, reuse_address=True)
+        await self._site.start()
+
+    @web.middleware
+    async def _refuse_when_gone(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self._gone:  # a kept-alive connection from before the outage: drop it unanswered
+            if request.transport is not None:
+                request.transport.close()
+            raise web.HTTPServiceUnavailable()
+        return await handler(request)
 
     def canonical(self, handler_name: str) -> str:
         """The API method a ``_api_<name>`` handler serves."""

@@ -270,6 +270,20 @@ class FakeTelegram(FakeServer[Call]):
                 await asyncio.wait_for(self._new_update.wait(), remaining)
         return ready[: max(1, min(int(params.get("limit", 100)), 100))]
 
+    def pending(self) -> list[JSON]:
+        """Updates waiting for delivery, oldest first (what a webhook would be sent next)."""
+        return [u for u in self._queue if self._wanted(u)]
+
+    def delivered(self, update_id: int) -> None:
+        """A webhook answered 200 for the update: Telegram forgets it."""
+        self._queue = [u for u in self._queue if u["update_id"] != update_id]
+
+    async def next_update(self, timeout: float) -> None:
+        """Wait until an update is queued, or `timeout` seconds."""
+        self._new_update.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._new_update.wait(), timeout)
+
     def _wanted(self, update: JSON) -> bool:
         kinds = set(update) - {"update_id"}
         return bool(kinds & set(self._allowed)) if self._allowed else not kinds & OPT_IN_UPDATES

@@ -13,16 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.conftest import free_port
 from tests.e2e.test_process import OKNO, environment
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_webhook import WebhookDelivery
 from tests.faults.cluster import OwnPostgres
 from tests.faults.services import OwnRedis
 
-HEADER = f"{'fault':<28} {'sent':>5} {'answered':>8} {'lost':>5} {'doubled':>7} {'order':>5} {'recovery':>9}"
+HEADER = f"{'fault':<32} {'sent':>5} {'answered':>8} {'lost':>5} {'doubled':>7} {'order':>5} {'recovery':>9}"
 # each message gets a reply of its own kind, so the replies show which message each answers
 SCRIPT = [("привет", "Здравствуйте"), ("спасибо", "Рад, что смог помочь"), ("ты бот?", "Я бот-помощник")]
 CHATS = list(range(7001, 7011))
 POISONED = 7999
+API_GONE_SECONDS = 5.0
 
 
 @dataclass
@@ -35,7 +38,7 @@ class Tally:
 
     def row(self, fault: str, recovery: float) -> str:
         return (
-            f"{fault:<28} {self.sent:>5} {self.answered_once:>8} {self.lost:>5} {self.doubled:>7} "
+            f"{fault:<32} {self.sent:>5} {self.answered_once:>8} {self.lost:>5} {self.doubled:>7} "
             f"{self.out_of_order:>5} {recovery:>9.1f}"
         )
 
@@ -205,6 +208,11 @@ async def run_faults(
         for update in poison_updates():
             fake.push_update(update)
 
+    async def api_gone() -> None:  # the API host down: connections refused, open ones dropped
+        await fake.go_away()
+        await asyncio.sleep(API_GONE_SECONDS)  # the length of the outage, not a wait for a result
+        await fake.come_back()
+
     def redis_loss() -> None:
         redis.kill()
         redis.start()
@@ -213,6 +221,7 @@ async def run_faults(
         await drive.through("none", nothing)
         await drive.through("Bot API 429 / 500 / HTML 502", api_errors)
         await drive.through("Bot API hangs 5 s", api_hangs)
+        await drive.through(f"Bot API gone {API_GONE_SECONDS:.0f} s (refused)", api_gone)
         await drive.through("poison and odd updates", poison)
         if backend == "postgresql+redis":
             await drive.through("PostgreSQL restart -m fast", lambda: asyncio.to_thread(postgres.restart))
@@ -224,3 +233,40 @@ async def run_faults(
         redis.kill()
         await asyncio.to_thread(postgres.remove)
     return Run(backend, drive.table, tally(fake, drive.expected))
+
+
+async def run_webhook_faults(
+    fake: FakeTelegram, workdir: Path, chats: list[int] | None = None, rounds: int = 1
+) -> Run:
+    """`okno run` receiving by webhook (SQLite and memory) while Telegram's side posts every update
+    until it gets a 200: updates posted twice, and posted into a killed process until it is back."""
+    port = free_port()
+    env = environment(
+        fake,
+        workdir,
+        OKNO_TELEGRAM_MODE="webhook",
+        OKNO_TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}",
+        OKNO_TELEGRAM_WEBHOOK_SECRET="fault-suite-secret",
+        OKNO_WEB_PORT=str(port),
+    )
+    drive = Drive(fake, env, workdir, chats, rounds)
+    async with WebhookDelivery(fake) as delivery:
+        await drive.start()
+
+        async def nothing() -> None:
+            return None
+
+        async def twice() -> None:
+            delivery.redeliver(len(drive.chats) * rounds)
+
+        try:
+            await drive.through("webhook", nothing)
+            await drive.through("webhook: each update twice", twice)
+            confirmed = [update for update, status in delivery.posts if status == 200]
+            twice_posted = len(confirmed) - len(set(confirmed))
+            assert twice_posted >= len(drive.chats) * rounds, "no update was posted twice"
+            await drive.through("webhook: kill -9, posted again", drive.kill_and_restart)
+            await drive.through("webhook: SIGTERM, posted again", drive.stop_and_restart)
+        finally:
+            await drive.stop()
+    return Run("webhook, sqlite+memory", drive.table, tally(fake, drive.expected))
