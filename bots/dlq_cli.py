@@ -14,7 +14,12 @@ from bots.database_cli import on_database
 from bots.settings import Settings
 from storage.dead_letters import DeadLetterStore
 
-WHAT = {"update": "an update from a citizen", "job": "a handoff job", "reply": "a reply to a citizen"}
+WHAT = {
+    "update": "an update from a citizen",
+    "job": "a handoff job",
+    "reply": "a reply to a citizen",
+    "post": "a post for the operators' topic",
+}
 
 
 def add_dlq_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

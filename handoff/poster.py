@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from adapters.errors import RetryLater, TopicGone
+from adapters.errors import AdapterError, PermanentFailure, RetryLater, TopicGone
 from dialog.messages import Button
 from handoff.cards import card_buttons, card_text, topic_name
 from handoff.config import HandoffConfig
@@ -25,6 +25,7 @@ from handoff.ports import Desk, DeskFile
 from handoff.tickets import Status
 from handoff.waiting import wait_for_either
 from storage.models import DeskPost, TicketRow
+from storage.outage import is_outage
 from storage.records import PostRecord
 from storage.tickets import TicketStore
 
@@ -35,6 +36,7 @@ POLL_SECONDS = 1.0
 MAX_BACKOFF = 30.0
 FILE_KINDS = ("photo", "document")
 TICKETS_AT_ONCE = 8
+POST_ATTEMPTS = 5  # unexplained failures of one ticket's posts before they go to the dead letters
 
 TakeToken = Callable[[str, float, float], Awaitable[float]]
 
@@ -78,6 +80,7 @@ class GroupPoster:
         self._wake: dict[str, asyncio.Event] = {}
         self._shown: dict[int, Card] = {}  # what each ticket's card and topic show now
         self._edited_at: dict[int, float] = {}
+        self._failures: dict[int, int] = {}  # ticket id → unexplained failures in a row
         self.sent = 0  # posts, edits and topic changes made: what the budget paid for
 
     def wake(self) -> None:
@@ -122,10 +125,28 @@ class GroupPoster:
             *(self._flush_ticket(chat, t, [p for p in ready if p.ticket_id == t]) for t in tickets),
             return_exceptions=True,  # the others finish (and are marked posted) before any retry
         )
-        errors = [r for r in results if isinstance(r, Exception)]
+        errors = [
+            result
+            for ticket_id, result in zip(tickets, results, strict=True)
+            if isinstance(result, Exception) and not await self._out_of_attempts(chat, ticket_id, result)
+        ]
         if errors:
             raise errors[0]
         return 0.0
+
+    async def _out_of_attempts(self, chat: str, ticket_id: int, error: Exception) -> bool:
+        """An error no outage explains, met POST_ATTEMPTS times in a row: the ticket's first waiting
+        posts are given up, so its later ones (and the loop) are not held for ever."""
+        if isinstance(error, AdapterError) or is_outage(error):
+            return False  # the API or the database away, a 429, a group that refuses the bot: waited out
+        self._failures[ticket_id] = attempts = self._failures.get(ticket_id, 0) + 1
+        ticket = await self.store.ticket(ticket_id)
+        posts = [p for p in await self.store.pending_posts(chat) if p.ticket_id == ticket_id]
+        if attempts < POST_ATTEMPTS or ticket is None or not posts:
+            return False
+        del self._failures[ticket_id]
+        await self._give_up(ticket, _runs(posts)[0], f"{type(error).__name__}: {error}", attempts)
+        return True
 
     def _card_due(self, ticket_id: int, now: float) -> float:
         last = self._edited_at.get(ticket_id)
@@ -145,8 +166,22 @@ class GroupPoster:
         if ticket.thread_id is None:
             ticket = await self._new_topic(chat, ticket)
         for group in _runs(posts):
-            ticket = await self._post_run(chat, ticket, group)
+            try:
+                ticket = await self._post_run(chat, ticket, group)
+            except PermanentFailure as exc:
+                if isinstance(exc, TopicGone):
+                    raise
+                await self._give_up(ticket, group, f"refused by Telegram: {exc}", 1)
+                continue
             await self.store.finish_posts([p.id for p in group])
+            self._failures.pop(ticket_id, None)
+
+    async def _give_up(self, ticket: TicketRow, posts: list[DeskPost], reason: str, attempts: int) -> None:
+        """Posts the group will not take go to the dead letters, so the ticket's next posts go on."""
+        logger.error(
+            "%d post(s) for ticket %s given up (%s); see `okno dlq list`", len(posts), ticket.number, reason
+        )
+        await self.store.dead_letters.give_up_posts(posts, reason, attempts)
 
     async def _post_run(self, chat: str, ticket: TicketRow, group: list[DeskPost]) -> TicketRow:
         kind = group[0].kind

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import DeadLetter, HandoffJob, InboxUpdate, OutboxMessage
+from storage.models import DeadLetter, DeskPost, HandoffJob, InboxUpdate, OutboxMessage
 from storage.safe import fit, safe_json, safe_text
 
 _FAILED_SIZE = 250  # OutboxMessage.failed
@@ -49,6 +49,18 @@ class DeadLetterStore:
                 session, "reply", row.id, f"outbox:{row.id}", row.channel, chat, reason, attempts, payload
             )
 
+    async def give_up_posts(self, posts: Sequence[DeskPost], reason: str, attempts: int) -> None:
+        """Posts for an operators' topic that the group refuses: done with, one letter each."""
+        async with self._sessions.begin() as session:
+            ids = [post.id for post in posts]
+            await session.execute(update(DeskPost).where(DeskPost.id.in_(ids)).values(done=True))
+            for post in posts:
+                chat = f"desk:{post.desk_chat_id}"
+                payload = {"kind": post.kind, "ticket_id": post.ticket_id, "text": post.text}
+                payload |= {"file_ref": post.file_ref} if post.file_ref else {}
+                key = f"post:{post.id}"
+                await self._write(session, "post", post.id, key, "telegram", chat, reason, attempts, payload)
+
     async def letters(self, limit: int = 100) -> list[DeadLetter]:
         async with self._sessions() as session:
             query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
@@ -76,6 +88,8 @@ class DeadLetterStore:
                 await session.execute(
                     update(HandoffJob).where(HandoffJob.id == letter.ref_id).values(done=False)
                 )
+            elif letter.kind == "post":
+                await session.execute(update(DeskPost).where(DeskPost.id == letter.ref_id).values(done=False))
             else:
                 await session.execute(
                     update(OutboxMessage)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from adapters.errors import RetryLater
+from adapters.errors import PermanentFailure, RetryLater, TemporaryFailure
 from handoff.config import HandoffConfig
-from handoff.poster import POST_LIMIT, TICKETS_AT_ONCE, CardRenderer, GroupPoster
+from handoff.poster import POST_ATTEMPTS, POST_LIMIT, TICKETS_AT_ONCE, CardRenderer, GroupPoster
 from storage.db import make_engine, make_sessions
 from storage.models import TicketRow
 from storage.records import PostRecord, TicketChange
@@ -300,3 +300,55 @@ async def test_a_refusal_for_one_ticket_does_not_post_the_others_twice(
     threads = {(await fresh(store, t)).thread_id for t in tickets}
     assert len(threads) == 3
     assert set(desk.topics) == threads  # one topic per ticket, none left without its ticket
+
+
+async def test_a_post_refused_for_good_goes_to_the_dead_letters_and_the_next_one_goes_out(
+    store: TicketStore, desk: MemoryDesk
+) -> None:
+    poster = make_poster(store, desk)
+    ticket = await open_ticket(store, "tg:1:1")
+    await drain(poster, store)
+    await say(store, ticket, "первое сообщение")
+    desk.fail_next("post", PermanentFailure("Bad Request: can't parse entities"))
+    await drain(poster, store)
+    await say(store, ticket, "второе сообщение")
+    await drain(poster, store)
+
+    assert posted(desk)[-1] == "второе сообщение"
+    (letter,) = await store.dead_letters.letters()
+    assert (letter.kind, letter.payload["text"]) == ("post", "первое сообщение")
+    assert "can't parse entities" in letter.reason
+
+    await store.dead_letters.retry(letter.id)  # `okno dlq retry`: the group takes it now
+    await drain(poster, store)
+    assert posted(desk)[-1] == "первое сообщение"
+    assert await store.dead_letters.count() == 0
+
+
+async def test_an_unexplained_failure_is_retried_then_given_up_but_an_outage_is_waited_out(
+    store: TicketStore, desk: MemoryDesk
+) -> None:
+    poster = make_poster(store, desk)
+    ticket = await open_ticket(store, "tg:1:1")
+    await drain(poster, store)
+    await say(store, ticket, "во время сбоя")
+    for _ in range(POST_ATTEMPTS * 2):  # the API away for a long while: never given up
+        desk.fail_next("post", TemporaryFailure("Bad Gateway"))
+    for _ in range(POST_ATTEMPTS * 2):
+        with contextlib.suppress(TemporaryFailure):
+            await poster.flush_one(DESK)
+    assert await store.dead_letters.count() == 0
+    await drain(poster, store)
+    assert posted(desk)[-1] == "во время сбоя"
+
+    await say(store, ticket, "на ошибке")
+    for _ in range(POST_ATTEMPTS):
+        desk.fail_next("post", ValueError("a bug"))  # no outage explains it
+    for attempt in range(1, POST_ATTEMPTS + 1):
+        try:
+            await poster.flush_one(DESK)
+        except ValueError:
+            assert attempt < POST_ATTEMPTS, "the last attempt gives the post up instead of failing"
+    (letter,) = await store.dead_letters.letters()
+    assert (letter.payload["text"], letter.attempts) == ("на ошибке", POST_ATTEMPTS)
+    assert not await store.pending_posts(DESK)
