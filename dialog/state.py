@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 
@@ -22,8 +22,11 @@ class ConversationState:
     after_ticket: str | None = None  # the ticket people just finished: «не решено» brings it back
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # by hand: dataclasses.asdict deep-copies field by field, a cost paid on every message
+        data = {name: getattr(self, name) for name in _FIELDS}
         data["offered"] = list(self.offered)
+        data["identity"] = dict(self.identity)
+        data["intake"] = None if self.intake is None else dict(self.intake)
         return data
 
     @classmethod
@@ -51,6 +54,9 @@ class ConversationState:
 
     def evolve(self, **changes: Any) -> ConversationState:
         return replace(self, **changes)
+
+
+_FIELDS = tuple(f.name for f in fields(ConversationState))
 
 
 def _opt_str(value: object) -> str | None:

@@ -27,7 +27,9 @@ def update_by_id(model: type[Base], rows: list[dict[str, Any]]) -> tuple[Update,
 
 
 def upsert(session: AsyncSession, model: type[Base]) -> PgInsert | SqliteInsert:
-    """INSERT with ON CONFLICT support in the dialect the session talks to."""
+    """INSERT with ON CONFLICT support in the dialect the session talks to, on the Core table: run
+    with a list of rows (executemany), it compiles once and is cached, where the ORM's bulk insert
+    or a multi-row `.values(rows)` compiles anew for every number of rows."""
     if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(model)
-    return sqlite_insert(model)
+        return pg_insert(table(model))
+    return sqlite_insert(table(model))

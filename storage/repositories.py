@@ -196,5 +196,5 @@ async def insert_updates(session: AsyncSession, updates: Sequence[NewUpdate]) ->
     rows = [
         {"key": u.key, "channel": u.channel, "chat_key": u.chat_key, "payload": u.payload} for u in updates
     ]
-    statement = upsert(session, InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["key"])
-    return len((await session.execute(statement.returning(InboxUpdate.id))).all())
+    statement = upsert(session, InboxUpdate).on_conflict_do_nothing(index_elements=["key"])
+    return len((await session.execute(statement.returning(InboxUpdate.id), rows)).all())

@@ -14,6 +14,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods.base import TelegramMethod, TelegramType
 from aiohttp import ClientError, ClientTimeout
+from aiohttp.payload import BytesPayload
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -22,6 +23,14 @@ JSON_METHODS = frozenset({"sendMessage", "answerCallbackQuery", "getUpdates"})
 
 
 class JsonAiohttpSession(AiohttpSession):
+    async def __call__(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        if len(self.middleware):  # request middlewares registered: aiogram's own chain runs them
+            return await super().__call__(bot, method, timeout)
+        # with none, the chain only costs a generic type built anew for every call
+        return await self.make_request(bot, method, timeout)
+
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
@@ -47,8 +56,7 @@ class JsonAiohttpSession(AiohttpSession):
         try:
             async with session.post(
                 url,
-                data=body,
-                headers={"Content-Type": "application/json"},
+                data=BytesPayload(body, content_type="application/json"),  # no look-up of a payload type
                 timeout=ClientTimeout(total=self.timeout if timeout is None else timeout),
             ) as response:
                 raw = await response.text()
