@@ -146,8 +146,9 @@ class Chatter:
         («добрый день, где купить билеты на концерт?»)."""
         size = len(analysis.words)
         intent = self.smalltalk.mentioned(analysis.words)
-        if intent is None and not self._asks_beyond_smalltalk(analysis):  # «сорри за капс», «отбой, нашла»
-            intent = self.smalltalk.mentioned(analysis.words, alone=True)
+        if intent is None:  # «сорри за капс», «отбой, нашла»: said alone, with no question beside
+            alone = self.smalltalk.mentioned(analysis.words, alone=True)
+            intent = alone if alone is not None and not self._asks_beyond_smalltalk(analysis) else None
         quiet = says_nothing_more(analysis.text, raw, self._about_the_talk)
         if decision.action is Action.ANSWER and not (
             intent is not None
