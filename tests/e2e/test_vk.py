@@ -78,6 +78,19 @@ async def test_a_conversation_with_callback_buttons(
     assert not (tmp_path / "vk_config.v2.json").exists()  # vk-api kept its config in memory
 
 
+async def test_a_button_answer_refused_with_too_many_requests_is_sent_again(
+    vk: FakeVk, tmp_path: Path, engine: ConversationEngine
+) -> None:
+    async with running(vk_settings(vk, tmp_path), engine):
+        await polling(vk)
+        vk.message_new(PEER, "Начать", payload={"command": "start"})
+        await vk.wait_for(lambda f: len(texts(f)) == 1)
+        vk.fail_next("messages.sendMessageEventAnswer", 6)  # «Too many requests per second»
+        vk.message_event(PEER, button(keyboard(vk), "Регистрация и вход"))
+        await vk.wait_for(lambda f: len(texts(f)) == 2)
+        await vk.wait_for(lambda f: len(f.event_answers) == 1, timeout=30)  # the button stops spinning
+
+
 async def test_text_buttons_for_apps_without_callback_buttons(
     vk: FakeVk, tmp_path: Path, engine: ConversationEngine
 ) -> None:
