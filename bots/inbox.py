@@ -12,7 +12,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,6 +65,8 @@ class InboxWorker:
         self.outage = Outage("inbox", logger)
         self.queue = QueueWorker(repository.pending_updates, repository.updates_among, BATCH, self.outage)
         self.metrics = Metrics()  # the wiring shares one with /metrics
+        # tells the people on the citizen's ticket at once that replies will not arrive; set by the wiring
+        self.on_blocked: Callable[[str, str], Awaitable[None]] | None = None
 
     def wake(self) -> None:
         self.queue.wake()
@@ -188,6 +190,8 @@ class InboxWorker:
             else:
                 if isinstance(item, Blocked):
                     await self.repository.set_blocked(row.channel, item.chat_id, item.blocked)
+                    if item.blocked and self.on_blocked is not None:
+                        await self.on_blocked(row.channel, item.chat_id)
                 batch.done_ids.append(row.id)
         return batch
 

@@ -145,7 +145,7 @@ def build_runtime(
 
     inbox = InboxWorker(repository, channels, engine, states, replies_and_jobs, handoff.route)
     handoff.wakers.callbacks += [outbox.wake, inbox.wake]
-    outbox.on_blocked = handoff.service.citizen_blocked
+    outbox.on_blocked = inbox.on_blocked = handoff.service.citizen_blocked
     runtime = Runtime(
         settings, database, repository, states, engine, channels, inbox, outbox, handoff, telegram, vk
     )

@@ -79,6 +79,29 @@ async def test_the_citizen_blocked_the_bot(
         assert await runtime.repository.is_blocked("telegram", str(CHAT))
 
 
+async def test_the_operators_learn_at_once_that_the_citizen_blocked_the_bot(
+    fake: FakeTelegram, backend: Backend, engine: ConversationEngine
+) -> None:
+    async with running(desk_settings(fake, backend), engine, clock=Clock()) as runtime:
+        await open_ticket(fake, runtime)
+        chat = {"id": CHAT, "type": "private", "first_name": "Иван"}
+        person = {"id": CHAT, "is_bot": False, "first_name": "Иван"}
+        fake.push_update(  # what Telegram sends the moment a citizen blocks the bot
+            {
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": person,
+                    "date": 1700000000,
+                    "old_chat_member": {"status": "member", "user": fake.bot_user},
+                    "new_chat_member": {"status": "kicked", "user": fake.bot_user, "until_date": 0},
+                }
+            }
+        )
+        # before any operator writes: nobody has to find out from a failed reply
+        await fake.wait_for(lambda f: any("заблокировал бота" in c.params["text"] for c in in_desk(f)))
+        assert await runtime.repository.is_blocked("telegram", str(CHAT))
+
+
 @pytest.mark.parametrize("rights", [{"can_manage_topics": False}, {"forum": False}])
 async def test_the_bot_without_topic_rights_does_not_start(
     fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine, rights: dict[str, bool]
