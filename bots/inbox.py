@@ -20,6 +20,7 @@ from adapters.base import Blocked, Channel, Decoded, Ignore, Notice
 from bots.metrics import Metrics
 from dialog.engine import ConversationEngine, Turn
 from dialog.messages import InboundMessage, SystemEvent
+from dialog.presses import is_event, press_label
 from dialog.splitting import split_text
 from dialog.state import ConversationState
 from handoff.jobs import effects_to_jobs
@@ -252,8 +253,11 @@ class InboxWorker:
         notice: list[MessageRecord] | None = None,
     ) -> TurnRecord:
         decision = turn.decision if turn else None
+        text = message.text
+        if not text and message.payload and not is_event(message.payload):  # transcripts show the label
+            text = press_label(message.payload, self.engine.knowledge)
         inbound = MessageRecord(
-            text=message.text,
+            text=text,
             payload=message.payload,
             attachments=[
                 {"kind": a.kind.value, "size": a.size, "name": a.name, "mime": a.mime_type, "ref": a.ref}

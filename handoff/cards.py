@@ -87,8 +87,10 @@ def _with_transcript(head: str, transcript: Sequence[tuple[str, str]]) -> str:
     lines: list[str] = []
     budget = CARD_LIMIT - len(head) - 40
     for direction, text in reversed(transcript):
-        who = "Гражданин" if direction == "in" else "Бот"
-        line = f"{who}: {_short(text, 300)}"
+        if direction == "press":
+            line = f"Гражданин нажал «{_short(text, 300)}»"
+        else:
+            line = f"{'Гражданин' if direction == 'in' else 'Бот'}: {_short(text, 300)}"
         if budget - len(line) - 1 < 0:
             break
         budget -= len(line) + 1

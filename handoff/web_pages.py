@@ -7,6 +7,7 @@ from datetime import datetime
 from html import escape
 
 from dialog.identification import mask, mask_answer
+from dialog.presses import event_sentence, is_event
 from handoff.accounts import Role, Session
 from handoff.canned import CannedReply
 from handoff.cards import ACTIONS, CHANNELS, IDENTITY_LABELS, LEVELS, card_buttons
@@ -216,8 +217,13 @@ def _transcript_item(item: HistoryItem, hidden: dict[str, str]) -> str:
             f'<a href="{escape(file_url(str(media["ref"])))}" target="_blank" rel="noopener">файл</a>'
         )
     text = escape(mask_answer(item.text, hidden) if hidden and item.direction == "in" else item.text)
-    if not item.text and item.payload:
-        text = f'<span class="muted">нажата кнопка {escape(item.payload)}</span>'
+    if is_event(item.payload):  # what happened to the ticket, not something the citizen wrote
+        sentence = escape(event_sentence(str(item.payload)))
+        return (
+            f'<li class="msg event"><time>{_clock(item.at)}</time> <p class="text muted">{sentence}</p></li>'
+        )
+    if item.payload and item.direction == "in":
+        text = f'<span class="muted">нажата кнопка «{escape(item.text or item.payload)}»</span>'
     return (
         f'<li class="msg {css}"><span class="who">{who}</span> <time>{_clock(item.at)}</time>'
         f'<p class="text">{text}</p>{" ".join(files)}</li>'

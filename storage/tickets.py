@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Update, func, insert, select, update
+from sqlalchemy import Select, Update, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.dead_letters import DeadLetterStore
@@ -26,6 +26,12 @@ from storage.records import CitizenMessage, EventRecord, NewTicket, NewUpdate, P
 from storage.repositories import insert_updates
 
 ACTIVE = ("new", "in_progress", "needs_info")
+
+
+# a citizen's button press reads differently in a transcript from what they wrote
+_PRESS_OR_DIRECTION = case(
+    (Message.payload.is_not(None) & (Message.direction == "in"), "press"), else_=Message.direction
+)
 
 
 class TicketStore:
@@ -143,10 +149,11 @@ class TicketStore:
             return list((await session.scalars(query)).all())
 
     async def transcript(self, channel: str, chat_id: str, limit: int) -> list[tuple[str, str]]:
-        """The conversation's last messages, oldest first: (direction, text)."""
+        """The conversation's last messages, oldest first: (direction, text); a button the citizen
+        pressed has the direction "press" and its label as the text."""
         async with self._sessions() as session:
             query = (
-                select(Message.direction, Message.text)
+                select(_PRESS_OR_DIRECTION, Message.text)
                 .join(Conversation, Conversation.id == Message.conversation_id)
                 .where(Conversation.channel == channel, Conversation.chat_id == chat_id, Message.text != "")
                 .order_by(Message.id.desc())

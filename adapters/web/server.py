@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from adapters.web.channel import CHANNEL, WebChannel, history_frame
+from dialog.presses import is_event
 from dialog.ticket_talk import IMAGE_TYPES, image_type
 from storage.records import NewUpdate
 
@@ -127,7 +128,12 @@ class WebChat:
         queue = self.channel.hub.subscribe(chat_id)  # first: nothing sent meanwhile is missed
         try:
             history = await self.channel.store.history(CHANNEL, chat_id, HISTORY)
-            frames = [history_frame(i) for i in history if not (i.direction == "in" and i.text == "/start")]
+            shown = [
+                i
+                for i in history
+                if not (i.direction == "in" and i.text == "/start") and not is_event(i.payload)
+            ]
+            frames = [history_frame(i) for i in shown]
             await ws.send_json({"type": "welcome", "visitor": token, "history": frames})
             if not history:  # a new visitor is greeted with the menu, once (the key sees to that)
                 payload = {"visitor": chat_id, "id": "start", "text": "/start"}

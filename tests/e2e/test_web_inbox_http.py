@@ -285,3 +285,36 @@ async def test_a_citizen_sees_a_web_reply_as_the_operators(site: Site) -> None:
         _, frame = await visitor.reply(after, "номер телефона")
     assert frame["from"] == "operator" and frame["text"].startswith("Анна Петрова: ")
     assert (await ticket_of(site, ticket.number or "")).assignee == "web:anna"  # answering takes it
+
+
+async def test_button_presses_read_as_their_labels_for_operators_and_after_a_reload(site: Site) -> None:
+    async with citizen(site) as visitor:
+        number = await open_ticket(visitor)  # every identification question skipped with its button
+        token = visitor.token
+    ticket = await ticket_of(site, number)
+    async with signed_in(site, "anna") as anna:
+        _, page = await anna.get(f"/inbox/ticket/{ticket.id}")
+    assert "нажата кнопка «Пропустить»" in html.unescape(page)
+    assert "intake:skip" not in page
+    async with citizen(site, token) as again:  # the chat page reloaded
+        history = again.welcome["history"]
+    pressed = [f for f in history if f["from"] == "citizen" and f["text"] == "Пропустить"]
+    assert pressed, history
+    assert all(f["text"] or f.get("file") for f in history if f["from"] == "citizen")  # no empty bubbles
+
+
+async def test_a_resolved_ticket_reads_as_a_sentence_not_as_the_citizens_press(site: Site) -> None:
+    async with citizen(site) as visitor:
+        ticket = await ticket_of(site, await open_ticket(visitor))
+        token = visitor.token
+        async with signed_in(site, "anna") as anna:
+            await anna.act(ticket, "take")
+            after = len(visitor.frames)
+            await anna.act(await ticket_of(site, ticket.number or ""), "resolve")
+            await visitor.reply(after, "Оцените")  # the event reached the citizen's conversation
+            _, page = await anna.get(f"/inbox/ticket/{ticket.id}")
+    assert "Обращение отмечено решённым" in html.unescape(page)
+    assert "event:resolved" not in page
+    async with citizen(site, token) as again:
+        history = again.welcome["history"]
+    assert all(f["text"] or f.get("file") for f in history if f["from"] == "citizen")  # no phantom bubble

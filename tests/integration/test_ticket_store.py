@@ -288,3 +288,25 @@ async def test_an_illegal_move_is_refused_and_nothing_is_stored(
     unchanged = await store.ticket(ticket.id)
     assert unchanged is not None and unchanged.status == "new" and unchanged.version == ticket.version
     assert await count(sessions, TicketEvent, TicketEvent.ticket_id == ticket.id) == 1
+
+
+async def test_the_transcript_tells_presses_from_words_and_leaves_events_out(
+    store: TicketStore, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions.begin() as session:
+        conversation = Conversation(channel="telegram", chat_id="77")
+        session.add(conversation)
+        await session.flush()
+        for direction, text, payload in [
+            ("in", "позовите оператора", None),
+            ("out", "Назовите фамилию", None),
+            ("in", "Пропустить", "intake:skip"),  # stored with the button's label
+            ("in", "", "event:resolved"),  # what happened to the ticket, no words of the citizen
+        ]:
+            row = Message(conversation_id=conversation.id, direction=direction, text=text, payload=payload)
+            session.add(row)
+    assert await store.transcript("telegram", "77", 10) == [
+        ("in", "позовите оператора"),
+        ("out", "Назовите фамилию"),
+        ("press", "Пропустить"),
+    ]
