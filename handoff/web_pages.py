@@ -118,6 +118,7 @@ def ticket_view(
 ) -> str:
     hidden = {str(k): str(v) for k, v in (ticket.identification or {}).items()} if masked else {}
     shown = [item for item in history if item.text != "/start"]
+    changes = "".join(_event(e, ticket.rule, situation) for e in events)
     return (
         f'<div id="live" data-live><h1>Обращение № {escape(ticket.number or "")}</h1>'
         f'<div class="ticket">{_card(ticket, situation, masked)}{_actions(ticket, allowed, csrf)}</div>'
@@ -125,7 +126,7 @@ def ticket_view(
         f'<ol class="transcript">{"".join(_transcript_item(i, hidden) for i in shown)}'
         "</ol></section>"
         f'<aside><h2>Заметки</h2><ul class="notes">{_notes(notes)}</ul>'
-        f'<h2>История</h2><ul class="events">{"".join(_event(e) for e in events)}</ul></aside></div></div>'
+        f'<h2>История</h2><ul class="events">{changes}</ul></aside></div></div>'
     )
 
 
@@ -240,11 +241,15 @@ def _notes(notes: Sequence[TicketNote]) -> str:
     )
 
 
-def _event(event: TicketEvent) -> str:
+_ACTORS = {"bot": "Бот", "citizen": "Гражданин"}
+
+
+def _event(event: TicketEvent, rule: str, situation: str) -> str:
     moved = f"{Status(event.before).label} → " if event.before else ""
     to = Status(event.after).label if event.after else ""
-    who = event.actor_name or event.actor
-    note = f" ({escape(event.note)})" if event.note else ""
+    who = event.actor_name or _ACTORS.get(event.actor, event.actor)
+    said = situation if event.note == rule and situation else event.note  # the situation, not its id
+    note = f" ({escape(said)})" if said else ""
     return f"<li><time>{_clock(event.at)}</time> {escape(who)}: {escape(moved + to)}{note}</li>"
 
 

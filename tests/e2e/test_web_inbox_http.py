@@ -296,6 +296,8 @@ async def test_button_presses_read_as_their_labels_for_operators_and_after_a_rel
         _, page = await anna.get(f"/inbox/ticket/{ticket.id}")
     assert "нажата кнопка «Пропустить»" in html.unescape(page)
     assert "intake:skip" not in page
+    # the history names who and why in words: «Бот: новое (просьба соединить с оператором)»
+    assert "bot:" not in page and "explicit_request" not in page and "Бот: " in html.unescape(page)
     async with citizen(site, token) as again:  # the chat page reloaded
         history = again.welcome["history"]
     pressed = [f for f in history if f["from"] == "citizen" and f["text"] == "Пропустить"]
