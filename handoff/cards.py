@@ -21,7 +21,6 @@ IDENTITY_LABELS = {
     "phone": "Телефон",
     "application_number": "Номер заявления",
 }
-LEVELS = {Level.BOT: "бот", Level.OPERATOR: "оператор", Level.SPECIALIST: "старший специалист"}
 ACTIONS = {
     "take": "Взять",
     "transfer": "Передать специалисту",
@@ -54,7 +53,7 @@ def card_buttons(ticket: TicketRow) -> tuple[Button, ...]:
 def card_text(ticket: TicketRow, situation: str, transcript: Sequence[tuple[str, str]], masked: bool) -> str:
     status, level = Status(ticket.status), Level(ticket.level)
     lines = [
-        f"Обращение № {ticket.number} · {status.label} · уровень {level} ({LEVELS[level]})",
+        f"Обращение № {ticket.number} · {status.label} · уровень {level.label}",
         f"Канал: {CHANNELS.get(ticket.channel, ticket.channel)}",
         f"Гражданин: {ticket.citizen_name or 'имя не указано'}",
     ]

@@ -21,7 +21,6 @@ log = logging.getLogger("okno.handoff.stats")
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 RATINGS = range(1, 6)
-_LEVEL_LABELS: dict[int, str] = {Level.BOT: "бот", Level.OPERATOR: "оператор", Level.SPECIALIST: "специалист"}
 _STATUS_LABELS = {s.value: s.label for s in Status}
 _BAR_WIDTH = 40
 K = TypeVar("K", bound=Hashable)
@@ -143,7 +142,7 @@ def status_label(value: str) -> str:
 
 
 def level_label(value: int) -> str:
-    return _LEVEL_LABELS.get(value, f"уровень {value}")
+    return Level(value).label if value in set(Level) else f"уровень {value}"
 
 
 def duration_text(seconds: float | None) -> str:

@@ -37,6 +37,14 @@ class Level(IntEnum):
     OPERATOR = 2
     SPECIALIST = 3
 
+    @property
+    def label(self) -> str:
+        """As the contact center's documents name the levels: «2 — оператор»."""
+        return f"{int(self)} — {_LEVEL_NAMES[self]}"
+
+
+_LEVEL_NAMES = {Level.BOT: "бот", Level.OPERATOR: "оператор", Level.SPECIALIST: "старший специалист"}
+
 
 # Where each status may go. «Решено» may be reopened when the citizen writes again in time.
 # «Новое» again means back in the queue: after a transfer to a specialist, or a reopened ticket

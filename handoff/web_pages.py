@@ -10,7 +10,7 @@ from dialog.identification import mask, mask_answer
 from dialog.presses import event_sentence, is_event
 from handoff.accounts import Role, Session
 from handoff.canned import CannedReply
-from handoff.cards import ACTIONS, CHANNELS, IDENTITY_LABELS, LEVELS, card_buttons
+from handoff.cards import ACTIONS, CHANNELS, IDENTITY_LABELS, card_buttons
 from handoff.tickets import Level, Status
 from handoff.tracking import MSK, aware
 from storage.models import TicketEvent, TicketNote, TicketRow
@@ -75,7 +75,7 @@ def queue(
         tabs.append(f'<a href="/inbox?tab={key}"{current}>{label} <span class="count">{count}</span></a>')
     levels = "".join(
         f'<a href="/inbox?tab={tab}&amp;level={int(value)}"'
-        f"{' aria-current=page' if level == value else ''}>уровень {int(value)}</a>"
+        f"{' aria-current=page' if level == value else ''}>{value.label}</a>"
         for value in (Level.OPERATOR, Level.SPECIALIST)
     )
     rows = "".join(_queue_row(t, now, situations.get(t.rule, t.rule)) for t in tickets) or (
@@ -159,7 +159,7 @@ def _card(ticket: TicketRow, situation: str, masked: bool) -> str:
     status, level = Status(ticket.status), Level(ticket.level)
     rows = [
         ("Статус", status.label),
-        ("Уровень", f"{int(level)} ({LEVELS[level]})"),
+        ("Уровень", level.label),
         ("Канал", CHANNELS.get(ticket.channel, ticket.channel)),
         ("Гражданин", ticket.citizen_name or "имя не указано"),
         ("Ситуация", situation or ticket.rule),

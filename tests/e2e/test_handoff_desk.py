@@ -46,7 +46,7 @@ async def test_transfer_to_a_specialist_group_carries_the_whole_context(
             await fake.wait_for(lambda f: True)
         assert moved is not None and moved.desk_chat_id == str(SPECIALISTS) and moved.level == 3
         card = fake.messages[(str(SPECIALISTS), moved.card_message_id)]
-        assert "уровень 3 (старший специалист)" in card["text"]
+        assert "уровень 3 — старший специалист" in card["text"]
         assert "отказали в услуге без объяснения причин" in card["text"]  # the transcript came along
         take = next(
             b["callback_data"]

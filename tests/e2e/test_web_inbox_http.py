@@ -294,6 +294,8 @@ async def test_button_presses_read_as_their_labels_for_operators_and_after_a_rel
     ticket = await ticket_of(site, number)
     async with signed_in(site, "anna") as anna:
         _, page = await anna.get(f"/inbox/ticket/{ticket.id}")
+        _, queue = await anna.get("/inbox")
+    assert "2 — оператор" in html.unescape(queue) and "3 — старший специалист" in html.unescape(queue)
     assert "нажата кнопка «Пропустить»" in html.unescape(page)
     assert "intake:skip" not in page
     # the history names who and why in words: «Бот: новое (просьба соединить с оператором)»
