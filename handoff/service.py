@@ -297,16 +297,19 @@ class HandoffService:
 
         def rate(row: TicketRow) -> TicketChange:
             values: dict[str, Any] = {}
-            posts = []
+            posts, notes = [], []
             if rating.score is not None and 1 <= rating.score <= 5:
                 values["rating"] = rating.score
-                posts.append(PostRecord("text", system_post(texts.RATING_NOTE.format(score=rating.score))))
+                notes.append(texts.RATING_NOTE.format(score=rating.score))
             if rating.comment:
                 values["rating_comment"] = rating.comment[:2000]
-                posts.append(
-                    PostRecord("text", system_post(texts.COMMENT_NOTE.format(comment=rating.comment)))
-                )
-            return TicketChange(row.id, row.version, values, None, [*posts, PostRecord("card")])
+                notes.append(texts.COMMENT_NOTE.format(comment=rating.comment))
+            posts = [PostRecord("text", system_post(note)) for note in notes]
+            # an event in the history, which also tells open inbox pages (a resolved ticket has no
+            # other mark they watch)
+            note = " ".join(notes)
+            event = EventRecord("citizen", None, row.status, row.level, note=note) if notes else None
+            return TicketChange(row.id, row.version, values, event, [*posts, PostRecord("card")])
 
         await self.tracker.change(ticket.id, rate)
 

@@ -112,5 +112,9 @@ async def test_the_whole_path_from_rule_to_rating(
         ("in_progress", "needs_info"),
         ("needs_info", "in_progress"),
         ("in_progress", "resolved"),
+        (None, "resolved"),  # the citizen's score …
+        (None, "resolved"),  # … and comment, in the history
     ]
     assert events[1].actor == str(ANNA) and events[1].actor_name == "Оператор 9001"
+    assert [e.actor for e in events[-2:]] == ["citizen", "citizen"]
+    assert "5 из 5" in events[-2].note and "Быстро и вежливо" in events[-1].note
