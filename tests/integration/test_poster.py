@@ -302,13 +302,19 @@ async def test_a_refusal_for_one_ticket_does_not_post_the_others_twice(
     assert set(desk.topics) == threads  # one topic per ticket, none left without its ticket
 
 
-async def test_a_post_refused_for_good_goes_to_the_dead_letters_and_the_next_one_goes_out(
-    store: TicketStore, desk: MemoryDesk
-) -> None:
+async def a_ticket_saying(store: TicketStore, desk: MemoryDesk, text: str) -> tuple[GroupPoster, TicketRow]:
+    """A ticket whose topic and card are posted, and a citizen's text waiting for it."""
     poster = make_poster(store, desk)
     ticket = await open_ticket(store, "tg:1:1")
     await drain(poster, store)
-    await say(store, ticket, "первое сообщение")
+    await say(store, ticket, text)
+    return poster, ticket
+
+
+async def test_a_post_refused_for_good_goes_to_the_dead_letters_and_the_next_one_goes_out(
+    store: TicketStore, desk: MemoryDesk
+) -> None:
+    poster, ticket = await a_ticket_saying(store, desk, "первое сообщение")
     desk.fail_next("post", PermanentFailure("Bad Request: can't parse entities"))
     await drain(poster, store)
     await say(store, ticket, "второе сообщение")
@@ -328,10 +334,7 @@ async def test_a_post_refused_for_good_goes_to_the_dead_letters_and_the_next_one
 async def test_an_unexplained_failure_is_retried_then_given_up_but_an_outage_is_waited_out(
     store: TicketStore, desk: MemoryDesk
 ) -> None:
-    poster = make_poster(store, desk)
-    ticket = await open_ticket(store, "tg:1:1")
-    await drain(poster, store)
-    await say(store, ticket, "во время сбоя")
+    poster, ticket = await a_ticket_saying(store, desk, "во время сбоя")
     for _ in range(POST_ATTEMPTS * 2):  # the API away for a long while: never given up
         desk.fail_next("post", TemporaryFailure("Bad Gateway"))
     for _ in range(POST_ATTEMPTS * 2):
