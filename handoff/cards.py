@@ -50,16 +50,28 @@ def card_buttons(ticket: TicketRow) -> tuple[Button, ...]:
     return tuple(Button(f"{action}:{ticket.id}", ACTIONS[action]) for action in actions)
 
 
+FULL_NAME = "full_name"
+
+
+def citizen_name(ticket: TicketRow, masked: bool) -> str:
+    """The ФИО the citizen gave (shortened for operators), else the messenger's name for them."""
+    full_name = str((ticket.identification or {}).get(FULL_NAME) or "")
+    if full_name:
+        return mask(FULL_NAME, full_name) if masked else full_name
+    return ticket.citizen_name or "имя не указано"
+
+
 def card_text(ticket: TicketRow, situation: str, transcript: Sequence[tuple[str, str]], masked: bool) -> str:
     status, level = Status(ticket.status), Level(ticket.level)
     lines = [
         f"Обращение № {ticket.number} · {status.label} · уровень {level.label}",
         f"Канал: {CHANNELS.get(ticket.channel, ticket.channel)}",
-        f"Гражданин: {ticket.citizen_name or 'имя не указано'}",
+        f"Гражданин: {citizen_name(ticket, masked)}",
     ]
     lines += [
         f"{IDENTITY_LABELS.get(k, k)}: {mask(k, v) if masked else v}"
         for k, v in ticket.identification.items()
+        if k != FULL_NAME
     ]
     lines.append(f"Причина передачи: {situation or ticket.rule}")
     if ticket.description:

@@ -10,7 +10,7 @@ from dialog.identification import mask, mask_answer
 from dialog.presses import event_sentence, is_event
 from handoff.accounts import Role, Session
 from handoff.canned import CannedReply
-from handoff.cards import ACTIONS, CHANNELS, IDENTITY_LABELS, card_buttons
+from handoff.cards import ACTIONS, CHANNELS, FULL_NAME, IDENTITY_LABELS, card_buttons, citizen_name
 from handoff.tickets import Level, Status
 from handoff.tracking import MSK, aware
 from storage.models import TicketEvent, TicketNote, TicketRow
@@ -161,11 +161,13 @@ def _card(ticket: TicketRow, situation: str, masked: bool) -> str:
         ("Статус", status.label),
         ("Уровень", level.label),
         ("Канал", CHANNELS.get(ticket.channel, ticket.channel)),
-        ("Гражданин", ticket.citizen_name or "имя не указано"),
+        ("Гражданин", citizen_name(ticket, masked)),
         ("Ситуация", situation or ticket.rule),
         ("Исполнитель", ticket.assignee_name or "не назначен"),
     ]
     for kind, value in (ticket.identification or {}).items():
+        if kind == FULL_NAME:  # the citizen's name above
+            continue
         shown = mask(kind, str(value)) if masked else str(value)
         rows.append((IDENTITY_LABELS.get(kind, kind), shown))
     if ticket.description:

@@ -32,6 +32,7 @@ async def test_the_whole_path_from_rule_to_rating(
         assert topic["name"].startswith(f"{ticket.number} · новое · ")
         text = card(fake, ticket)["text"]
         assert "Петров П. П." in text and "***-***-445 95" in text and "отказали в услуге" in text
+        assert "Гражданин: Петров П. П." in text  # the ФИО names the citizen, not the messenger's name
         labels = [b["text"] for row in card(fake, ticket)["reply_markup"]["inline_keyboard"] for b in row]
         assert labels == ["Взять", "Передать специалисту", "Шаблоны"]
 

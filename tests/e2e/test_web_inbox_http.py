@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -54,6 +55,11 @@ async def site(tmp_path: Path, engine: ConversationEngine) -> AsyncIterator[Site
 async def signed_in(site: Site, login: str) -> AsyncIterator[Operator]:
     async with operator(site.url, login, PASSWORD) as someone:
         yield someone
+
+
+def card_text_of(card: str) -> str:
+    """The card's words without markup: «ГражданинИванов И. И.» for a term and its definition."""
+    return html.unescape(re.sub(r"<[^>]+>", "", card))
 
 
 async def ticket_of(site: Site, number: str) -> TicketRow:
@@ -175,6 +181,7 @@ async def test_identification_is_masked_for_operators_and_whole_for_the_others(s
             assert status == 200
             cards[login], pages[login] = card_of(page), page
     assert "Иванов И. И." in cards["anna"] and FULL_NAME not in cards["anna"]
+    assert "ГражданинИванов И. И." in card_text_of(cards["anna"])  # the ФИО names the citizen
     assert FULL_NAME not in pages["anna"]  # the citizen's answer in the transcript is masked too
     assert FULL_NAME in pages["sveta"]
     assert FULL_NAME in cards["olga"] and FULL_NAME in cards["sveta"]
