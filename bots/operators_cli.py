@@ -24,7 +24,10 @@ def add_operators_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     commands = operators.add_subparsers(dest="operators_command", metavar="COMMAND")
     add = commands.add_parser("add", help="create an account (asks for the password)")
     add.add_argument("login")
-    add.add_argument("--name", help="as citizens and colleagues see it (default: the login)")
+    add.add_argument(
+        "--name",
+        help="as citizens and colleagues see it (default: asked; the inbox asks at the first sign-in)",
+    )
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     commands.add_parser("list", help="every account with its role and state")
@@ -49,11 +52,20 @@ def cmd_operators(args: argparse.Namespace, settings: Settings) -> int:
             return _run(
                 settings, lambda store: _set(store, args.login, password_hash=hash_password(password))
             )
-        role, name = args.role, args.name or args.login
+        role, name = args.role, args.name or _asked_name(args.login)
         return _run(settings, lambda store: _add(store, args.login, name, role, password))
     except (OSError, SQLAlchemyError) as exc:
         sys.stderr.write(f"Cannot reach the database: {exc}\nCheck OKNO_DATABASE_URL.\n")
         return 2
+
+
+def _asked_name(login: str) -> str:
+    """The person's name, asked when someone is at the terminal; else the login, and the web inbox
+    asks for the name at the first sign-in."""
+    if not sys.stdin.isatty():
+        return login
+    typed = " ".join(input("Имя, которое увидят граждане (например, Анна Петрова): ").split())
+    return typed or login
 
 
 def _password(from_stdin: bool) -> str | None:

@@ -24,7 +24,7 @@ from bots.keyed import GroupCommit
 from bots.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bots.settings import Settings
 from dialog.ticket_talk import AttachmentPolicy
-from handoff.accounts import Role, SessionSigner, hash_password
+from handoff.accounts import UNNAMED, Role, SessionSigner, hash_password
 from handoff.web_inbox import WebInbox
 from handoff.web_stats import stats_page
 from storage.db import make_sessions
@@ -116,11 +116,12 @@ async def first_sign_in(settings: Settings, store: WebStore) -> None:
     if not settings.web_inbox or await store.accounts():
         return
     password = secrets.token_urlsafe(9)
-    await store.add_account(FIRST_LOGIN, "Администратор", Role.SUPERVISOR.value, hash_password(password))
+    # named by its owner at the first sign-in (handoff.accounts.UNNAMED)
+    await store.add_account(FIRST_LOGIN, UNNAMED, Role.SUPERVISOR.value, hash_password(password))
     base = f"http://{settings.web_host}:{settings.web_port}"
     sys.stderr.write(
         f"\nОкно: операторская — {base}/inbox\n"
-        f"  первый вход: логин {FIRST_LOGIN}, пароль {password}\n"
+        f"  первый вход: логин {FIRST_LOGIN}, пароль {password} (затем укажите своё имя)\n"
         f"  (свои учётные записи: okno operators add ЛОГИН --role operator; "
         f"этот пароль сменить: okno operators passwd {FIRST_LOGIN})\n"
         f"Чат для граждан — {base}/chat\n\n"

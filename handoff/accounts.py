@@ -58,6 +58,27 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+# the first account is made before anyone is there to name it, and a script may add one with no
+# name (it is then its login): the person's name is asked at the first sign-in, before the account
+# can act where citizens would read «занимается оператор Администратор»
+UNNAMED = "Администратор"
+NAME_LIMIT = 64
+
+
+def needs_name(name: str, login: str = "") -> bool:
+    return not name.strip() or name in (UNNAMED, login)
+
+
+def name_problem(name: str) -> str | None:
+    """Why a display name cannot be used, or None: citizens read it as «Анна Петрова: …»."""
+    name = name.strip()
+    if len(name) < 2 or len(name) > NAME_LIMIT or not any(c.isalpha() for c in name):
+        return f"Укажите имя, которое увидят граждане и коллеги: от 2 до {NAME_LIMIT} символов."
+    if needs_name(name):
+        return "Укажите своё имя, например «Анна Петрова»."
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     login: str

@@ -18,12 +18,15 @@ from aiohttp import BodyPartReader, web
 from dialog.ticket_talk import AttachmentPolicy, image_type
 from handoff import web_pages
 from handoff.accounts import (
+    NAME_LIMIT,
     SESSION_SECONDS,
     Role,
     Session,
     SessionSigner,
     check_password,
     may_act,
+    name_problem,
+    needs_name,
     sees_identification,
 )
 from handoff.canned import CannedReplies
@@ -53,6 +56,7 @@ EMPTY_REPLY = "Напишите текст ответа или приложит�
 BAD_FILE = "Можно приложить только фото JPEG или PNG до {limit}."
 
 Form = dict[str, Any]
+NAMELESS_PATHS = frozenset({"/inbox/name", "/inbox/logout", "/inbox/events"})  # open before a name is given
 Handler = Callable[[web.Request, Session, Form], Awaitable[web.StreamResponse]]
 Report = Callable[[], Awaitable[tuple[str, bytes]]]  # the statistics page's body, and its chart
 
@@ -133,6 +137,8 @@ class WebInbox:
         app.router.add_get("/inbox/ticket/{id:\\d+}", self._signed_in(self.ticket))
         app.router.add_post("/inbox/ticket/{id:\\d+}/{action}", self._signed_in(self.act))
         app.router.add_get("/inbox/events", self._signed_in(self.events))
+        app.router.add_get("/inbox/name", self._signed_in(self.name_page))
+        app.router.add_post("/inbox/name", self._signed_in(self.set_name))
         app.router.add_get("/inbox/stats", self._signed_in(self.stats, Role.SUPERVISOR))
         app.router.add_get("/inbox/stats.png", self._signed_in(self.stats_chart, Role.SUPERVISOR))
         app.router.add_static("/inbox/static", STATIC, append_version=False)
@@ -147,6 +153,8 @@ class WebInbox:
                 if request.method == "GET" and request.path != "/inbox/events":
                     raise web.HTTPSeeOther("/inbox/login")
                 raise web.HTTPUnauthorized(text="Войдите снова.")
+            if needs_name(account.name, account.login) and request.path not in NAMELESS_PATHS:
+                raise web.HTTPSeeOther("/inbox/name")  # a name first: citizens will read it
             if role is not None and session.role is not role:
                 raise web.HTTPForbidden(text="Эта страница только для руководителей.")
             form: Form = {}
@@ -186,12 +194,30 @@ class WebInbox:
         if not check_password(password, stored) or account is None or account.disabled:
             logger.info("a failed sign-in to the web inbox")
             return _html(web_pages.page("Вход", web_pages.login_form(LOGIN_FAILED, login)), 401)
-        _, cookie = self.signer.issue(account.login, account.name, Role(account.role))
+        raise self._signed_in_as(account.login, account.name, Role(account.role))
+
+    def _signed_in_as(self, login: str, name: str, role: Role) -> web.HTTPSeeOther:
+        _, cookie = self.signer.issue(login, name, role)
         response = web.HTTPSeeOther("/inbox")
         response.set_cookie(
             COOKIE, cookie, httponly=True, samesite="Strict", secure=self.secure_cookies, path="/"
         )
-        raise response
+        return response
+
+    async def name_page(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:
+        known = "" if needs_name(session.name, session.login) else session.name
+        body = web_pages.name_form(self.signer.csrf(session), known)
+        return self._page(request, session, "Ваше имя", body)
+
+    async def set_name(self, request: web.Request, session: Session, form: Form) -> web.StreamResponse:
+        """The name citizens and colleagues see; the session is issued again with it."""
+        name = " ".join(str(form.get("name", "")).split())
+        problem = name_problem(name)
+        if problem is not None:
+            body = web_pages.name_form(self.signer.csrf(session), name[:NAME_LIMIT], problem)
+            return self._page(request, session, "Ваше имя", body)
+        await self.store.set_account(session.login, name=name)
+        raise self._signed_in_as(session.login, name, session.role)
 
     async def logout(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:
         # every session of this operator issued until now stops working, copies of the cookie too

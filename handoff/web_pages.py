@@ -60,6 +60,18 @@ def login_form(error: str = "", login: str = "") -> str:
     )
 
 
+def name_form(csrf: str, name: str = "", error: str = "") -> str:
+    alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    return (
+        '<section class="login"><h1>Как вас представлять?</h1>'
+        "<p>Это имя увидят граждане («занимается оператор Анна Петрова») и коллеги.</p>"
+        f'{alert}<form method="post" action="/inbox/name">{_csrf(csrf)}'
+        '<label for="name">Имя и фамилия</label>'
+        f'<input id="name" name="name" autocomplete="name" required maxlength="64" value="{escape(name)}">'
+        '<button type="submit">Сохранить</button></form></section>'
+    )
+
+
 def queue(
     tab: str,
     tickets: Sequence[TicketRow],

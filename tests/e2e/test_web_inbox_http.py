@@ -16,7 +16,7 @@ from yarl import URL
 
 from dialog.engine import ConversationEngine
 from handoff import texts
-from handoff.accounts import Role, hash_password
+from handoff.accounts import UNNAMED, Role, hash_password
 from handoff.web_inbox import CSRF_FAILED, LOGIN_FAILED, LOGIN_THROTTLED, NOT_ALLOWED, NOTE_SAVED, SENT
 from storage.models import TicketRow
 from tests.e2e.web_helpers import (
@@ -24,6 +24,7 @@ from tests.e2e.web_helpers import (
     Site,
     card_of,
     citizen,
+    csrf_of,
     open_ticket,
     operator,
     photo_during_a_handoff,
@@ -329,3 +330,28 @@ async def test_a_resolved_ticket_reads_as_a_sentence_not_as_the_citizens_press(s
     async with citizen(site, token) as again:
         history = again.welcome["history"]
     assert all(f["text"] or f.get("file") for f in history if f["from"] == "citizen")  # no phantom bubble
+
+
+async def test_the_first_account_gives_a_persons_name_before_it_acts(site: Site) -> None:
+    assert site.runtime.web_store is not None
+    await site.runtime.web_store.add_account("admin", UNNAMED, Role.SUPERVISOR.value, hash_password(PASSWORD))
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        status, page = await sign_in(http, site.url, "admin", PASSWORD)
+        assert status == 200 and "Как вас представлять?" in page  # asked before the queue
+        async with http.get(f"{site.url}/inbox", allow_redirects=False) as response:
+            assert (response.status, response.headers["Location"]) == (303, "/inbox/name")
+        form = {"csrf": csrf_of(page), "name": "  я "}
+        async with http.post(f"{site.url}/inbox/name", data=form) as response:
+            assert "от 2 до 64 символов" in await response.text()
+        form["name"] = "Мария   Иванова"
+        async with http.post(f"{site.url}/inbox/name", data=form) as response:
+            page = await response.text()
+        assert "Обращения" in page and "Мария Иванова" in page  # the queue, with the new name
+        account = await site.runtime.web_store.account("admin")
+        assert account is not None and account.name == "Мария Иванова"
+        async with citizen(site) as visitor:
+            ticket = await ticket_of(site, await open_ticket(visitor))
+            taker = Operator(http, site.url, csrf_of(page))
+            after = len(visitor.frames)
+            await taker.act(ticket, "take")
+            await visitor.reply(after, "занимается оператор Мария Иванова")

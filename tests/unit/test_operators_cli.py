@@ -139,3 +139,14 @@ def test_passwd_sets_a_new_password(okno: Cli, database: str) -> None:
     after = account(database, "anna")
     assert after is not None and check_password(NEW_PASSWORD, after.password_hash)
     assert not check_password(PASSWORD, after.password_hash)
+
+
+def test_the_name_is_asked_at_the_terminal(okno: Cli, monkeypatch: pytest.MonkeyPatch, database: str) -> None:
+    typed = iter([PASSWORD, PASSWORD])
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(typed))
+    terminal = io.StringIO("  Анна   Петрова \n")
+    terminal.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(sys, "stdin", terminal)
+    assert main(["operators", "add", "anna"]) == 0
+    stored = account(database, "anna")
+    assert stored is not None and stored.name == "Анна Петрова"
