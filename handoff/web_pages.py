@@ -26,6 +26,14 @@ QUEUE_TABS = (
 )
 
 
+# a window in a frame, as a data URL: no file to serve, and no browser's request for /favicon.ico fails
+FAVICON = (
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
+    "%3Crect width='16' height='16' rx='3' fill='%231f5fa8'/%3E"
+    "%3Crect x='4' y='4' width='8' height='8' rx='1' fill='white'/%3E%3C/svg%3E"
+)
+
+
 def page(title: str, body: str, session: Session | None = None, csrf: str = "") -> str:
     nav = ""
     if session is not None:
@@ -41,6 +49,7 @@ def page(title: str, body: str, session: Session | None = None, csrf: str = "") 
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} — Окно</title>"
         '<link rel="stylesheet" href="/inbox/static/inbox.css">'
+        f'<link rel="icon" href="{FAVICON}">'
         '<script src="/inbox/static/inbox.js" defer></script></head>'
         f'<body><header><a class="brand" href="/inbox">Окно · операторская</a>{nav}</header>'
         f"<main>{body}</main></body></html>"

@@ -130,3 +130,21 @@ async def test_a_returning_visitor_sees_their_conversation(browser: Browser, sit
     ).to_be_visible()
     await bot_says(chat, "Помог ли ответ?")
     await expect(chat.locator(".okno-from-bot .okno-text", has_text="Здравствуйте")).to_have_count(1)
+
+
+async def test_on_a_phone_a_number_stays_whole_and_the_picker_offers_what_is_taken(
+    browser: Browser, site: Site
+) -> None:
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU")
+    chat = await context.new_page()
+    await chat.goto(f"{site.url}/chat")
+    await bot_says(chat, "Здравствуйте")
+    await say(chat, "номер горячей линии")
+    await bot_says(chat, "Помог ли ответ?")
+    numbers = chat.locator(".okno-from-bot .okno-nowrap", has_text="555-35-35")
+    await expect(numbers.first).to_be_visible()
+    lines = await numbers.first.evaluate("span => span.getClientRects().length")
+    assert lines == 1, "the hotline number broke over two lines"
+    # the server takes JPEG and PNG only: the picker must not offer PDF and then refuse it
+    assert await chat.locator("#okno-file").get_attribute("accept") == "image/jpeg,image/png"
+    assert await chat.locator("link[rel=icon]").count() == 1

@@ -95,8 +95,21 @@
   }
 
   // Builds text nodes and <a> elements; the text itself is never parsed as HTML.
+  // a phone number stays on one line: «8 800 555-35-35» must not break after «555-35-»
+  const PHONE = /(?:\+7|8)[\s\u2010\u2011-]*\(?\d{3}\)?(?:[\s\u2010\u2011-]*\d){7}/g;
+
   function fillText(node, text, linkify) {
-    const plain = (s) => { if (s) node.appendChild(document.createTextNode(s)); };
+    const words = (s) => { if (s) node.appendChild(document.createTextNode(s)); };
+    const plain = (s) => {
+      if (!s) return;
+      let from = 0;
+      for (const m of s.matchAll(PHONE)) {
+        words(s.slice(from, m.index));
+        node.appendChild(el('span', 'okno-nowrap', m[0]));
+        from = m.index + m[0].length;
+      }
+      words(s.slice(from));
+    };
     if (!linkify) { plain(text); return; }
     const re = /https?:\/\/[^\s<>"«»]+/g;
     let last = 0;
