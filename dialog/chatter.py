@@ -149,7 +149,8 @@ class Chatter:
         if intent is None:  # «сорри за капс», «отбой, нашла»: said alone, with no question beside
             alone = self.smalltalk.mentioned(analysis.words, alone=True)
             intent = alone if alone is not None and not self._asks_beyond_smalltalk(analysis) else None
-        quiet = says_nothing_more(analysis.text, raw, self._about_the_talk)
+        problem = reports_problem(analysis.text)
+        quiet = not problem and not asks(analysis.text, raw, self._about_the_talk)  # says_nothing_more
         if decision.action is Action.ANSWER and not (
             intent is not None
             and intent.id in CLOSING  # «вопрос снят, СМС пришла», «спасибо, код пришёл»
@@ -157,7 +158,7 @@ class Chatter:
             and not asks_words(analysis.text)  # against a confident answer, not even «как»
         ):
             return decision
-        if intent is not None and (self._asks_beside(content, raw) or reports_problem(analysis.text)):
+        if intent is not None and (problem or self._asks_beside(content, raw)):
             return decision  # «ужасный сайт, третий день не могу войти» is not an opinion
         quiet = quiet and size <= LONG_THANKS_MAX_WORDS
         if intent is not None and (

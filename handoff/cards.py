@@ -61,6 +61,16 @@ def citizen_name(ticket: TicketRow, masked: bool) -> str:
     return ticket.citizen_name or "имя не указано"
 
 
+def identity_rows(ticket: TicketRow, masked: bool) -> list[tuple[str, str]]:
+    """What the citizen told for identification, shortened for operators; the ФИО is not among them:
+    it names the citizen (`citizen_name`)."""
+    return [
+        (IDENTITY_LABELS.get(kind, kind), mask(kind, str(value)) if masked else str(value))
+        for kind, value in (ticket.identification or {}).items()
+        if kind != FULL_NAME
+    ]
+
+
 def card_text(ticket: TicketRow, situation: str, transcript: Sequence[tuple[str, str]], masked: bool) -> str:
     status, level = Status(ticket.status), Level(ticket.level)
     lines = [
@@ -68,11 +78,7 @@ def card_text(ticket: TicketRow, situation: str, transcript: Sequence[tuple[str,
         f"Канал: {CHANNELS.get(ticket.channel, ticket.channel)}",
         f"Гражданин: {citizen_name(ticket, masked)}",
     ]
-    lines += [
-        f"{IDENTITY_LABELS.get(k, k)}: {mask(k, v) if masked else v}"
-        for k, v in ticket.identification.items()
-        if k != FULL_NAME
-    ]
+    lines += [f"{label}: {value}" for label, value in identity_rows(ticket, masked)]
     lines.append(f"Причина передачи: {situation or ticket.rule}")
     if ticket.description:
         lines.append(f"Описание: {ticket.description}")

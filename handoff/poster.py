@@ -140,9 +140,11 @@ class GroupPoster:
         if isinstance(error, AdapterError) or is_outage(error):
             return False  # the API or the database away, a 429, a group that refuses the bot: waited out
         self._failures[ticket_id] = attempts = self._failures.get(ticket_id, 0) + 1
+        if attempts < POST_ATTEMPTS:
+            return False
         ticket = await self.store.ticket(ticket_id)
         posts = [p for p in await self.store.pending_posts(chat) if p.ticket_id == ticket_id]
-        if attempts < POST_ATTEMPTS or ticket is None or not posts:
+        if ticket is None or not posts:
             return False
         del self._failures[ticket_id]
         await self._give_up(ticket, _runs(posts)[0], f"{type(error).__name__}: {error}", attempts)

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from html import escape
 
-from dialog.identification import mask, mask_answer
+from dialog.identification import mask_answer
 from dialog.presses import event_sentence, is_event
 from handoff.accounts import Role, Session
 from handoff.canned import CannedReply
-from handoff.cards import ACTIONS, CHANNELS, FULL_NAME, IDENTITY_LABELS, card_buttons, citizen_name
+from handoff.cards import ACTIONS, CHANNELS, card_buttons, citizen_name, identity_rows
 from handoff.tickets import Level, Status
 from handoff.tracking import MSK, aware
 from storage.models import TicketEvent, TicketNote, TicketRow
@@ -186,11 +186,7 @@ def _card(ticket: TicketRow, situation: str, masked: bool) -> str:
         ("Ситуация", situation or ticket.rule),
         ("Исполнитель", ticket.assignee_name or "не назначен"),
     ]
-    for kind, value in (ticket.identification or {}).items():
-        if kind == FULL_NAME:  # the citizen's name above
-            continue
-        shown = mask(kind, str(value)) if masked else str(value)
-        rows.append((IDENTITY_LABELS.get(kind, kind), shown))
+    rows += identity_rows(ticket, masked)
     if ticket.description:
         rows.append(("Суть", ticket.description))
     if ticket.rating:
