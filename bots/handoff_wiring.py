@@ -16,6 +16,7 @@ from dialog.engine import ConversationEngine
 from handoff.canned import CannedReplies, load_canned
 from handoff.config import HandoffConfig
 from handoff.desk import OperatorDesk
+from handoff.group_budget import GroupBudget, GroupSlots
 from handoff.hours import load_calendar, schedules
 from handoff.poster import CardRenderer, GroupPoster
 from handoff.service import HandoffService
@@ -47,6 +48,8 @@ def handoff_config(settings: Settings, facts: dict[str, str] | None = None) -> H
         minutes_per_ticket=settings.ticket_minutes_per_ticket,
         group_posts_per_minute=settings.desk_posts_per_minute,
         card_debounce_seconds=settings.desk_card_debounce_seconds,
+        action_reserve=settings.desk_action_reserve,
+        edits_count=settings.desk_edits_count,
         hotline=(facts or {}).get("hotline_phone", ""),
         web_inbox=settings.web_inbox,
     )
@@ -128,7 +131,8 @@ def build_handoff(
     if bot is not None and config.desk_chats:
         parts.desk = TelegramDesk(bot, web_store.file_data)
         renderer = CardRenderer(store, config, parts.situations)
-        parts.poster = GroupPoster(store, parts.desk, config, renderer, states.take_token)
+        budget = GroupBudget(config.group_posts_per_minute, config.action_reserve, config.edits_count)
+        parts.poster = GroupPoster(store, parts.desk, config, renderer, GroupSlots(budget, states.take_slot))
         wakers.callbacks.append(parts.poster.wake)
     parts.operators = OperatorDesk(store, parts.desk, config, tracker, parts.canned, clock, web_store)
     if parts.desk is not None:

@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     desk_show_operator_name: bool = True  # citizens see «Анна: …» before an operator's words
     desk_mask_identification: bool = True  # cards show СНИЛС and phone partly hidden
     desk_posts_per_minute: float = Field(20.0, ge=0)  # per group, all topics together; 0: no limit
-    desk_card_debounce_seconds: float = Field(5.0, ge=0)
+    desk_action_reserve: int = Field(4, ge=0)  # of those, kept for card edits after operators' presses
+    desk_edits_count: bool = True  # Telegram counts edits and topic changes like messages
+    desk_card_debounce_seconds: float = Field(2.0, ge=0)
 
     # Tickets
     ticket_reopen_days: float = Field(7.0, ge=0)  # writing again sooner reopens the resolved ticket

@@ -19,7 +19,9 @@ class HandoffConfig:
     needs_info_days: float = 3.0
     minutes_per_ticket: float = 6.0  # for the citizen's wait estimate
     group_posts_per_minute: float = 20.0  # Telegram allows a bot about 20 messages a minute in a group
-    card_debounce_seconds: float = 5.0
+    action_reserve: int = 4  # of those, kept for card edits: an operator's press shows at once
+    edits_count: bool = True  # Telegram charges edits like messages (see handoff/group_budget.py)
+    card_debounce_seconds: float = 2.0
     transcript_messages: int = 12
     hotline: str = ""  # told to citizens when no operators' group is connected
     web_inbox: bool = False  # operators also work in the browser (or only there)

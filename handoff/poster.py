@@ -1,10 +1,11 @@
 """Posting to the operators' groups through one shaped queue per group.
 
-Telegram lets a bot send about 20 messages a minute into one group, all its topics together.
-Each group's posts wait in the database; a loop per group spends its budget on the tickets
-whose oldest posts wait longest (a few side by side), merges a ticket's waiting texts into one message, and
-edits a ticket's card at most once per debounce interval — so a burst costs a few posts and
-nothing is dropped. A topic deleted or closed by hand is created again with its card.
+Each group's posts wait in the database. A loop per group plans the next jobs (`post_plan`): the
+card an operator just changed first, then the tickets waiting longest, a few side by side, then
+topic renames. Every call into the group takes a slot of the group's window (`group_budget`), so
+Telegram's limit holds while bursts go out at once; a ticket's waiting texts go as one message, a
+card is built when its slot is taken and edited at most once per debounce interval, and nothing
+is dropped. A topic deleted or closed by hand is created again with its card.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from adapters.errors import AdapterError, PermanentFailure, RetryLater, TopicGon
 from dialog.messages import Button
 from handoff.cards import card_buttons, card_text, topic_name
 from handoff.config import HandoffConfig
+from handoff.group_budget import GroupSlots
 from handoff.ports import Desk, DeskFile
+from handoff.post_plan import Job, JobKind, Tier, first_run, plan
 from handoff.tickets import Status
 from handoff.waiting import wait_for_either
 from storage.models import DeskPost, TicketRow
@@ -34,11 +37,10 @@ logger = logging.getLogger("okno.handoff.poster")
 POST_LIMIT = 4000
 POLL_SECONDS = 1.0
 MAX_BACKOFF = 30.0
-FILE_KINDS = ("photo", "document")
+FILE_KINDS = ("photo", "document", "voice")
 TICKETS_AT_ONCE = 8
 POST_ATTEMPTS = 5  # unexplained failures of one ticket's posts before they go to the dead letters
-
-TakeToken = Callable[[str, float, float], Awaitable[float]]
+FINISHED = (Status.RESOLVED.value, Status.CLOSED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,23 @@ class CardRenderer:
         return Card(text, card_buttons(ticket), topic_name(ticket, situation))
 
 
+class Allowance:
+    """The slots one job may use: the first was taken when the job was chosen, the rest are waited for."""
+
+    def __init__(self, poster: GroupPoster, chat: str, tier: Tier, prepaid: bool = True) -> None:
+        self._poster = poster
+        self._chat = chat
+        self._tier = tier
+        self._prepaid = prepaid
+
+    async def spend(self, edit: bool = False) -> None:
+        if self._prepaid:
+            self._prepaid = False
+            self._poster.sent += 1
+            return
+        await self._poster.spend(self._chat, self._tier, edit)
+
+
 class GroupPoster:
     def __init__(
         self,
@@ -70,15 +89,21 @@ class GroupPoster:
         desk: Desk,
         config: HandoffConfig,
         renderer: CardRenderer,
-        take_token: TakeToken,
+        slots: GroupSlots,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
         self.desk = desk
         self.config = config
         self.renderer = renderer
-        self.take_token = take_token
+        self.slots = slots
+        self.clock = clock
+        self.sleep = sleep
         self._wake: dict[str, asyncio.Event] = {}
-        self._shown: dict[int, Card] = {}  # what each ticket's card and topic show now
+        self._shown: dict[int, Card] = {}  # what each ticket's card shows now
+        self._topics: dict[int, str] = {}  # what each ticket's topic is called now
+        self._renames: dict[str, set[int]] = {}  # group → tickets whose topic name may be behind
         self._edited_at: dict[int, float] = {}
         self._failures: dict[int, int] = {}  # ticket id → unexplained failures in a row
         self.sent = 0  # posts, edits and topic changes made: what the budget paid for
@@ -111,34 +136,78 @@ class GroupPoster:
                 wake.clear()
 
     async def flush_one(self, chat: str) -> float:
-        """Post the waiting posts of the tickets first in line; returns the seconds until the next round."""
+        """Start the jobs first in line that the group's window lets go now; the seconds until the next
+        round (0: at once)."""
         posts = await self.store.pending_posts(chat)
-        if not posts:
+        renames = sorted(self._renames.get(chat, ()))
+        if not posts and not renames:
             return POLL_SECONDS
-        now = time.monotonic()
-        ready = [p for p in posts if p.kind != "card" or self._card_due(p.ticket_id, now) <= 0]
-        if not ready:
-            return min(self._card_due(p.ticket_id, now) for p in posts)
-        # the tickets waiting longest, a few side by side: the budget still paces every post
-        tickets = list(dict.fromkeys(p.ticket_id for p in ready))[:TICKETS_AT_ONCE]
+        tickets = await self.store.tickets(sorted({p.ticket_id for p in posts} | set(renames)))
+        now = self.clock()
+        jobs, wait = plan(chat, posts, tickets, lambda t: self._card_due(t, now), renames)
+        chosen: list[Job] = []
+        for job in jobs:
+            if len(chosen) >= TICKETS_AT_ONCE:
+                break
+            if not await self._needed(chat, job, tickets.get(job.ticket_id)):
+                continue  # nothing to show: no slot spent
+            if job.sends and (wait := await self.slots.try_take(chat, job.tier, job.kind is JobKind.CARD)):
+                break
+            chosen.append(job)
+        if not chosen:
+            return wait if jobs else min(wait or POLL_SECONDS, POLL_SECONDS)
         results = await asyncio.gather(
-            *(self._flush_ticket(chat, t, [p for p in ready if p.ticket_id == t]) for t in tickets),
+            *(self._do(chat, job, tickets.get(job.ticket_id)) for job in chosen),
             return_exceptions=True,  # the others finish (and are marked posted) before any retry
         )
         errors = [
             result
-            for ticket_id, result in zip(tickets, results, strict=True)
-            if isinstance(result, Exception) and not await self._out_of_attempts(chat, ticket_id, result)
+            for job, result in zip(chosen, results, strict=True)
+            if isinstance(result, Exception) and not await self._out_of_attempts(chat, job, result)
         ]
         if errors:
             raise errors[0]
         return 0.0
 
-    async def _out_of_attempts(self, chat: str, ticket_id: int, error: Exception) -> bool:
+    async def _do(self, chat: str, job: Job, ticket: TicketRow | None) -> None:
+        if job.kind is JobKind.MOVE:
+            await self._follow(job, ticket)
+            return
+        assert ticket is not None  # the plan makes other jobs only for tickets it found
+        allowance = Allowance(self, chat, job.tier)
+        if job.kind is JobKind.RENAME:
+            self._renames.get(chat, set()).discard(ticket.id)
+            await self._rename(chat, ticket, allowance)
+            return
+        try:
+            if job.kind is JobKind.NEW_TOPIC:
+                await self._new_topic(chat, ticket, allowance)
+            elif job.kind is JobKind.CARD:
+                await self._refresh_card(chat, ticket, allowance)
+            else:
+                await self._post_run(chat, ticket, list(job.posts), allowance)
+        except PermanentFailure as exc:
+            if isinstance(exc, TopicGone):
+                raise
+            await self._give_up(ticket, list(job.posts), f"refused by Telegram: {exc}", 1)
+            return
+        await self.store.finish_posts([p.id for p in job.posts])
+        self._failures.pop(ticket.id, None)
+
+    async def _follow(self, job: Job, ticket: TicketRow | None) -> None:
+        """A ticket moved to another group: its card goes there; what was written follows it."""
+        await self.store.finish_posts([p.id for p in job.posts])
+        posts = [p for p in job.posts if p.kind not in ("card", "close", "reopen")]
+        if ticket is not None and posts:
+            logger.info("posts of ticket %s follow it to group %s", ticket.id, ticket.desk_chat_id)
+            await self.store.post(ticket, [_record(p) for p in posts])
+
+    async def _out_of_attempts(self, chat: str, job: Job, error: Exception) -> bool:
         """An error no outage explains, met POST_ATTEMPTS times in a row: the ticket's first waiting
         posts are given up, so its later ones (and the loop) are not held for ever."""
         if isinstance(error, AdapterError) or is_outage(error):
             return False  # the API or the database away, a 429, a group that refuses the bot: waited out
+        ticket_id = job.ticket_id
         self._failures[ticket_id] = attempts = self._failures.get(ticket_id, 0) + 1
         if attempts < POST_ATTEMPTS:
             return False
@@ -147,67 +216,51 @@ class GroupPoster:
         if ticket is None or not posts:
             return False
         del self._failures[ticket_id]
-        await self._give_up(ticket, _runs(posts)[0], f"{type(error).__name__}: {error}", attempts)
+        await self._give_up(
+            ticket, list(job.posts) or first_run(posts), f"{type(error).__name__}: {error}", attempts
+        )
         return True
 
     def _card_due(self, ticket_id: int, now: float) -> float:
         last = self._edited_at.get(ticket_id)
         return 0.0 if last is None else last + self.config.card_debounce_seconds - now
 
-    async def _flush_ticket(self, chat: str, ticket_id: int, posts: list[DeskPost]) -> None:
-        ticket = await self.store.ticket(ticket_id)
-        if ticket is None or ticket.desk_chat_id != chat:  # moved to another group: its card goes there
-            await self.store.finish_posts([p.id for p in posts if p.kind in ("card", "close", "reopen")])
-            posts = [p for p in posts if p.kind not in ("card", "close", "reopen")]
-            if ticket is None or not posts:
-                return
-            logger.info("posts of ticket %s follow it to group %s", ticket_id, ticket.desk_chat_id)
-            await self.store.finish_posts([p.id for p in posts])
-            await self.store.post(ticket, [_record(p) for p in posts])
-            return
-        if ticket.thread_id is None:
-            ticket = await self._new_topic(chat, ticket)
-        for group in _runs(posts):
-            try:
-                ticket = await self._post_run(chat, ticket, group)
-            except PermanentFailure as exc:
-                if isinstance(exc, TopicGone):
-                    raise
-                await self._give_up(ticket, group, f"refused by Telegram: {exc}", 1)
-                continue
-            await self.store.finish_posts([p.id for p in group])
-            self._failures.pop(ticket_id, None)
-
-    async def _give_up(self, ticket: TicketRow, posts: list[DeskPost], reason: str, attempts: int) -> None:
+    async def _give_up(
+        self, ticket: TicketRow, posts: Sequence[DeskPost], reason: str, attempts: int
+    ) -> None:
         """Posts the group will not take go to the dead letters, so the ticket's next posts go on."""
         logger.error(
             "%d post(s) for ticket %s given up (%s); see `okno dlq list`", len(posts), ticket.number, reason
         )
-        await self.store.dead_letters.give_up_posts(posts, reason, attempts)
+        await self.store.dead_letters.give_up_posts(list(posts), reason, attempts)
 
-    async def _post_run(self, chat: str, ticket: TicketRow, group: list[DeskPost]) -> TicketRow:
-        kind = group[0].kind
-        if kind == "card":
-            return await self._refresh_card(chat, ticket)
+    async def _post_run(
+        self, chat: str, ticket: TicketRow, run: list[DeskPost], allowance: Allowance
+    ) -> None:
+        kind = run[0].kind
         if kind == "close":
-            await self._spend(chat)
+            await self._rename(chat, ticket, allowance)  # the topic list shows it done before it closes
+            await allowance.spend()
             with contextlib.suppress(TopicGone):
                 await self.desk.close_topic(chat, _thread(ticket))
-            return ticket
+            return
         if kind == "reopen":
-            await self._spend(chat)
+            await allowance.spend()
             with contextlib.suppress(TopicGone):
                 await self.desk.reopen_topic(chat, _thread(ticket))
-            return ticket
+            return
         if kind in FILE_KINDS:
-            file = DeskFile(kind, group[0].file_ref or "", group[0].text or None)
-            return await self._in_topic(
-                chat, ticket, lambda thread: self.desk.post_file(chat, thread, file, file.name or "")
+            file = DeskFile(kind, run[0].file_ref or "", run[0].text or None)
+            await self._in_topic(
+                chat,
+                ticket,
+                lambda thread: self.desk.post_file(chat, thread, file, file.name or ""),
+                allowance,
             )
-        mentions = [u for p in group if p.kind == "alert" for u in (p.file_ref or "").split(",") if u]
-        for text in _merge([p.text for p in group]):
-            ticket = await self._in_topic(chat, ticket, self._poster(chat, text, mentions))
-        return ticket
+            return
+        mentions = [u for p in run if p.kind == "alert" for u in (p.file_ref or "").split(",") if u]
+        for text in _merge([p.text for p in run]):
+            ticket = await self._in_topic(chat, ticket, self._poster(chat, text, mentions), allowance)
 
     def _poster(self, chat: str, text: str, mentions: list[str]) -> Callable[[int], Awaitable[int]]:
         def send(thread: int) -> Awaitable[int]:
@@ -216,84 +269,88 @@ class GroupPoster:
         return send
 
     async def _in_topic(
-        self, chat: str, ticket: TicketRow, send: Callable[[int], Awaitable[int]]
+        self, chat: str, ticket: TicketRow, send: Callable[[int], Awaitable[int]], allowance: Allowance
     ) -> TicketRow:
-        await self._spend(chat)
+        await allowance.spend()
         try:
             await send(_thread(ticket))
         except TopicGone:
-            if ticket.status in (Status.RESOLVED.value, Status.CLOSED.value):  # closed by us when done
+            if ticket.status in FINISHED:  # closed by us when done
                 logger.info("a post for finished ticket %s stays out of its closed topic", ticket.number)
                 return ticket
             logger.warning("the topic of ticket %s is gone; creating it again", ticket.number)
-            ticket = await self._new_topic(chat, ticket)
-            await self._spend(chat)
+            ticket = await self._new_topic(chat, ticket, allowance)
+            await allowance.spend()
             await send(_thread(ticket))
         return ticket
 
-    async def _new_topic(self, chat: str, ticket: TicketRow) -> TicketRow:
+    async def _new_topic(self, chat: str, ticket: TicketRow, allowance: Allowance) -> TicketRow:
         card = await self.renderer.render(ticket)
-        await self._spend(chat)
+        await allowance.spend()
         thread = await self.desk.create_topic(chat, card.topic)
-        await self._spend(chat)
+        await allowance.spend()
+        card = await self.renderer.render(ticket)  # what it is now, after the wait for the slot
         card_id = await self.desk.post(chat, thread, card.text, card.buttons)
         await self.store.set_topic(ticket.id, thread, card_id)
         self._shown[ticket.id] = card
-        self._edited_at[ticket.id] = time.monotonic()
-        if ticket.status in (Status.RESOLVED.value, Status.CLOSED.value):
-            await self._spend(chat)
+        self._topics[ticket.id] = card.topic
+        self._edited_at[ticket.id] = self.clock()
+        if ticket.status in FINISHED:
+            await allowance.spend()
             await self.desk.close_topic(chat, thread)
         refreshed = await self.store.ticket(ticket.id)
         return refreshed or ticket
 
-    async def _refresh_card(self, chat: str, ticket: TicketRow) -> TicketRow:
+    async def _needed(self, chat: str, job: Job, ticket: TicketRow | None) -> bool:
+        """False for a card or a topic name that already shows what the ticket is."""
+        if ticket is None or job.kind not in (JobKind.CARD, JobKind.RENAME):
+            return True
         card = await self.renderer.render(ticket)
+        if job.kind is JobKind.RENAME:
+            if self._topics.get(ticket.id) == card.topic:
+                self._renames.get(chat, set()).discard(ticket.id)
+                return False
+            return True
         shown = self._shown.get(ticket.id)
-        self._edited_at[ticket.id] = time.monotonic()
-        if shown is not None and shown.topic != card.topic:
-            await self._spend(chat)
-            try:
-                await self.desk.rename_topic(chat, _thread(ticket), card.topic)
-            except TopicGone:
-                return await self._new_topic(chat, ticket)
         if shown is None or (shown.text, shown.buttons) != (card.text, card.buttons):
-            await self._spend(chat)
-            try:
-                await self.desk.edit(chat, ticket.card_message_id or 0, card.text, card.buttons)
-            except TopicGone:
-                return await self._new_topic(chat, ticket)
-        self._shown[ticket.id] = card
-        return ticket
+            return True
+        await self.store.finish_posts([p.id for p in job.posts])
+        return False
 
-    async def _spend(self, chat: str) -> None:
-        """Wait for the group's budget: the rate per minute, with no burst beyond one post."""
-        rate = self.config.group_posts_per_minute / 60
-        while rate > 0 and (wait := await self.take_token(f"desk:{chat}", rate, 1.0)) > 0:
-            await asyncio.sleep(wait)
+    async def _refresh_card(self, chat: str, ticket: TicketRow, allowance: Allowance) -> None:
+        """The card as the ticket is now (the slot is already taken); its topic's name catches up later."""
+        card = await self.renderer.render(ticket)
+        await allowance.spend(edit=True)
+        self._edited_at[ticket.id] = self.clock()
+        try:
+            await self.desk.edit(chat, ticket.card_message_id or 0, card.text, card.buttons)
+        except TopicGone:
+            await self._new_topic(chat, ticket, Allowance(self, chat, Tier.PRESS, prepaid=False))
+            return
+        self._shown[ticket.id] = card
+        if self._topics.get(ticket.id) != card.topic:
+            self._renames.setdefault(chat, set()).add(ticket.id)
+            self.wake()
+
+    async def _rename(self, chat: str, ticket: TicketRow, allowance: Allowance) -> None:
+        """The topic's name after the ticket's status, if it is behind; a slot only when it is."""
+        name = (await self.renderer.render(ticket)).topic
+        if self._topics.get(ticket.id) == name or ticket.thread_id is None:
+            return
+        await allowance.spend()
+        with contextlib.suppress(TopicGone):  # gone: a new topic comes with the next post, named right
+            await self.desk.rename_topic(chat, ticket.thread_id, name)
+        self._topics[ticket.id] = name
+
+    async def spend(self, chat: str, tier: Tier, edit: bool = False) -> None:
+        """Wait for a slot of the group's window."""
+        while (wait := await self.slots.try_take(chat, tier, edit)) > 0:
+            await self.sleep(wait)
         self.sent += 1
 
 
 def _thread(ticket: TicketRow) -> int:
     return ticket.thread_id or 0
-
-
-def _runs(posts: Sequence[DeskPost]) -> list[list[DeskPost]]:
-    """Consecutive texts go together; every other post stands alone; the card comes after them."""
-    runs: list[list[DeskPost]] = []
-    cards = [p for p in posts if p.kind == "card"]
-    closing = [p for p in posts if p.kind == "close"]
-    for post in posts:
-        if post.kind in ("card", "close"):
-            continue
-        if runs and post.kind in ("text", "alert") and runs[-1][0].kind in ("text", "alert"):
-            runs[-1].append(post)
-        else:
-            runs.append([post])
-    if cards:
-        runs.append(cards)  # one refresh stands for all of them
-    if closing:
-        runs.append(closing)
-    return runs
 
 
 def _merge(texts: Sequence[str]) -> list[str]:

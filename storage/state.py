@@ -29,6 +29,35 @@ redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 60)
 return tostring(wait)
 """
 
+# Sliding-window log in one atomic step: at most `limit` entries in the last `window` seconds,
+# `spacing` seconds apart; record one now, or say how long until one may be recorded.
+_TAKE_SLOT = """
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local spacing = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+local wait = 0
+if count > 0 then
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  wait = math.max(wait, tonumber(last[2]) + spacing - now)
+end
+if count >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+  wait = math.max(wait, tonumber(oldest[2]) + window - now)
+end
+if wait <= 0 then
+  local member = redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[1], now, member)
+  redis.call('EXPIRE', KEYS[1], math.ceil(window) + 60)
+  redis.call('EXPIRE', KEYS[2], math.ceil(window) + 60)
+  wait = 0
+end
+return tostring(wait)
+"""
+
 
 class StateStore(Protocol):
     async def load(self, key: str) -> dict[str, Any] | None: ...
@@ -51,6 +80,11 @@ class StateStore(Protocol):
         """Take a token from a bucket; 0 if granted, else the seconds to wait before retrying."""
         ...
 
+    async def take_slot(self, key: str, limit: int, window: float, spacing: float) -> float:
+        """Record one use if fewer than `limit` fall in the last `window` seconds and the last one is
+        `spacing` seconds old; 0 if recorded, else the seconds to wait before retrying."""
+        ...
+
     async def ping(self) -> None:
         """Raises if the store cannot be reached."""
         ...
@@ -64,6 +98,7 @@ class MemoryStore:
     def __init__(self, clock: Any = time.monotonic) -> None:
         self._values: dict[str, tuple[str, float | None]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._windows: dict[str, list[float]] = {}
         self._clock = clock
 
     def _alive(self, key: str) -> str | None:
@@ -109,6 +144,19 @@ class MemoryStore:
         self._buckets[bucket] = (tokens, now)
         return wait
 
+    async def take_slot(self, key: str, limit: int, window: float, spacing: float) -> float:
+        now = self._clock()
+        stamps = [t for t in self._windows.get(key, []) if t > now - window]
+        wait = 0.0
+        if stamps:
+            wait = max(wait, stamps[-1] + spacing - now)
+        if len(stamps) >= limit:
+            wait = max(wait, stamps[len(stamps) - limit] + window - now)
+        if wait <= 0:
+            stamps.append(now)
+        self._windows[key] = stamps
+        return max(wait, 0.0)
+
     async def ping(self) -> None:
         return None  # this process's memory is always there
 
@@ -123,6 +171,7 @@ class RedisStateStore:
         self._redis = redis
         self._prefix = prefix
         self._take = redis.register_script(_TAKE_TOKEN)
+        self._take_slot = redis.register_script(_TAKE_SLOT)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "okno:") -> RedisStateStore:
@@ -153,6 +202,11 @@ class RedisStateStore:
 
     async def take_token(self, bucket: str, rate: float, capacity: float) -> float:
         wait = await self._take(keys=[self._prefix + "bucket:" + bucket], args=[rate, capacity])
+        return float(wait)
+
+    async def take_slot(self, key: str, limit: int, window: float, spacing: float) -> float:
+        name = self._prefix + "window:" + key
+        wait = await self._take_slot(keys=[name, name + ":seq"], args=[limit, window, spacing])
         return float(wait)
 
     async def ping(self) -> None:

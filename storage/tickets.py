@@ -101,6 +101,14 @@ class TicketStore:
         async with self._sessions() as session:
             return await session.get(TicketRow, ticket_id)
 
+    async def tickets(self, ids: Sequence[int]) -> dict[int, TicketRow]:
+        """Several tickets by id in one query; missing ids are left out."""
+        if not ids:
+            return {}
+        async with self._sessions() as session:
+            rows = await session.scalars(select(TicketRow).where(TicketRow.id.in_(list(ids))))
+            return {row.id: row for row in rows.all()}
+
     async def by_number(self, number: str) -> TicketRow | None:
         async with self._sessions() as session:
             return await session.scalar(select(TicketRow).where(TicketRow.number == number))

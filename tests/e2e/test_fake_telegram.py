@@ -290,3 +290,17 @@ async def test_wait_for_fails_with_a_summary_of_calls(bot: Bot, fake: FakeTelegr
     await fake.wait_for(lambda f: f.sent_texts(42) == ["привет"], timeout=1)
     with pytest.raises(AssertionError, match=r"(?s)within 0.1s.*sendMessage -> 200"):
         await fake.wait_for(lambda f: bool(f.calls_of("sendPhoto")), timeout=0.1)
+
+
+async def test_the_fake_holds_a_group_to_its_limit_edits_and_topics_included(fake: FakeTelegram) -> None:
+    fake.add_group(-100777)
+    fake.limit_groups(3)
+    async with make_bot(fake) as bot:
+        topic = await bot.create_forum_topic(-100777, "тема")
+        sent = await bot.send_message(-100777, "раз", message_thread_id=topic.message_thread_id)
+        await bot.edit_message_text("два", chat_id=-100777, message_id=sent.message_id)
+        with pytest.raises(TelegramRetryAfter) as refused:
+            await bot.send_message(-100777, "три")
+        await bot.send_message(42, "в личный чат лимит группы не действует")
+    assert 1 <= refused.value.retry_after <= 61
+    assert fake.too_many == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from adapters.errors import AdapterError, PermanentFailure, TopicGone
@@ -21,14 +21,20 @@ from handoff.ports import Desk, DeskFile
 
 
 class MemoryDesk:
-    def __init__(self, members: Iterable[str] = (), missing: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        members: Iterable[str] = (),
+        missing: Iterable[str] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
         self.topics: dict[int, dict[str, Any]] = {}  # thread id → {"chat", "name", "closed"}
         self.messages: dict[int, dict[str, Any]] = {}  # id → {"chat", "thread", "text", "buttons", ...}
         self.answers: list[tuple[str, str, bool]] = []  # (callback id, text, alert)
         self.members: set[str] = set(members)
         self.missing: list[str] = list(missing)
         self.calls: list[tuple[str, ...]] = []
-        self.stamps: list[float] = []  # time.monotonic() of each call in `calls`
+        self.stamps: list[float] = []  # the clock (time.monotonic) at each call in `calls`
         self.deleted: set[int] = set()  # threads deleted by hand
         self._ids = itertools.count(100)
         self._failures: dict[str, list[AdapterError]] = {}
@@ -63,7 +69,7 @@ class MemoryDesk:
 
     async def _record(self, method: str, *arguments: object) -> None:
         self.calls.append((method, *(str(a) for a in arguments)))
-        self.stamps.append(time.monotonic())
+        self.stamps.append(self._clock())
         await asyncio.sleep(0)  # a real desk is a network call: let other tasks run meanwhile
         failures = self._failures.get(method)
         if failures:

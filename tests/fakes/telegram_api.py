@@ -73,6 +73,9 @@ class FakeTelegram(FakeServer[Call]):
         self._blocked: set[str] = set()
         self._faults: dict[str, list[ApiError]] = {}
         self._hangs: dict[str, list[float]] = {}
+        self._group_limit = 0  # calls a minute into one group; 0: none
+        self._group_calls: dict[str, list[float]] = {}  # group → when its counted calls came
+        self.too_many = 0  # calls refused by the group limit
         self._update_ids, self._message_ids = itertools.count(1000), itertools.count(1)
         self._seq = itertools.count(1)
         self._new_update = asyncio.Event()
@@ -111,6 +114,25 @@ class FakeTelegram(FakeServer[Call]):
     def hang_next(self, method: str, seconds: float, count: int = 1) -> None:
         """Delay the answer to the next ``count`` calls of ``method``."""
         self._hangs.setdefault(self._name(method), []).extend([seconds] * count)
+
+    def limit_groups(self, per_minute: int = 20) -> None:
+        """Telegram's limit in groups: more than ``per_minute`` messages, edits and topic changes in
+        any 60 seconds get 429 with ``retry_after`` (Bot FAQ; edits share it, tdlib/td#2592)."""
+        self._group_limit = per_minute
+
+    def _over_group_limit(self, call: Call) -> ApiError | None:
+        chat = str(call.params.get("chat_id", ""))
+        counted = call.method.startswith(SEND_PREFIXES) or call.method.endswith("ForumTopic")
+        if not self._group_limit or not counted or not chat.startswith("-"):
+            return None
+        now = time.monotonic()
+        recent = [t for t in self._group_calls.get(chat, []) if t > now - 60]
+        self._group_calls[chat] = recent
+        if len(recent) < self._group_limit:
+            recent.append(now)
+            return None
+        self.too_many += 1
+        return fault(HTTPStatus.TOO_MANY_REQUESTS, max(1, int(recent[0] + 60 - now) + 1), "")
 
     def block_chat(self, chat_id: int) -> None:
         self._blocked.add(str(chat_id))
@@ -226,6 +248,8 @@ class FakeTelegram(FakeServer[Call]):
                 await asyncio.wait_for(self._closed.wait(), hangs.pop(0))
         if faults := self._faults.get(call.method):
             return faults.pop(0).response()
+        if limited := self._over_group_limit(call):
+            return limited.response()
         if call.method.startswith(SEND_PREFIXES) and str(call.params.get("chat_id")) in self._blocked:
             return ApiError(403, BLOCKED).response()
         try:

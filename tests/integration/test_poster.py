@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from adapters.errors import PermanentFailure, RetryLater, TemporaryFailure
 from handoff.config import HandoffConfig
+from handoff.group_budget import GroupBudget, GroupSlots
 from handoff.poster import POST_ATTEMPTS, POST_LIMIT, TICKETS_AT_ONCE, CardRenderer, GroupPoster
 from storage.db import make_engine, make_sessions
 from storage.models import TicketRow
@@ -40,7 +42,8 @@ def make_poster(store: TicketStore, desk: MemoryDesk, **config: Any) -> GroupPos
     values: dict[str, Any] = {"group_posts_per_minute": 0, "card_debounce_seconds": 0}
     settings = HandoffConfig(desk_chats=(DESK,), **(values | config))
     renderer = CardRenderer(store, settings, SITUATIONS)
-    return GroupPoster(store, as_desk(desk), settings, renderer, MemoryStore().take_token)
+    budget = GroupBudget(settings.group_posts_per_minute, settings.action_reserve, settings.edits_count)
+    return GroupPoster(store, as_desk(desk), settings, renderer, GroupSlots(budget, MemoryStore().take_slot))
 
 
 async def fresh(store: TicketStore, ticket: TicketRow) -> TicketRow:
@@ -216,6 +219,16 @@ async def test_the_tickets_waiting_longest_go_first_and_none_is_left_behind(
 
 async def test_the_group_budget_spaces_the_posts(store: TicketStore, desk: MemoryDesk) -> None:
     poster = make_poster(store, desk, group_posts_per_minute=600)  # 10 a second
+    granted: list[float] = []
+    take = poster.slots._take
+
+    async def recorded(key: str, limit: int, window: float, spacing: float) -> float:
+        wait = await take(key, limit, window, spacing)
+        if not wait:
+            granted.append(time.monotonic())
+        return wait
+
+    poster.slots._take = recorded
     tickets = [await open_ticket(store, f"tg:{i}:1") for i in range(3)]
     for ticket in tickets:
         await say(store, ticket, f"👤 Гражданин: вопрос {ticket.id}")
@@ -223,8 +236,8 @@ async def test_the_group_budget_spaces_the_posts(store: TicketStore, desk: Memor
     await drain(poster, store)
 
     assert len(desk.calls) == 9  # a topic, a card and a text for each
-    assert poster.sent == len(desk.calls)
-    gaps = [later - earlier for earlier, later in zip(desk.stamps, desk.stamps[1:], strict=False)]
+    assert poster.sent == len(desk.calls) == len(granted)  # every call paid for with a slot
+    gaps = [later - earlier for earlier, later in itertools.pairwise(granted)]
     assert min(gaps) >= 0.1 - 0.005, gaps
 
 
