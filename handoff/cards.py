@@ -39,7 +39,11 @@ _BUTTONS_BY_STATUS = {
 
 def topic_name(ticket: TicketRow, situation: str) -> str:
     """«10427-3 · в работе · отказ без объяснения причин»."""
-    name = f"{ticket.number} · {Status(ticket.status).label} · {situation or ticket.rule}"
+    status = Status(ticket.status)
+    # a question to the citizen and the answer flip a ticket back and forth: the card shows that,
+    # the topic list is not renamed for it (each rename is a post the group's limit pays for)
+    shown = Status.IN_PROGRESS if status is Status.NEEDS_INFO else status
+    name = f"{ticket.number} · {shown.label} · {situation or ticket.rule}"
     return name if len(name) <= TOPIC_NAME_LIMIT else name[: TOPIC_NAME_LIMIT - 1] + "…"
 
 

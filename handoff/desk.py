@@ -213,7 +213,7 @@ class OperatorDesk:
         def ask(row: TicketRow) -> TicketChange:
             prompt = texts.ASK_PROMPT.format(name=actor.name)
             return TicketChange(
-                row.id, row.version, {"awaiting_question": True}, None, [PostRecord("text", prompt)]
+                row.id, row.version, {"awaiting_question": True}, None, [PostRecord("prompt", prompt)]
             )
 
         await self.tracker.change(ticket.id, ask)

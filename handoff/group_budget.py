@@ -9,7 +9,7 @@ the poster makes into a group is charged here, edits included — unless a deplo
 otherwise turns `OKNO_DESK_EDITS_COUNT` off.
 
 The window is shared by every process on the same state store. Each tier of `post_plan` may fill
-it to the limit less a reserve per tier above it (20, 16, 12 by default): card edits after a press
+it to the limit less a reserve per tier above it (20, 16, 12, 8 by default): card edits after a press
 always find a slot, conversations under way find one while new tickets' topics keep the group
 busy.
 """

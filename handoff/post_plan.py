@@ -25,6 +25,10 @@ class Tier(IntEnum):
     PRESS = 0  # a card edit after an operator's action
     LIVE = 1  # a ticket an operator took: under way, waiting for the citizen, or just finished
     OTHER = 2
+    COSMETIC = 3  # a topic's name: only while the group has room to spare
+
+
+TEXTS = ("text", "alert", "prompt")  # posted as words, merged when they wait together
 
 
 class JobKind(Enum):
@@ -68,7 +72,7 @@ def plan(
             jobs.append(job)
     jobs.sort(key=lambda job: job.tier)  # stable: the oldest first within a tier
     busy = set(by_ticket)
-    tail = [Job(JobKind.RENAME, t) for t in renames if t not in busy and t in tickets]
+    tail = [Job(JobKind.RENAME, t, tier=Tier.COSMETIC) for t in renames if t not in busy and t in tickets]
     return [*jobs, *tail], (0.0 if soonest == float("inf") else soonest)
 
 
@@ -90,7 +94,8 @@ def _job(
         return Job(JobKind.CARD, ticket_id, cards, Tier.PRESS), 0.0
     run = first_run([p for p in posts if p.kind != "card"])
     if run:
-        return Job(JobKind.RUN, ticket_id, tuple(run), tier), 0.0
+        answers_press = any(p.kind == "prompt" for p in run)  # «напишите вопрос» after «Требуется уточнение»
+        return Job(JobKind.RUN, ticket_id, tuple(run), Tier.PRESS if answers_press else tier), 0.0
     return None, wait
 
 
@@ -99,7 +104,7 @@ def first_run(posts: Sequence[DeskPost]) -> list[DeskPost]:
     ordered = [p for p in posts if p.kind != "close"] or list(posts)
     run: list[DeskPost] = []
     for post in ordered:
-        if run and not (post.kind in ("text", "alert") and run[0].kind in ("text", "alert")):
+        if run and not (post.kind in TEXTS and run[0].kind in TEXTS):
             break
         run.append(post)
         if post.kind == "close":

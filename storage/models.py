@@ -217,7 +217,7 @@ class DeskPost(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     desk_chat_id: Mapped[str] = mapped_column(String(32))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # text, photo, document, card, alert
+    kind: Mapped[str] = mapped_column(String(16))  # text, prompt, alert, a file kind, card, close, reopen
     text: Mapped[str] = mapped_column(Text, default="")
     file_ref: Mapped[str | None] = mapped_column(String(256))
     done: Mapped[bool] = mapped_column(default=False)

@@ -77,7 +77,8 @@ async def test_the_whole_path_from_rule_to_rating(
         await fake.wait_for(
             lambda f: any("Оператору нужно уточнение" in t and "дату подачи" in t for t in to_citizen(f))
         )
-        await fake.wait_for(lambda f: "требуется уточнение" in f.topics[ticket.thread_id]["name"])
+        await fake.wait_for(lambda f: "требуется уточнение" in card(f, ticket)["text"])
+        assert "в работе" in fake.topics[ticket.thread_id]["name"]  # not renamed back and forth
         fake.message_update(CHAT, "Подавал 1 ноября через портал")
         await fake.wait_for(lambda f: any("Подавал 1 ноября" in c.params["text"] for c in in_desk(f)))
         await fake.wait_for(lambda f: "в работе" in f.topics[ticket.thread_id]["name"])

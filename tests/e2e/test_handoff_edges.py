@@ -236,7 +236,7 @@ async def test_an_unanswered_clarification_closes_the_ticket(
         await press(fake, card_id, "Требуется уточнение", ANNA)
         await fake.wait_for(lambda f: any("напишите вопрос" in c.params["text"] for c in in_desk(f)))
         fake.topic_update(DESK, ticket.thread_id, ANNA, "Анна", "Какой у вас регион?")
-        await fake.wait_for(lambda f: "требуется уточнение" in f.topics[ticket.thread_id]["name"])
+        await fake.wait_for(lambda f: "требуется уточнение" in card(f, ticket)["text"])
         clock.now += timedelta(days=3)
         assert runtime.handoff.watch is not None
         await runtime.handoff.watch.check()
