@@ -310,7 +310,7 @@ class OperatorDesk:
                 event = EventRecord(
                     user_id, row.status, Status.NEEDS_INFO.value, row.level, "уточнение", user_name
                 )
-                posts = [PostRecord("text", system_post(texts.NEEDS_INFO_NOTE)), PostRecord("card")]
+                posts = [PostRecord("card")]  # «ждёт уточнения» on the card: one post of the group's budget
                 return TicketChange(row.id, row.version, values, event, posts, messages)
             messages = (
                 [CitizenMessage(part) for part in split_text(prefix + text, CITIZEN_TEXT_LIMIT)]

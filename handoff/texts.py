@@ -57,7 +57,6 @@ SLA_ALERT = "🔔 Обращение № {number} ждёт больше {minutes
 EXPIRED_NOTE = "Закрыто: гражданин не ответил на уточнение за {days} дн."
 RATING_NOTE = "⭐ Оценка гражданина: {score} из 5."
 COMMENT_NOTE = "💬 Комментарий к оценке: {comment}"
-NEEDS_INFO_NOTE = "Вопрос отправлен гражданину, обращение ждёт уточнения."
 TEMPLATES_PROMPT = "Шаблоны ответов — нажмите, чтобы отправить гражданину:"
 TEMPLATE_SENT = "Шаблон «{title}» отправлен гражданину."
 MISSING_RIGHTS = (
