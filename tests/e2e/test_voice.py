@@ -3,6 +3,8 @@ in the ticket's Telegram topic, a player on the web inbox's ticket page."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -75,6 +77,8 @@ async def test_a_telegram_voice_during_a_ticket_reaches_the_topic_and_the_web_in
             assert (status, kind, body) == (200, "audio/ogg", OGG)  # fetched from Telegram for the player
             page = (await web.get(f"/inbox/ticket/{ticket.id}?fragment=1"))[1]
             assert "Голосовое сообщение · 0:02" in page
+            # only what the citizen sent in this ticket's conversation can be asked for
+            assert (await played(web, f"/inbox/ticket/{ticket.id}/files/999999/0"))[0] == 404
         async with aiohttp.ClientSession() as stranger, stranger.get(url + src, allow_redirects=False) as r:
             assert r.status == 303 and r.headers["Location"] == "/inbox/login"  # staff only
 
@@ -153,3 +157,28 @@ async def test_a_web_chat_voice_during_a_ticket_reaches_the_topic_and_the_web_in
         async with citizen(site, visitor.token) as again:
             files = [f["file"] for f in again.welcome["history"] if f["from"] == "citizen" and f["file"]]
         assert files == [{"url": f"/chat/files/{stored['ref']}", "name": "", "kind": "voice"}]
+
+
+async def test_a_telegram_audio_file_and_round_video_reach_the_topic_and_the_web_inbox(
+    fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine
+) -> None:
+    settings = settings_with_inbox(fake, sqlite_backend)
+    mp3, mp4 = b"ID3\x04\x00 a small mp3", b"\x00\x00\x00\x18ftypmp42 a small round video"
+    async with running(settings, engine, clock=Clock()) as runtime:
+        assert runtime.web_store is not None
+        await runtime.web_store.add_account("vera", "Вера", Role.OPERATOR.value, hash_password(PASSWORD))
+        ticket = await open_ticket(fake, runtime)
+        fake.voice_update(CHAT, "audio-1", mp3, 40, kind="audio")
+        fake.voice_update(CHAT, "note-1", mp4, 9, kind="video_note")
+        await fake.wait_for(lambda f: bool(in_desk(f, "sendAudio")) and bool(in_desk(f, "sendVideoNote")))
+        (audio,), (note,) = in_desk(fake, "sendAudio"), in_desk(fake, "sendVideoNote")
+        assert (audio.params["audio"], audio.params["message_thread_id"]) == ("audio-1", ticket.thread_id)
+        assert (note.params["video_note"], note.params["message_thread_id"]) == ("note-1", ticket.thread_id)
+
+        async with operator(f"http://127.0.0.1:{settings.web_port}", "vera", PASSWORD) as web:
+            (heard,) = await players(web, ticket.id)
+            assert await played(web, heard) == (200, "audio/mpeg", mp3)
+            page = (await web.get(f"/inbox/ticket/{ticket.id}?fragment=1"))[1]
+            assert "Аудиофайл · 0:40" in page and "Видеосообщение · 0:09" in page
+            (seen,) = re.findall(r'<video controls preload="none" src="([^"]+)"', page)
+            assert await played(web, html.unescape(seen)) == (200, "video/mp4", mp4)
