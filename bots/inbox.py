@@ -261,6 +261,7 @@ class InboxWorker:
             payload=message.payload,
             attachments=[
                 {"kind": a.kind.value, "size": a.size, "name": a.name, "mime": a.mime_type, "ref": a.ref}
+                | ({"duration": a.duration} if a.duration is not None else {})
                 for a in message.attachments
             ],
             platform_message_id=message.platform_message_id,

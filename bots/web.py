@@ -30,7 +30,7 @@ from handoff.web_stats import stats_page
 from storage.db import make_sessions
 from storage.queues import queue_snapshot
 from storage.records import NewUpdate
-from storage.web import WebStore
+from storage.web import LOCAL_FILE, WebStore
 
 if TYPE_CHECKING:
     from bots.wiring import Runtime
@@ -78,6 +78,8 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             per_ip_per_second=settings.web_chat_ip_rate_per_second,
             file_bytes=policy.max_bytes,
             file_limit_text=policy.limit,
+            voice_seconds=policy.voice_seconds,
+            voice_limit_text=policy.voice_limit,
             allowed_origins=tuple(settings.web_allowed_origins),
         )
         repository = runtime.repository
@@ -107,8 +109,17 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             policy,
             settings.web_secure_cookies,
             address_of,
+            functools.partial(citizen_file, runtime, store),
         )
     return parts
+
+
+async def citizen_file(runtime: Runtime, store: WebStore, channel: str, ref: str) -> bytes | None:
+    """A file a citizen sent: kept by the web chat, or fetched from their messenger by its ref."""
+    if ref.startswith(LOCAL_FILE):
+        return await store.file_data(ref.removeprefix(LOCAL_FILE))
+    source = runtime.channels.get(channel)
+    return None if source is None else await source.fetch_file(ref)
 
 
 async def first_sign_in(settings: Settings, store: WebStore) -> None:

@@ -10,6 +10,7 @@ from dialog import intake, texts
 from dialog.classifier import Classifier
 from dialog.escalation import ConversationRule, EscalationRule
 from dialog.messages import (
+    RECORDINGS,
     Action,
     AttachmentKind,
     Button,
@@ -94,10 +95,14 @@ class ConversationEngine:
             helped = command.strip(" .!") in _YES
             return self._feedback(state, state.last_topic, helped)
         if not message.text.strip() and message.attachments:
-            return self._sticker(message, state) or self._say(
-                state, Decision(Action.FALLBACK, intent="attachment"), texts.ATTACHMENT
-            )
+            return self._sticker(message, state) or self._unread(message, state)
         return self._classified(message.text, state)
+
+    def _unread(self, message: InboundMessage, state: ConversationState) -> Turn:
+        """Files or a recording without words: the bot reads text only, an operator takes the rest."""
+        if all(a.kind in RECORDINGS for a in message.attachments):
+            return self._say(state, Decision(Action.FALLBACK, intent="voice"), texts.VOICE)
+        return self._say(state, Decision(Action.FALLBACK, intent="attachment"), texts.ATTACHMENT)
 
     def _sticker(self, message: InboundMessage, state: ConversationState) -> Turn | None:
         """A sticker alone is a reaction: answered like its emoji («👍», «🙏»), or like «ок»."""

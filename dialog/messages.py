@@ -11,7 +11,9 @@ class AttachmentKind(StrEnum):
     PHOTO = "photo"
     DOCUMENT = "document"
     STICKER = "sticker"
-    VOICE = "voice"
+    VOICE = "voice"  # a voice message (Telegram's voice note, VK's audio message, a web recording)
+    AUDIO = "audio"  # an audio file
+    VIDEO_NOTE = "video_note"  # Telegram's round video message
     VIDEO = "video"
     LOCATION = "location"
     OTHER = "other"
@@ -24,6 +26,11 @@ class Attachment:
     name: str | None = None
     mime_type: str | None = None
     ref: str | None = None  # the platform's file id, to pass the file on to an operator
+    duration: int | None = None  # seconds, for what is listened to or watched
+
+
+# What a citizen recorded or sent to be listened to: operators get it to play.
+RECORDINGS = frozenset({AttachmentKind.VOICE, AttachmentKind.AUDIO, AttachmentKind.VIDEO_NOTE})
 
 
 @dataclass(frozen=True, slots=True)

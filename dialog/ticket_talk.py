@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dialog import texts
-from dialog.messages import Attachment, AttachmentKind, Button
+from dialog.messages import RECORDINGS, Attachment, AttachmentKind, Button
 from dialog.normalize import clean
 
 _NUMBER = re.compile(r"(?<![\d-])(\d{4,10})\s?[-‐–—]\s?(\d)(?![\d-])")
@@ -21,6 +21,8 @@ _UNITS = {"кб": 1024, "мб": 1024**2, "гб": 1024**3}
 _FORMATS = {"JPEG": ("image/jpeg", "image/jpg"), "PNG": ("image/png",), "PDF": ("application/pdf",)}
 _IMAGE_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 IMAGE_TYPES = tuple(_IMAGE_MAGIC.values())
+VOICE_SECONDS = 180  # the longest recording passed to an operator: a message, not a phone call
+VOICE_LIMIT = "3 минут"  # said as «до 3 минут»
 
 
 def image_type(data: bytes) -> str | None:
@@ -77,12 +79,15 @@ def rating_buttons() -> tuple[Button, ...]:
 
 @dataclass(frozen=True, slots=True)
 class AttachmentPolicy:
-    """Which files a citizen may pass to an operator, from the facts («JPEG или PNG», «2 МБ»)."""
+    """Which files a citizen may pass to an operator, from the facts («JPEG или PNG», «2 МБ»), and
+    how long a recording may be."""
 
     mime_types: frozenset[str]
     max_bytes: int
     formats: str
     limit: str
+    voice_seconds: int = VOICE_SECONDS
+    voice_limit: str = VOICE_LIMIT
 
     @classmethod
     def from_facts(cls, facts: Mapping[str, str]) -> AttachmentPolicy:
@@ -97,13 +102,22 @@ class AttachmentPolicy:
         """The files to pass on, and a reply for each one refused."""
         accepted, refusals = [], []
         for item in attachments:
-            if item.kind not in (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT) or item.ref is None:
-                refusals.append(texts.ATTACHMENT_KIND_REFUSED.format(formats=self.formats, limit=self.limit))
-            elif (item.mime_type or "").lower() not in self.mime_types or (item.size or 0) > self.max_bytes:
-                name = item.name or ("фото" if item.kind is AttachmentKind.PHOTO else "файл")
-                refusals.append(
-                    texts.ATTACHMENT_REFUSED.format(name=name, formats=self.formats, limit=self.limit)
-                )
-            else:
+            refusal = self._refusal(item)
+            if refusal is None:
                 accepted.append(item)
+            else:
+                refusals.append(refusal)
         return tuple(accepted), refusals
+
+    def _refusal(self, item: Attachment) -> str | None:
+        if item.ref is None or item.kind not in (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT, *RECORDINGS):
+            return texts.ATTACHMENT_KIND_REFUSED.format(
+                voice=self.voice_limit, formats=self.formats, limit=self.limit
+            )
+        if item.kind in RECORDINGS:  # what an operator listens to: its length is what matters
+            too_long = (item.duration or 0) > self.voice_seconds
+            return texts.VOICE_REFUSED.format(voice=self.voice_limit) if too_long else None
+        if (item.mime_type or "").lower() not in self.mime_types or (item.size or 0) > self.max_bytes:
+            name = item.name or ("фото" if item.kind is AttachmentKind.PHOTO else "файл")
+            return texts.ATTACHMENT_REFUSED.format(name=name, formats=self.formats, limit=self.limit)
+        return None

@@ -11,8 +11,8 @@ from dialog.messages import Button
 
 @dataclass(frozen=True, slots=True)
 class DeskFile:
-    kind: str  # "photo" or "document"
-    ref: str  # the messenger's file id
+    kind: str  # "photo", "document", or a recording: "voice", "audio", "video_note"
+    ref: str  # the messenger's file id, an http(s) URL, or a web chat file («web:…»)
     name: str | None = None
 
 
@@ -71,7 +71,9 @@ class Desk(Protocol):
         TopicGone if the topic was deleted or closed."""
         ...
 
-    async def post_file(self, chat_id: str, thread_id: int, file: DeskFile, caption: str) -> int: ...
+    async def post_file(self, chat_id: str, thread_id: int, file: DeskFile, caption: str) -> int:
+        """Post a file in the topic as what it is: a voice message plays as one. TopicGone as `post`."""
+        ...
 
     async def edit(self, chat_id: str, message_id: int, text: str, buttons: Sequence[Button] = ()) -> None:
         """Replace a message's text and buttons; an unchanged message is not an error."""

@@ -26,6 +26,7 @@ logger = logging.getLogger("okno.handoff.telegram")
 
 T = TypeVar("T")
 _MEMBERS = ("creator", "administrator", "member", "restricted")
+_FILE_NAMES = {"voice": "voice.ogg", "photo": "photo.jpg"}  # an upload's name when the citizen gave none
 
 
 class GetRawChat(TelegramMethod[dict[str, Any]]):
@@ -91,17 +92,29 @@ class TelegramDesk:
         return message.message_id
 
     async def post_file(self, chat_id: str, thread_id: int, file: DeskFile, caption: str) -> int:
-        send = self.bot.send_photo if file.kind == "photo" else self.bot.send_document
         content: str | BufferedInputFile = file.ref
         if file.ref.startswith(LOCAL_FILE) and self.load_file is not None:  # uploaded, not passed by id
             data = await self.load_file(file.ref.removeprefix(LOCAL_FILE))
             if data is None:
                 raise PermanentFailure("the citizen's file is gone from the web chat's store")
-            content = BufferedInputFile(data, file.name or "file")
-        message = await _call(
-            send(int(chat_id), content, message_thread_id=thread_id, caption=caption or None)
-        )
+            content = BufferedInputFile(data, file.name or _FILE_NAMES.get(file.kind, "file"))
+        message = await _call(self._send_file(file.kind, int(chat_id), thread_id, content, caption or None))
         return message.message_id
+
+    def _send_file(
+        self, kind: str, chat: int, thread: int, content: str | BufferedInputFile, caption: str | None
+    ) -> Awaitable[Message]:
+        """The Bot API method for the kind: a voice message, an audio file or a round video shows
+        with its player in the topic."""
+        if kind == "photo":
+            return self.bot.send_photo(chat, content, message_thread_id=thread, caption=caption)
+        if kind == "voice":
+            return self.bot.send_voice(chat, content, message_thread_id=thread, caption=caption)
+        if kind == "audio":
+            return self.bot.send_audio(chat, content, message_thread_id=thread, caption=caption)
+        if kind == "video_note":  # a round video takes no caption
+            return self.bot.send_video_note(chat, content, message_thread_id=thread)
+        return self.bot.send_document(chat, content, message_thread_id=thread, caption=caption)
 
     async def edit(self, chat_id: str, message_id: int, text: str, buttons: Sequence[Button] = ()) -> None:
         try:

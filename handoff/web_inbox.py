@@ -34,6 +34,7 @@ from handoff.config import HandoffConfig
 from handoff.desk import Actor, OperatorDesk
 from handoff.errors import IllegalTransition
 from handoff.texts import CLOSED_FOR_CITIZEN
+from handoff.web_files import CitizenFiles, FetchFile
 from storage.models import TicketRow
 from storage.state import StateStore
 from storage.tickets import TicketStore
@@ -113,6 +114,7 @@ class WebInbox:
         attachments: AttachmentPolicy,
         secure_cookies: bool = False,
         address_of: Callable[[web.Request], str] | None = None,
+        fetch_file: FetchFile | None = None,
     ) -> None:
         self.tickets = tickets
         self.store = store
@@ -126,6 +128,7 @@ class WebInbox:
         self.attachments = attachments  # an operator's photo keeps to the same limits as a citizen's
         self.secure_cookies = secure_cookies
         self.address_of = address_of or (lambda request: request.remote or "unknown")
+        self.files = CitizenFiles(tickets, store, fetch_file)  # recordings for the page's players
         self.feed = InboxFeed(store)
 
     def routes(self, app: web.Application) -> None:
@@ -136,6 +139,9 @@ class WebInbox:
         app.router.add_get("/inbox", self._signed_in(self.queue))
         app.router.add_get("/inbox/ticket/{id:\\d+}", self._signed_in(self.ticket))
         app.router.add_post("/inbox/ticket/{id:\\d+}/{action}", self._signed_in(self.act))
+        app.router.add_get(
+            "/inbox/ticket/{id:\\d+}/files/{message:\\d+}/{index:\\d+}", self._signed_in(self.files.serve)
+        )
         app.router.add_get("/inbox/events", self._signed_in(self.events))
         app.router.add_get("/inbox/name", self._signed_in(self.name_page))
         app.router.add_post("/inbox/name", self._signed_in(self.set_name))

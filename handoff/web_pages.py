@@ -26,6 +26,12 @@ QUEUE_TABS = (
 )
 
 
+PLAYERS = {  # a recording's kind: its player and how the page names it
+    "voice": ("audio", "Голосовое сообщение"),
+    "audio": ("audio", "Аудиофайл"),
+    "video_note": ("video", "Видеосообщение"),
+}
+
 # a window in a frame, as a data URL: no file to serve, and no browser's request for /favicon.ico fails
 FAVICON = (
     "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
@@ -144,7 +150,7 @@ def ticket_view(
         f'<div id="live" data-live><h1>Обращение № {escape(ticket.number or "")}</h1>'
         f'<div class="ticket">{_card(ticket, situation, masked)}{_actions(ticket, allowed, csrf)}</div>'
         f'<div class="columns"><section aria-labelledby="tr"><h2 id="tr">Переписка</h2>'
-        f'<ol class="transcript">{"".join(_transcript_item(i, hidden) for i in shown)}'
+        f'<ol class="transcript">{"".join(_transcript_item(i, hidden, ticket.id) for i in shown)}'
         "</ol></section>"
         f'<aside><h2>Заметки</h2><ul class="notes">{_notes(notes)}</ul>'
         f'<h2>История</h2><ul class="events">{changes}</ul></aside></div></div>'
@@ -218,24 +224,10 @@ def _actions(ticket: TicketRow, allowed: bool, csrf: str) -> str:
     return f'<div class="actions">{"".join(forms)}</div>'
 
 
-def _transcript_item(item: HistoryItem, hidden: dict[str, str]) -> str:
+def _transcript_item(item: HistoryItem, hidden: dict[str, str], ticket_id: int) -> str:
     who = "Гражданин" if item.direction == "in" else ("Оператор" if item.outcome == "operator" else "Бот")
     css = "in" if item.direction == "in" else ("operator" if item.outcome == "operator" else "bot")
-    files = []
-    for attachment in item.attachments:
-        ref = str(attachment.get("ref") or "")
-        if ref.startswith((LOCAL_FILE, "https://", "http://")):  # a Telegram file id cannot be opened here
-            name = escape(str(attachment.get("name") or "файл"))
-            files.append(
-                f'<a href="{escape(file_url(ref))}" target="_blank" rel="noopener noreferrer">{name}</a>'
-            )
-        elif ref:
-            files.append('<span class="muted">файл (в Telegram)</span>')
-    media = item.media or {}
-    if media.get("ref") and media.get("source", "web") == "web":
-        files.append(
-            f'<a href="{escape(file_url(str(media["ref"])))}" target="_blank" rel="noopener">файл</a>'
-        )
+    files = _files(item, ticket_id)
     text = escape(mask_answer(item.text, hidden) if hidden and item.direction == "in" else item.text)
     if is_event(item.payload):  # what happened to the ticket, not something the citizen wrote
         sentence = escape(event_sentence(str(item.payload)))
@@ -247,6 +239,52 @@ def _transcript_item(item: HistoryItem, hidden: dict[str, str]) -> str:
     return (
         f'<li class="msg {css}"><span class="who">{who}</span> <time>{_clock(item.at)}</time>'
         f'<p class="text">{text}</p>{" ".join(files)}</li>'
+    )
+
+
+def _files(item: HistoryItem, ticket_id: int) -> list[str]:
+    """The message's files: a recording as a player, a photo or document as a link."""
+    files = []
+    for index, attachment in enumerate(item.attachments):
+        ref = str(attachment.get("ref") or "")
+        if ref and str(attachment.get("kind")) in PLAYERS:
+            files.append(
+                _player(attachment, recording_url(ticket_id, item.id, index, ref), f"m{item.id}-{index}")
+            )
+        elif ref.startswith((LOCAL_FILE, "https://", "http://")):  # a Telegram file id cannot be opened here
+            name = escape(str(attachment.get("name") or "файл"))
+            files.append(
+                f'<a href="{escape(file_url(ref))}" target="_blank" rel="noopener noreferrer">{name}</a>'
+            )
+        elif ref:
+            files.append('<span class="muted">файл (в Telegram)</span>')
+    media = item.media or {}
+    if media.get("ref") and media.get("source", "web") == "web":
+        files.append(
+            f'<a href="{escape(file_url(str(media["ref"])))}" target="_blank" rel="noopener">файл</a>'
+        )
+    return files
+
+
+def recording_url(ticket_id: int, message_id: int, index: int, ref: str) -> str:
+    """Where the page plays a recording: the web chat serves its own; one in a messenger is fetched
+    from there by the inbox, for signed-in staff only."""
+    if ref.startswith(LOCAL_FILE):
+        return file_url(ref)
+    return f"/inbox/ticket/{ticket_id}/files/{message_id}/{index}"
+
+
+def _player(attachment: dict[str, object], url: str, key: str) -> str:
+    """A player that loads nothing until pressed (a messenger's file is fetched for each play), and
+    says what it is and how long it plays."""
+    kind = str(attachment.get("kind"))
+    tag, label = PLAYERS[kind]
+    duration = attachment.get("duration")
+    if isinstance(duration, int) and duration >= 0:
+        label += f" · {duration // 60}:{duration % 60:02d}"
+    return (
+        f'<figure class="recording"><{tag} controls preload="none" src="{escape(url)}" '
+        f'data-media="{key}"></{tag}><figcaption>{escape(label)}</figcaption></figure>'
     )
 
 

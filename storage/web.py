@@ -76,6 +76,21 @@ class WebStore:
         stored = await self.file(ref)
         return None if stored is None else bytes(stored.data)
 
+    async def attachment(
+        self, channel: str, chat_id: str, message_id: int, index: int
+    ) -> dict[str, Any] | None:
+        """A file the citizen sent in this conversation, as kept with their message."""
+        async with self._sessions() as session:
+            query = (
+                select(Message.attachments)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Message.id == message_id, Message.direction == "in")
+                .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+            )
+            files = list(await session.scalar(query) or [])
+        found = files[index] if 0 <= index < len(files) else None
+        return found if isinstance(found, dict) else None
+
     async def history(self, channel: str, chat_id: str, limit: int = 100) -> list[HistoryItem]:
         """The conversation's last messages, oldest first, with the buttons and files that went out."""
         async with self._sessions() as session:

@@ -167,8 +167,7 @@ def attachments(message: Message) -> tuple[Attachment, ...]:
         )
     if message.sticker:
         found.append(Attachment(AttachmentKind.STICKER, None, message.sticker.emoji))
-    if message.voice or message.audio or message.video_note:
-        found.append(Attachment(AttachmentKind.VOICE))
+    found += _recordings(message)
     if message.video or message.animation:
         found.append(Attachment(AttachmentKind.VIDEO))
     if message.location or message.venue:
@@ -176,3 +175,27 @@ def attachments(message: Message) -> tuple[Attachment, ...]:
     if message.contact or message.poll or message.dice:
         found.append(Attachment(AttachmentKind.OTHER))
     return tuple(found)
+
+
+def _recordings(message: Message) -> list[Attachment]:
+    """A voice note, an audio file or a round video: passed to an operator by its file id."""
+    found = []
+    if voice := message.voice:
+        mime = voice.mime_type or "audio/ogg"
+        found.append(
+            Attachment(AttachmentKind.VOICE, voice.file_size, None, mime, voice.file_id, voice.duration)
+        )
+    if audio := message.audio:
+        mime = audio.mime_type or "audio/mpeg"
+        found.append(
+            Attachment(
+                AttachmentKind.AUDIO, audio.file_size, audio.file_name, mime, audio.file_id, audio.duration
+            )
+        )
+    if note := message.video_note:
+        found.append(
+            Attachment(
+                AttachmentKind.VIDEO_NOTE, note.file_size, None, "video/mp4", note.file_id, note.duration
+            )
+        )
+    return found

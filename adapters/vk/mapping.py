@@ -118,12 +118,22 @@ def _attachment(item: dict[str, Any]) -> Attachment:
         ext = str(body.get("ext", "")).lower()
         mime = _MIME.get(ext, "application/octet-stream")
         return Attachment(AttachmentKind.DOCUMENT, body.get("size"), body.get("title"), mime, body.get("url"))
-    kinds = {
-        "sticker": AttachmentKind.STICKER,
-        "audio_message": AttachmentKind.VOICE,
-        "video": AttachmentKind.VIDEO,
-    }
+    if kind == "audio_message":
+        return _voice(body)
+    kinds = {"sticker": AttachmentKind.STICKER, "video": AttachmentKind.VIDEO}
     return Attachment(kinds.get(str(kind), AttachmentKind.OTHER))
+
+
+def _voice(body: dict[str, Any]) -> Attachment:
+    """A voice message: VK links to the recording in OGG (Opus, what Telegram plays as a voice) and MP3."""
+    link, mime = body.get("link_ogg"), "audio/ogg"
+    if not isinstance(link, str) or not link:
+        link, mime = body.get("link_mp3"), "audio/mpeg"
+    duration = body.get("duration")
+    seconds = int(duration) if isinstance(duration, int | float) else None
+    return Attachment(
+        AttachmentKind.VOICE, None, None, mime, link if isinstance(link, str) and link else None, seconds
+    )
 
 
 def keyboard(buttons: Sequence[Button], inline: bool) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.base import Decoded, Ignore
 from adapters.errors import PermanentFailure
+from adapters.web.voice import OGG_MIME
 from dialog.messages import Attachment, AttachmentKind, Button, InboundMessage
 from dialog.ticket_talk import IMAGE_TYPES
 from storage.fanout import Fanout, LocalFanout
@@ -92,8 +93,21 @@ def history_frame(item: HistoryItem) -> dict[str, Any]:
 
 
 def _file_of(attachment: dict[str, Any]) -> dict[str, Any]:
-    kind = "photo" if attachment.get("kind") == AttachmentKind.PHOTO.value else "document"
-    return {"url": file_url(str(attachment["ref"])), "name": attachment.get("name") or "", "kind": kind}
+    kind = attachment.get("kind")
+    shown = kind if kind in (AttachmentKind.PHOTO.value, AttachmentKind.VOICE.value) else "document"
+    return {"url": file_url(str(attachment["ref"])), "name": attachment.get("name") or "", "kind": shown}
+
+
+def _attachment(file: dict[str, Any]) -> Attachment:
+    """A file the visitor sent: a photo, a voice message recorded on the page, or a document."""
+    mime = str(file.get("mime") or "")
+    ref = LOCAL_FILE + str(file.get("ref") or "")
+    if mime == OGG_MIME:
+        duration = file.get("duration")
+        seconds = duration if isinstance(duration, int) else None
+        return Attachment(AttachmentKind.VOICE, int(file.get("size") or 0), None, mime, ref, seconds)
+    kind = AttachmentKind.PHOTO if mime in IMAGE_TYPES else AttachmentKind.DOCUMENT
+    return Attachment(kind, int(file.get("size") or 0), str(file.get("name") or ""), mime, ref)
 
 
 class WebChannel:
@@ -113,17 +127,7 @@ class WebChannel:
         if not isinstance(chat_id, str) or not chat_id:
             return Ignore("malformed web chat frame")
         files = payload.get("files") or []
-        attachments = tuple(
-            Attachment(
-                AttachmentKind.PHOTO if f.get("mime") in IMAGE_TYPES else AttachmentKind.DOCUMENT,
-                int(f.get("size") or 0),
-                str(f.get("name") or ""),
-                str(f.get("mime") or ""),
-                LOCAL_FILE + str(f.get("ref") or ""),
-            )
-            for f in files
-            if isinstance(f, dict) and f.get("ref")
-        )
+        attachments = tuple(_attachment(f) for f in files if isinstance(f, dict) and f.get("ref"))
         button = payload.get("button")
         return InboundMessage(
             channel=CHANNEL,

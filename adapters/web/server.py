@@ -18,8 +18,11 @@ from typing import Any
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from adapters.web.channel import CHANNEL, WebChannel, history_frame
+from adapters.web.ranges import ranged
+from adapters.web.voice import OGG_MIME, NotARecording, as_ogg, audio_type, ogg_seconds
 from dialog.presses import is_event
 from dialog.ticket_talk import IMAGE_TYPES, image_type
+from storage.models import WebFile
 from storage.records import NewUpdate
 
 logger = logging.getLogger("okno.adapters.web")
@@ -35,8 +38,14 @@ TOO_FAST = "Слишком много сообщений подряд. Подо�
 BAD_FRAME = "Не удалось прочитать сообщение. Обновите страницу."
 FILE_TOO_BIG = "Файл больше {limit} — такой файл не принять. Сожмите его или отправьте другой."
 FILE_KIND = "Можно отправить только фото в формате JPEG или PNG (до {limit})."
+VOICE_TOO_LONG = (
+    "Голосовое сообщение длиннее {limit} — такое не принять. Запишите покороче или напишите текстом."
+)
+VOICE_UNREADABLE = "Не удалось прочитать запись. Запишите сообщение ещё раз или напишите текстом."
 UNAVAILABLE = "Сервис на минуту недоступен. Сообщение не потеряно: отправим его, как только связь вернётся."
 NO_VISITOR = "Сначала откройте чат — файл отправляется в разговор."
+VOICE_NAME = "voice.ogg"
+SERVED_INLINE = (*IMAGE_TYPES, OGG_MIME)  # what the page shows or plays; anything else is downloaded
 
 AddressOf = Callable[[web.Request], str]  # the citizen's address, seen through trusted proxies
 Enqueue = Callable[[NewUpdate], Awaitable[None]]  # returns once the update is stored
@@ -50,6 +59,8 @@ class ChatLimits:
     burst: float = 5.0
     file_bytes: int = 2 * 1024 * 1024
     file_limit_text: str = "2 МБ"
+    voice_seconds: int = 180
+    voice_limit_text: str = "3 минут"  # «длиннее 3 минут»
     allowed_origins: tuple[str, ...] = ()  # sites that may embed the chat (the widget's iframe)
 
 
@@ -210,9 +221,7 @@ class WebChat:
             stored = await self.channel.store.file(str(frame.get("ref") or ""))
             if stored is None or stored.chat_id != chat_id:
                 return None
-            payload["files"] = [
-                {"ref": stored.ref, "name": stored.name, "mime": stored.mime_type, "size": stored.size}
-            ]
+            payload["files"] = [_described(stored)]
         elif not text.strip():
             return None
         return payload
@@ -237,16 +246,34 @@ class WebChat:
                 return _error(413, FILE_TOO_BIG.format(limit=self.limits.file_limit_text))
         mime = image_type(bytes(data))
         if mime is None:
-            return _error(415, FILE_KIND.format(limit=self.limits.file_limit_text))
+            return await self._recording(token, bytes(data))
         name = (part.filename or "photo")[:200]
         ref = await self.channel.store.save_file(chat_id_of(token), name, mime, bytes(data))
         return web.json_response({"ref": ref, "name": name, "size": len(data), "mime": mime})
+
+    async def _recording(self, token: str, data: bytes) -> web.Response:
+        """A voice message recorded on the page, kept as Ogg Opus (what Telegram plays as a voice)."""
+        if audio_type(data) is None:
+            return _error(415, FILE_KIND.format(limit=self.limits.file_limit_text))
+        try:
+            # repacking is quick (pure Python over a few hundred packets), but not for the event loop
+            found = await asyncio.to_thread(as_ogg, data)
+        except NotARecording as exc:
+            logger.info("a web chat recording was refused: %s", exc)
+            return _error(415, VOICE_UNREADABLE)
+        seconds = int(found.seconds)
+        if seconds > self.limits.voice_seconds:
+            return _error(413, VOICE_TOO_LONG.format(limit=self.limits.voice_limit_text))
+        ref = await self.channel.store.save_file(chat_id_of(token), VOICE_NAME, OGG_MIME, found.data)
+        return web.json_response(
+            {"ref": ref, "name": VOICE_NAME, "size": len(found.data), "mime": OGG_MIME, "duration": seconds}
+        )
 
     async def download(self, request: web.Request) -> web.Response:
         stored = await self.channel.store.file(request.match_info["ref"])
         if stored is None:
             raise web.HTTPNotFound(text="Файл не найден.")
-        mime = stored.mime_type if stored.mime_type in IMAGE_TYPES else "application/octet-stream"
+        mime = stored.mime_type if stored.mime_type in SERVED_INLINE else "application/octet-stream"
         headers = {
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, max-age=86400",
@@ -254,7 +281,7 @@ class WebChat:
         }
         if mime == "application/octet-stream":
             headers["Content-Disposition"] = "attachment"
-        return web.Response(body=stored.data, content_type=mime, headers=headers)
+        return ranged(request, bytes(stored.data), mime, headers)
 
 
 async def _push(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
@@ -278,6 +305,19 @@ class _Bucket:
             return False
         self.tokens -= 1
         return True
+
+
+def _described(stored: WebFile) -> dict[str, Any]:
+    file: dict[str, Any] = {
+        "ref": stored.ref,
+        "name": stored.name,
+        "mime": stored.mime_type,
+        "size": stored.size,
+    }
+    if stored.mime_type == OGG_MIME:  # a recording, checked when it was kept: how long it plays
+        with contextlib.suppress(NotARecording):
+            file["duration"] = int(ogg_seconds(bytes(stored.data)))
+    return file
 
 
 def _error(status: int, text: str) -> web.Response:

@@ -10,6 +10,15 @@
   let busy = false;
   let again = false;
 
+  // a recording an operator is listening to goes on playing when the page updates around it
+  function keepPlaying(fresh) {
+    for (const player of live.querySelectorAll("audio[data-media], video[data-media]")) {
+      if (player.paused) continue;
+      const twin = fresh.querySelector(`[data-media="${CSS.escape(player.dataset.media)}"]`);
+      if (twin) twin.replaceWith(player);
+    }
+  }
+
   async function refresh() {
     if (busy) { again = true; return; }
     busy = true;
@@ -20,7 +29,7 @@
       if (response.redirected || !response.ok) return;
       const doc = new DOMParser().parseFromString(await response.text(), "text/html");
       const fresh = doc.getElementById("live");
-      if (fresh) { live.replaceChildren(...fresh.childNodes); toEnd(); }
+      if (fresh) { keepPlaying(fresh); live.replaceChildren(...fresh.childNodes); toEnd(); }
     } catch (error) {
       // the next change or the next page load shows the current state
     } finally {

@@ -16,10 +16,13 @@ from adapters.web.server import (
     NO_VISITOR,
     TOO_FAST,
     TOO_LONG,
+    VOICE_TOO_LONG,
+    VOICE_UNREADABLE,
 )
 from dialog.engine import ConversationEngine
-from dialog.texts import ATTACHMENT
+from dialog.texts import ATTACHMENT, VOICE
 from storage.records import NewUpdate
+from tests.e2e.voice_helpers import WEBM, longer
 from tests.e2e.web_helpers import (
     GREETING,
     QUESTIONS,
@@ -189,6 +192,41 @@ async def test_uploads_are_checked_by_visitor_kind_and_size(site: Site) -> None:
             assert response.status == 200 and await response.read() == image
             assert response.headers["X-Content-Type-Options"] == "nosniff"
             assert response.content_type == "image/png"
+
+
+async def test_a_recording_is_kept_as_ogg_within_three_minutes(site: Site) -> None:
+    async with citizen(site) as visitor:
+        status, stored = await upload(site, visitor.token, WEBM, "voice.webm", "audio/webm")
+        assert status == 200 and (stored["mime"], stored["duration"]) == ("audio/ogg", 1)
+        async with site.http.get(f"{site.url}/chat/files/{stored['ref']}") as response:
+            assert response.status == 200 and response.content_type == "audio/ogg"  # plays in the page
+            assert "Content-Disposition" not in response.headers
+            assert (await response.read()).startswith(b"OggS")
+        ranged = {"Range": "bytes=-100"}  # a player reads the end of the file to learn its length
+        async with site.http.get(f"{site.url}/chat/files/{stored['ref']}", headers=ranged) as response:
+            assert response.status == 206 and len(await response.read()) == 100
+            assert response.headers["Content-Range"].endswith(f"/{stored['size']}")
+        too_long = VOICE_TOO_LONG.format(limit="3 минут")
+        assert await upload(site, visitor.token, longer(WEBM, 100), "voice.webm", "audio/webm") == (
+            413,
+            {"error": too_long},
+        )
+        damaged = WEBM.replace(b"A_OPUS", b"A_VORB")
+        assert await upload(site, visitor.token, damaged, "voice.webm", "audio/webm") == (
+            415,
+            {"error": VOICE_UNREADABLE},
+        )
+
+
+async def test_a_voice_message_to_the_bot_gets_asked_for_text(site: Site) -> None:
+    async with citizen(site) as visitor:
+        await visitor.reply(0, GREETING)
+        _, stored = await upload(site, visitor.token, WEBM, "voice.webm", "audio/webm")
+        after = len(visitor.frames)
+        sent = await visitor.send_file(stored["ref"])
+        await visitor.ack(sent, after)
+        _, reply = await visitor.reply(after)
+    assert reply["text"] == VOICE
 
 
 async def test_a_visitor_cannot_send_another_visitors_file(site: Site) -> None:

@@ -25,6 +25,7 @@ from tests.fakes.telegram_wire import (
     MAX_POLL_SECONDS,
     NOT_MODIFIED,
     OPT_IN_UPDATES,
+    RECORDINGS,
     SEND_PREFIXES,
     WEBHOOK_CONFLICT,
     ApiError,
@@ -209,6 +210,15 @@ class FakeTelegram(FakeServer[Call]):
             {"message": self._message(None, chat_id, self._sender(chat_id, None), document=document)}
         )
 
+    def voice_update(
+        self, chat_id: int, file_id: str, content: bytes, duration: int = 3, *, kind: str = "voice"
+    ) -> JSON:
+        """A voice note the user recorded (or an ``audio`` file, a ``video_note``); getFile serves it."""
+        self.add_file(file_id, content, f"{kind}/{file_id}")
+        media = file_object(file_id, len(content), duration=duration) | RECORDINGS[kind][1]
+        sender = self._sender(chat_id, None)
+        return self._push({"message": self._message(None, chat_id, sender, **{kind: media})})
+
     def _push(self, update: JSON) -> JSON:
         self.push_update(update)
         return update
@@ -323,6 +333,16 @@ class FakeTelegram(FakeServer[Call]):
         file_id, size = self._file_param(call, "document")
         document = file_object(file_id, size, file_name=file_id)
         return self._new_message(call.params, document=document, **caption_of(call.params))
+
+    async def _api_sendVoice(self, call: Call) -> JSON:
+        """Also serves sendAudio and sendVideoNote: the recording is kept under its kind."""
+        kind = next(kind for kind, (method, _) in RECORDINGS.items() if method == call.method)
+        file_id, size = self._file_param(call, kind)
+        media = file_object(file_id, size, duration=call.params.get("duration", 1)) | RECORDINGS[kind][1]
+        caption = caption_of(call.params) if kind != "video_note" else {}  # a round video has none
+        return self._new_message(call.params, **{kind: media}, **caption)
+
+    _api_sendAudio = _api_sendVideoNote = _api_sendVoice
 
     def _file_param(self, call: Call, key: str) -> tuple[str, int]:
         """An upload is registered (so getFile and downloads serve it); a file_id is taken as is."""

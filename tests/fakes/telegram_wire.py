@@ -24,6 +24,13 @@ WEBHOOK_CONFLICT = (
 # Plain-string parameters that must never be JSON-decoded (a text "123" stays "123").
 TEXT_PARAMS = frozenset({"text", "caption", "name", "data", "url", "secret_token", "callback_query_id"})
 RAW_PARAMS = TEXT_PARAMS | {"file_id", "photo", "document", "sticker", "icon_custom_emoji_id"}
+RAW_PARAMS |= {"voice", "audio", "video_note"}
+# A recording's kind: the method that sends it, and what Telegram adds to its description.
+RECORDINGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "voice": ("sendVoice", {"mime_type": "audio/ogg"}),
+    "audio": ("sendAudio", {"mime_type": "audio/mpeg", "file_name": "audio.mp3"}),
+    "video_note": ("sendVideoNote", {"length": 240}),
+}
 # Update kinds Telegram delivers only when they are asked for in allowed_updates.
 OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 # Methods that post into a chat, so they answer 403 once the user has blocked the bot.

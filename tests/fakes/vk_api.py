@@ -31,6 +31,7 @@ from tests.fakes.vk_wire import (
     Call,
     VkError,
     answer,
+    audio_message_object,
     batch_item,
     brief,
     default_client_info,
@@ -201,6 +202,13 @@ class FakeVk(FakeServer[Call]):
         doc = doc_object(next(self._seq) + 657000000, owner_id, self.url, title, len(content))
         self._files[doc["url"].rsplit("/files/", 1)[1]] = content
         return {"type": "doc", "doc": doc}
+
+    def audio_message_attachment(self, content: bytes, duration: int = 3, owner_id: int = 1) -> JSON:
+        """A voice message a user recorded; ``content`` is served at both of its links."""
+        message = audio_message_object(next(self._seq) + 458000000, owner_id, self.url, duration)
+        for link in (message["link_ogg"], message["link_mp3"]):
+            self._files[link.rsplit("/files/", 1)[1]] = content
+        return {"type": "audio_message", "audio_message": message}
 
     # Callback API
 

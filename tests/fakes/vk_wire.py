@@ -230,6 +230,14 @@ def doc_object(doc_id: int, owner_id: int, base_url: str, title: str, size: int)
     return doc | {"date": int(time.time()), "type": kind, "url": url, "access_key": secrets.token_hex(9)}
 
 
+def audio_message_object(message_id: int, owner_id: int, base_url: str, duration: int) -> JSON:
+    """A voice message as VK describes it: its OGG (Opus) and MP3 links are served under /files/."""
+    name = f"audio_msg{owner_id}_{message_id}"
+    message: JSON = {"id": message_id, "owner_id": owner_id, "duration": duration}
+    message |= {"waveform": [0, 4, 12, 31, 20, 8, 2, 0], "access_key": secrets.token_hex(9)}
+    return message | {"link_ogg": f"{base_url}/files/{name}.ogg", "link_mp3": f"{base_url}/files/{name}.mp3"}
+
+
 def event(kind: str, obj: JSON, group_id: int) -> JSON:
     """A Bots Long Poll / Callback API event."""
     return {"group_id": group_id, "type": kind, "event_id": secrets.token_hex(20), "v": EVENT_VERSION} | {

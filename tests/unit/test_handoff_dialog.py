@@ -104,6 +104,33 @@ def test_with_an_operator_messages_are_relayed_and_bad_files_refused(engine: Con
     assert not sticker.effects and "не передаётся" in sticker.replies[0].text
 
 
+def test_with_an_operator_a_voice_message_is_relayed_and_a_long_one_refused(
+    engine: ConversationEngine,
+) -> None:
+    state = ConversationState(handed_off="explicit_request")
+    voice = Attachment(AttachmentKind.VOICE, 40_000, None, "audio/ogg", ref="voice-1", duration=25)
+    note = Attachment(AttachmentKind.VIDEO_NOTE, 900_000, None, "video/mp4", ref="note-1", duration=30)
+    turn = engine.handle(text("", voice, note), state)
+    assert turn.effects == (RelayToTicket("", (voice, note)),) and not turn.replies  # relayed silently
+    long = Attachment(AttachmentKind.VOICE, 900_000, None, "audio/ogg", ref="voice-2", duration=181)
+    turn = engine.handle(text("", long), state)
+    assert not turn.effects
+    assert "до 3 минут" in turn.replies[0].text and "Голосовое сообщение не передано" in turn.replies[0].text
+    unreachable = Attachment(AttachmentKind.VOICE, duration=5)  # a platform that gave no link to it
+    turn = engine.handle(text("", unreachable), state)
+    assert not turn.effects and "не передаётся" in turn.replies[0].text
+
+
+def test_a_voice_message_to_the_bot_gets_asked_for_text(engine: ConversationEngine) -> None:
+    voice = Attachment(AttachmentKind.VOICE, 40_000, None, "audio/ogg", ref="voice-1", duration=4)
+    turn = engine.handle(text("", voice), ConversationState())
+    assert not turn.effects and turn.decision.intent == "voice"
+    assert "Голосовые сообщения я не прослушиваю" in turn.replies[0].text
+    assert "напишите" in turn.replies[0].text and "оператор" in turn.replies[0].text
+    photo_and_voice = engine.handle(text("", voice, Attachment(AttachmentKind.PHOTO)), ConversationState())
+    assert "Файлы и фото" in photo_and_voice.replies[0].text  # not only a recording: the general answer
+
+
 def test_status_queries_by_number_button_and_command(engine: ConversationEngine) -> None:
     number = ticket_number(10427)
     turn = engine.handle(text(f"статус обращения № {number}"), ConversationState())

@@ -65,6 +65,30 @@ def test_attachments_keep_what_an_operator_needs() -> None:
     ]
 
 
+def test_a_voice_message_goes_on_by_its_ogg_link() -> None:
+    voice = {
+        "id": 458000001,
+        "owner_id": 501,
+        "duration": 7,
+        "waveform": [0, 12, 31, 0],
+        "link_ogg": "https://psv4.userapi.com/c1/audio_msg501.ogg",
+        "link_mp3": "https://psv4.userapi.com/c1/audio_msg501.mp3",
+    }
+    decoded = mapping.decode(message_new("", attachments=[{"type": "audio_message", "audio_message": voice}]))
+    assert isinstance(decoded, InboundMessage)
+    (attachment,) = decoded.attachments
+    assert (attachment.kind, attachment.ref, attachment.mime_type, attachment.duration) == (
+        AttachmentKind.VOICE,
+        "https://psv4.userapi.com/c1/audio_msg501.ogg",  # Opus in OGG: Telegram plays it as a voice
+        "audio/ogg",
+        7,
+    )
+    mp3_only = {"type": "audio_message", "audio_message": voice | {"link_ogg": None}}
+    decoded = mapping.decode(message_new("", attachments=[mp3_only]))
+    assert isinstance(decoded, InboundMessage)
+    assert (decoded.attachments[0].ref, decoded.attachments[0].mime_type) == (voice["link_mp3"], "audio/mpeg")
+
+
 def cells(markup: str | None) -> tuple[bool, list[int], list[str]]:
     data = json.loads(markup or "")
     kinds = {b["action"]["type"] for row in data["buttons"] for b in row}

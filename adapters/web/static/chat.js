@@ -6,6 +6,10 @@
   const MAX_LEN = 2000;
   const WARN_LEN = 1800;
   const MAX_FILE = 2 * 1024 * 1024;
+  const MAX_VOICE_SECONDS = 180; // the server refuses longer recordings
+  const MIN_VOICE_MS = 700; // shorter is a slip of the finger, not a message
+  // what the server takes: Opus, in WebM (Chromium) or Ogg (Firefox)
+  const VOICE_TYPES = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/webm', 'audio/ogg'];
   const VISITOR_KEY = 'okno.visitor';
   const PENDING_KEY = 'okno.pending';
   const BURST = 5; // frames at once, then RATE a second: a little under the server's limit
@@ -19,6 +23,17 @@
     uploadFailed: 'Не удалось отправить файл. Попробуйте ещё раз.',
     uploadOffline: 'Не удалось отправить файл: нет связи. Попробуйте ещё раз, когда связь появится.',
     notReady: 'Чат ещё подключается. Отправьте файл через несколько секунд.',
+    uploadingVoice: 'Отправляем голосовое сообщение…',
+    micUnsupported: 'Этот браузер не умеет записывать голос. Напишите сообщение текстом или откройте чат в другом браузере.',
+    micDenied: 'Нет доступа к микрофону. Разрешите его для этого сайта в настройках браузера и нажмите на микрофон ещё раз — или напишите текстом.',
+    micMissing: 'Микрофон не найден. Подключите его или напишите сообщение текстом.',
+    micBusy: 'Микрофон сейчас занят другой программой. Закройте её и попробуйте ещё раз — или напишите текстом.',
+    micFailed: 'Запись прервалась. Попробуйте ещё раз или напишите сообщение текстом.',
+    tooShort: 'Запись слишком короткая. Нажмите на микрофон, скажите сообщение и нажмите ещё раз, чтобы отправить.',
+    recording: 'Идёт запись',
+    recordingHelp: '. Нажмите «Отправить голосовое сообщение», чтобы отправить, или «Отменить».',
+    micStart: 'Записать голосовое сообщение',
+    micSend: 'Отправить голосовое сообщение',
     left: (n) => `Осталось символов: ${n} из ${MAX_LEN}`,
     full: `Достигнут предел — ${MAX_LEN} символов`,
   };
@@ -40,6 +55,8 @@
   };
 
   let list, input, attachBtn, fileInput, statusEl, counterEl;
+  let form, micBtn, recBox, recTime, recHint;
+  let recorder = null; // the voice message being recorded
   let socket = null;
   let ready = false; // true after "welcome": only then frames may go out, else they'd double on resend
   let attempt = 0;
@@ -135,7 +152,11 @@
     const box = el('div', 'okno-file');
     const href = file.url ? safeUrl(file.url) : null;
     const name = String(file.name || 'Файл');
-    if (href && file.kind === 'photo') {
+    if (href && file.kind === 'voice') {
+      const audio = Object.assign(el('audio', 'okno-audio'), { controls: true, preload: 'metadata', src: href });
+      audio.setAttribute('aria-label', 'Голосовое сообщение');
+      box.appendChild(audio);
+    } else if (href && file.kind === 'photo') {
       const img = Object.assign(el('img', 'okno-photo'), { alt: 'Фото', src: href, loading: 'lazy' });
       box.appendChild(link(href, null)).appendChild(img);
     } else if (href) {
@@ -228,6 +249,9 @@
 
   function frameToMessage(f) {
     const text = f.type === 'press' ? f.label : f.text;
+    if (f.type === 'file' && f.kind === 'voice') { // playable at once: it is on the server already
+      return { id: f.id, from: 'citizen', text: '', file: { kind: 'voice', url: f.url, name: '' } };
+    }
     return { id: f.id, from: 'citizen', text, file: f.type === 'file' ? { name: f.name } : null };
   }
 
@@ -386,11 +410,11 @@
     input.focus(); // the pressed button is now disabled and would drop focus to <body>
   }
 
-  async function upload(file) {
+  async function upload(file, voice) {
     if (file.size > MAX_FILE) { notice(T.tooBig); return; }
     if (!visitor) { notice(T.notReady); return; }
-    const progress = notice(T.uploading);
-    attachBtn.disabled = true;
+    const progress = notice(voice ? T.uploadingVoice : T.uploading);
+    attachBtn.disabled = micBtn.disabled = true;
     try {
       const body = new FormData();
       body.append('file', file, file.name);
@@ -404,13 +428,111 @@
         notice((data && data.error) || T.uploadFailed);
         return;
       }
-      queue({ type: 'file', id: newId(), ref: String(data.ref), name: String(data.name || file.name), text: '' });
+      const ref = String(data.ref);
+      const frame = { type: 'file', id: newId(), ref, name: String(data.name || file.name), text: '' };
+      if (voice) Object.assign(frame, { kind: 'voice', url: `/chat/files/${encodeURIComponent(ref)}` });
+      queue(frame);
     } catch {
       progress.remove();
       notice(T.uploadOffline);
     } finally {
-      attachBtn.disabled = false;
+      attachBtn.disabled = micBtn.disabled = false;
     }
+  }
+
+  // ---- voice messages: the microphone starts a recording, the same button sends it ----
+
+  function voiceType() {
+    if (!window.MediaRecorder || typeof MediaRecorder.isTypeSupported !== 'function') return null;
+    if (!navigator.mediaDevices || typeof navigator.mediaDevices.getUserMedia !== 'function') return null;
+    return VOICE_TYPES.find((t) => MediaRecorder.isTypeSupported(t)) || null;
+  }
+
+  function micError(e) {
+    const name = e && e.name;
+    if (name === 'NotAllowedError' || name === 'SecurityError') return T.micDenied;
+    if (name === 'NotFoundError' || name === 'OverconstrainedError') return T.micMissing;
+    if (name === 'NotReadableError' || name === 'AbortError') return T.micBusy;
+    return T.micUnsupported;
+  }
+
+  async function onMic() {
+    if (recorder) { stopVoice(true); return; }
+    const type = voiceType();
+    if (!type) { notice(T.micUnsupported); return; }
+    if (!visitor) { notice(T.notReady); return; }
+    micBtn.disabled = true; // the browser may be asking the citizen for the microphone
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    } catch (e) {
+      notice(micError(e));
+      return;
+    } finally {
+      micBtn.disabled = false;
+    }
+    startVoice(stream, type);
+  }
+
+  function startVoice(stream, type) {
+    let media;
+    try {
+      media = new MediaRecorder(stream, { mimeType: type, audioBitsPerSecond: 32000 });
+    } catch {
+      stream.getTracks().forEach((t) => t.stop());
+      notice(T.micUnsupported);
+      return;
+    }
+    const rec = { media, stream, chunks: [], started: performance.now(), elapsed: 0, send: false, ticker: null };
+    media.ondataavailable = (e) => { if (e.data && e.data.size) rec.chunks.push(e.data); };
+    media.onstop = () => finishVoice(rec);
+    media.onerror = () => { if (recorder === rec) { stopVoice(false); notice(T.micFailed); } };
+    media.start(1000);
+    recorder = rec;
+    showRecording(true);
+    rec.ticker = setInterval(() => tick(rec), 250);
+    tick(rec);
+  }
+
+  function clock(seconds) {
+    return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  }
+
+  function tick(rec) {
+    const ms = performance.now() - rec.started;
+    const limit = el('span', 'okno-rec-limit', ` / ${clock(MAX_VOICE_SECONDS)}`);
+    recTime.replaceChildren(clock(Math.min(MAX_VOICE_SECONDS, Math.floor(ms / 1000))), limit);
+    if (ms >= MAX_VOICE_SECONDS * 1000 - 300) stopVoice(true); // the limit: what was said goes
+  }
+
+  function showRecording(on) {
+    form.classList.toggle('okno-is-recording', on);
+    recBox.hidden = !on;
+    recHint.replaceChildren(...(on ? [T.recording, el('span', 'okno-vh', T.recordingHelp)] : []));
+    micBtn.setAttribute('aria-label', on ? T.micSend : T.micStart);
+    micBtn.title = on ? T.micSend : T.micStart;
+  }
+
+  // send: upload what was recorded; otherwise it is thrown away
+  function stopVoice(send) {
+    const rec = recorder;
+    if (!rec) return;
+    recorder = null;
+    rec.send = send;
+    rec.elapsed = performance.now() - rec.started;
+    clearInterval(rec.ticker);
+    const hadFocus = form.contains(document.activeElement);
+    showRecording(false);
+    if (hadFocus) (send ? micBtn : input).focus();
+    if (rec.media.state !== 'inactive') rec.media.stop(); else finishVoice(rec);
+  }
+
+  function finishVoice(rec) {
+    rec.stream.getTracks().forEach((t) => t.stop()); // the browser's «recording» mark goes off
+    if (!rec.send) return;
+    if (rec.elapsed < MIN_VOICE_MS || !rec.chunks.length) { notice(T.tooShort); return; }
+    const type = (rec.media.mimeType || rec.chunks[0].type || 'audio/webm').split(';')[0];
+    upload(new File(rec.chunks, type.endsWith('ogg') ? 'voice.ogg' : 'voice.webm', { type }), true);
   }
 
   function onInput() {
@@ -431,8 +553,13 @@
   function init() {
     [list, input, attachBtn, fileInput, statusEl, counterEl] = ['messages', 'input', 'attach', 'file', 'status', 'counter']
       .map((name) => document.getElementById(`okno-${name}`));
+    [form, micBtn, recBox, recTime, recHint] = ['form', 'mic', 'recording', 'rec-time', 'rec-hint']
+      .map((name) => document.getElementById(`okno-${name}`));
 
-    document.getElementById('okno-form').addEventListener('submit', (e) => { e.preventDefault(); sendText(); });
+    form.addEventListener('submit', (e) => { e.preventDefault(); if (!recorder) sendText(); });
+    micBtn.addEventListener('click', onMic);
+    document.getElementById('okno-rec-cancel').addEventListener('click', () => stopVoice(false));
+    form.addEventListener('keydown', (e) => { if (e.key === 'Escape' && recorder) { e.stopPropagation(); stopVoice(false); } });
     input.addEventListener('keydown', onKey);
     // A phone keyboard or a resize shrinks the list: keep the newest message in view.
     list.addEventListener('scroll', () => { pinned = nearBottom(); }, { passive: true });
@@ -442,7 +569,7 @@
     fileInput.addEventListener('change', () => {
       const file = fileInput.files && fileInput.files[0];
       fileInput.value = ''; // allow choosing the same file again
-      if (file) upload(file);
+      if (file) upload(file, false);
     });
 
     // Unsent messages from a previous page load are visible at once, even offline.

@@ -128,6 +128,7 @@
         frame = document.createElement('iframe');
         frame.src = CHAT_URL;
         frame.title = 'Чат поддержки — Окно';
+        frame.allow = 'microphone'; // voice messages are recorded inside the frame
         frame.addEventListener('load', focusFrame);
         panel.append(frame);
       }
