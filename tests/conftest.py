@@ -17,7 +17,6 @@ from redis.asyncio import Redis
 
 from dialog.classifier import Classifier, build_classifier
 from dialog.engine import ConversationEngine
-from handoff import poster
 from storage.migrate import upgrade_async
 from storage.state import MemoryStore, RedisStateStore, StateStore
 
@@ -39,15 +38,6 @@ def classifier() -> Classifier:
 @pytest.fixture(scope="session")
 def engine(classifier: Classifier) -> ConversationEngine:
     return ConversationEngine(classifier)
-
-
-@pytest.fixture
-def poster_posts_recordings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """TEMPORARY, until handoff/poster.py (being rewritten elsewhere) lists the recordings among its
-    FILE_KINDS: the poster is told here to post them with Desk.post_file, as it does photos. Delete
-    this fixture and its uses once poster.FILE_KINDS has "voice", "audio" and "video_note"."""
-    missing = tuple(kind for kind in ("voice", "audio", "video_note") if kind not in poster.FILE_KINDS)
-    monkeypatch.setattr(poster, "FILE_KINDS", (*poster.FILE_KINDS, *missing))
 
 
 PG_ADMIN_DSN = os.environ.get("OKNO_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -23,8 +23,6 @@ from tests.e2e.web_helpers import open_ticket as open_web_ticket
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.vk_api import FakeVk
 
-pytestmark = pytest.mark.usefixtures("poster_posts_recordings")
-
 PASSWORD = "пароль-для-голоса"
 VK_PEER = 3202
 
