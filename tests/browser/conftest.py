@@ -25,6 +25,8 @@ from tests.e2e.web_helpers import listening
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 OPERATOR_PASSWORD = "верный-пароль-42"
 SCREENSHOTS = os.environ.get("OKNO_SCREENSHOTS")  # a folder: `make screenshots` writes docs/ from here
+DESKTOP, PHONE = 1280, 390  # px: an operator's screen and a citizen's phone
+WIDTHS = (DESKTOP, PHONE)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -86,6 +88,11 @@ async def browser() -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+def shot(name: str, width: int) -> str:
+    """«inbox-queue.png» at the desktop width, «inbox-queue-390.png» at another."""
+    return f"{name}.png" if width == DESKTOP else f"{name}-{width}.png"
 
 
 async def screenshot(page: Page, name: str) -> None:
