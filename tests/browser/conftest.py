@@ -28,6 +28,7 @@ OPERATOR_PASSWORD = "верный-пароль-42"
 SCREENSHOTS = os.environ.get("OKNO_SCREENSHOTS")  # a folder: `make screenshots` writes docs/ from here
 DESKTOP, PHONE = 1280, 390  # px: an operator's screen and a citizen's phone
 WIDTHS = (DESKTOP, PHONE)
+RUSSIAN = {"locale": "ru-RU", "timezone_id": "Europe/Moscow"}  # a browser in Russia, as the inbox's clock
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

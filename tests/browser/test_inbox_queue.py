@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, WIDTHS, Site, sign_in, tickets_from_visitors
+from tests.browser.conftest import DESKTOP, PHONE, RUSSIAN, WIDTHS, Site, sign_in, tickets_from_visitors
 
 # each cell: its column's name as the header row says it, the name the cell shows before its value
 # (CSS generated content, «none» when there is none), where both are and how the cell is laid out
@@ -33,7 +33,7 @@ CELLS = """table => {
 
 
 async def queue_page(browser: Browser, site: Site, width: int) -> Page:
-    context = await browser.new_context(viewport={"width": width, "height": 900}, locale="ru-RU")
+    context = await browser.new_context(viewport={"width": width, "height": 900}, **RUSSIAN)
     page = await context.new_page()
     await sign_in(page, site)
     await expect(page.locator("h1")).to_have_text("Обращения")

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import WIDTHS, Site, screenshot, shot
+from tests.browser.conftest import RUSSIAN, WIDTHS, Site, screenshot, shot
 from tests.e2e.conftest import free_port
 
 HOTLINE = "8 800 555-35-35"  # the knowledge base's hotline_phone
@@ -56,7 +56,7 @@ async def stranger(site: Site) -> AsyncIterator[str]:
 
 
 async def open_widget(browser: Browser, url: str, width: int) -> Page:
-    page = await (await browser.new_context(viewport={"width": width, "height": 800})).new_page()
+    page = await (await browser.new_context(viewport={"width": width, "height": 800}, **RUSSIAN)).new_page()
     await page.goto(url)
     launcher = page.get_by_role("button", name="Открыть чат поддержки")
     await expect(launcher).to_be_visible()
@@ -117,7 +117,7 @@ async def test_on_a_site_not_allowed_the_widget_says_so_and_shows_the_other_ways
 async def test_when_the_chat_server_cannot_be_asked_the_widget_says_so_and_asks_again(
     browser: Browser, site: Site, portal: str, width: int
 ) -> None:
-    context = await browser.new_context(viewport={"width": width, "height": 800})
+    context = await browser.new_context(viewport={"width": width, "height": 800}, **RUSSIAN)
     await context.route("**/chat/embed*", lambda route: route.abort("connectionrefused"))
     page = await context.new_page()
     await page.goto(portal)
