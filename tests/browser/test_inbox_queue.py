@@ -12,8 +12,10 @@ from tests.browser.conftest import DESKTOP, PHONE, RUSSIAN, WIDTHS, Site, sign_i
 
 # the header row's height, and each cell: its column's name as the header row says it, the name the
 # cell shows before its value (CSS generated content, «none» when there is none), where both are and
-# how the cell is laid out. Measured at once: a live update may replace the table meanwhile.
-CELLS = """table => {
+# how the cell is laid out. Found and measured in one step: the page's live update replaces the
+# table now and then, and a table found a moment earlier may be out of the document by then.
+CELLS = """() => {
+    const table = document.querySelector('table.queue');
     const headers = Array.from(table.querySelectorAll('thead th'), (th) => th.textContent.trim());
     const box = (r) => ({ left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width });
     const headerHeight = table.querySelector('thead').getBoundingClientRect().height;
@@ -52,7 +54,7 @@ async def test_every_value_in_the_queue_keeps_its_column_name(
     table = page.locator("table.queue")
     for number in numbers:
         await expect(table.locator(f"tr[data-ticket='{number}']")).to_be_visible()
-    measured: dict[str, Any] = await table.evaluate(CELLS)
+    measured: dict[str, Any] = await page.evaluate(CELLS)
     rows: list[list[dict[str, Any]]] = measured["rows"]
     assert len(rows) == len(numbers)
     assert all(len(cells) == 7 for cells in rows)
