@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.telegram.receiving import bot_id, register_webhook, webhook_handler
 from adapters.vk.callback import callback_handler
 from adapters.web.channel import WebChannel
+from adapters.web.embedding import Contacts
 from adapters.web.server import ChatLimits, WebChat
 from bots.keyed import GroupCommit
 from bots.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -90,7 +91,13 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
         # sockets' messages arriving together are stored in one transaction, each acked once durable
         stored: GroupCommit[NewUpdate] = GroupCommit(write)
         parts.chat = WebChat(
-            channel, stored.add, runtime.inbox.wake, runtime.states.take_token, limits, address_of
+            channel,
+            stored.add,
+            runtime.inbox.wake,
+            runtime.states.take_token,
+            limits,
+            address_of,
+            other_ways(runtime),
         )
     if settings.web_inbox and handoff.operators is not None and handoff.canned is not None:
         secret = settings.web_secret.get_secret_value().encode() if settings.web_secret else None
@@ -120,6 +127,20 @@ async def citizen_file(runtime: Runtime, store: WebStore, channel: str, ref: str
         return await store.file_data(ref.removeprefix(LOCAL_FILE))
     source = runtime.channels.get(channel)
     return None if source is None else await source.fetch_file(ref)
+
+
+def other_ways(runtime: Runtime) -> Contacts:
+    """Where a citizen on a site that may not show the chat can reach us: what this deployment runs."""
+    username: Callable[[], Awaitable[str | None]] | None = None
+    if runtime.telegram is not None:
+        bot = runtime.telegram.bot
+
+        async def bot_username() -> str | None:
+            return (await bot.me()).username  # asked once, then kept by aiogram
+
+        username = bot_username
+    vk_group = runtime.vk.group_id if runtime.vk is not None else None
+    return Contacts.of(runtime.engine.knowledge.facts, vk_group, username)
 
 
 async def first_sign_in(settings: Settings, store: WebStore) -> None:

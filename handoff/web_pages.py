@@ -24,6 +24,7 @@ QUEUE_TABS = (
     ("resolved", "Решённые", ("resolved",)),
     ("closed", "Закрытые", ("closed",)),
 )
+QUEUE_COLUMNS = ("Номер", "Статус", "Уровень", "Канал", "Ситуация", "Ждёт", "Исполнитель")
 
 
 PLAYERS = {  # a recording's kind: its player and how the page names it
@@ -108,28 +109,32 @@ def queue(
     rows = "".join(_queue_row(t, now, situations.get(t.rule, t.rule)) for t in tickets) or (
         '<tr><td colspan="7" class="empty">Обращений нет.</td></tr>'
     )
+    head = "".join(f'<th scope="col">{column}</th>' for column in QUEUE_COLUMNS)
     return (
         '<div id="live" data-live>'
         f'<h1>Обращения</h1><nav class="tabs" aria-label="Статус">{"".join(tabs)}</nav>'
         '<nav class="tabs levels" aria-label="Уровень">'
         f'<a href="/inbox?tab={tab}">все уровни</a>{levels}</nav>'
-        '<table class="queue"><thead><tr><th scope="col">Номер</th><th scope="col">Статус</th>'
-        '<th scope="col">Уровень</th><th scope="col">Канал</th><th scope="col">Ситуация</th>'
-        '<th scope="col">Ждёт</th><th scope="col">Исполнитель</th></tr></thead>'
+        f'<table class="queue"><thead><tr>{head}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div>"
     )
 
 
 def _queue_row(ticket: TicketRow, now: datetime, situation: str) -> str:
     waited = _since(aware(ticket.opened_at if ticket.status == "new" else ticket.status_changed_at), now)
-    return (
-        f'<tr class="status-{escape(ticket.status)}" data-ticket="{escape(ticket.number or "")}">'
-        f'<td><a href="/inbox/ticket/{ticket.id}">{escape(ticket.number or "")}</a></td>'
-        f"<td>{escape(Status(ticket.status).label)}</td><td>{ticket.level}</td>"
-        f"<td>{escape(CHANNELS.get(ticket.channel, ticket.channel))}</td>"
-        f"<td>{escape(situation)}</td><td>{waited}</td>"
-        f"<td>{escape(ticket.assignee_name or '—')}</td></tr>"
+    number = escape(ticket.number or "")
+    cells = (
+        f'<a href="/inbox/ticket/{ticket.id}">{number}</a>',
+        escape(Status(ticket.status).label),
+        str(ticket.level),
+        escape(CHANNELS.get(ticket.channel, ticket.channel)),
+        escape(situation),
+        waited,
+        escape(ticket.assignee_name or "—"),
     )
+    # on a phone each row is a card, and each value shows its column's name (data-label, CSS)
+    labelled = "".join(f'<td data-label="{c}">{v}</td>' for c, v in zip(QUEUE_COLUMNS, cells, strict=True))
+    return f'<tr class="status-{escape(ticket.status)}" data-ticket="{number}">{labelled}</tr>'
 
 
 def ticket_view(

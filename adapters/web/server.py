@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from adapters.web.channel import CHANNEL, WebChannel, history_frame
+from adapters.web.embedding import Contacts, EmbedCheck
 from adapters.web.ranges import ranged
 from adapters.web.voice import OGG_MIME, NotARecording, as_ogg, audio_type, ogg_seconds
 from dialog.presses import is_event
@@ -78,6 +79,7 @@ class WebChat:
         take_token: TakeToken,
         limits: ChatLimits,
         address_of: AddressOf | None = None,
+        contacts: Contacts | None = None,
     ) -> None:
         self.channel = channel
         self.enqueue = enqueue
@@ -85,11 +87,13 @@ class WebChat:
         self.take_token = take_token
         self.limits = limits
         self.address_of = address_of or (lambda request: request.remote or "unknown")
+        self.contacts = contacts or Contacts()
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/chat", self.page)
         app.router.add_get("/chat/", self.page)
         app.router.add_get("/chat/widget.js", self.widget)
+        app.router.add_get("/chat/embed", EmbedCheck(self.limits.allowed_origins, self.contacts).answer)
         app.router.add_get("/chat/ws", self.socket)
         app.router.add_post("/chat/files", self.upload)
         app.router.add_get("/chat/files/{ref}", self.download)

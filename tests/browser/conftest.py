@@ -13,18 +13,22 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bots.settings import Settings
 from bots.wiring import Runtime
 from dialog.engine import ConversationEngine
 from handoff.accounts import Role, hash_password
 from tests.e2e.conftest import free_port, running
-from tests.e2e.web_helpers import listening
+from tests.e2e.web_helpers import Site as SocketSite
+from tests.e2e.web_helpers import citizen, listening, open_ticket
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 OPERATOR_PASSWORD = "верный-пароль-42"
 SCREENSHOTS = os.environ.get("OKNO_SCREENSHOTS")  # a folder: `make screenshots` writes docs/ from here
+DESKTOP, PHONE = 1280, 390  # px: an operator's screen and a citizen's phone
+WIDTHS = (DESKTOP, PHONE)
+RUSSIAN = {"locale": "ru-RU", "timezone_id": "Europe/Moscow"}  # a browser in Russia, as the inbox's clock
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -97,7 +101,44 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-async def screenshot(page: Page, name: str) -> None:
+def shot(name: str, width: int) -> str:
+    """«inbox-queue.png» at the desktop width, «inbox-queue-390.png» at another."""
+    return f"{name}.png" if width == DESKTOP else f"{name}-{width}.png"
+
+
+async def screenshot(page: Page, name: str, full_page: bool = False) -> None:
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(Path(SCREENSHOTS) / name))
+        await page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=full_page)
+
+
+async def sign_in(inbox: Page, site: Site, password: str = OPERATOR_PASSWORD) -> None:
+    await inbox.goto(f"{site.url}/inbox")
+    await inbox.fill("#login", "anna")
+    await inbox.fill("#password", password)
+    await inbox.click("button[type=submit]")
+
+
+async def has_a_favicon(page: Page) -> None:
+    """The page names an icon, and the browser can draw it (no request for /favicon.ico fails)."""
+    icon = page.locator("link[rel=icon]")
+    await expect(icon).to_have_count(1)
+    drawn = await icon.evaluate(
+        """link => new Promise((done) => {
+            const image = new Image();
+            image.onload = () => done(image.naturalWidth > 0);
+            image.onerror = () => done(false);
+            image.src = link.href;
+        })"""
+    )
+    assert drawn, "the favicon cannot be drawn"
+
+
+async def tickets_from_visitors(site: Site, names: list[str]) -> list[str]:
+    """Tickets opened over the chat's socket (quicker than a page): their numbers."""
+    numbers = []
+    async with aiohttp.ClientSession() as http:
+        for name in names:
+            async with citizen(SocketSite(site.url, site.runtime, http)) as visitor:
+                numbers.append(await open_ticket(visitor, name=name))
+    return numbers

@@ -10,6 +10,13 @@
   if (!script || !script.src) return;
   const ORIGIN = new URL(script.src, location.href).origin;
   const CHAT_URL = `${ORIGIN}/chat?embed=1`;
+  const T = {
+    asking: 'Подключение к чату…',
+    away: 'Чат недоступен на этом сайте.',
+    elsewhere: 'Откройте чат на нашей странице или свяжитесь с нами другим способом:',
+    page: 'Открыть чат в новой вкладке',
+    failed: 'Не удалось связаться с чатом. Проверьте подключение к интернету и откройте чат ещё раз.',
+  };
 
   const CSS = `
     :host { all: initial; }
@@ -67,6 +74,22 @@
     .close:hover { background: #084785; }
     .close:focus-visible { outline: 3px solid #fff; outline-offset: -5px; }
     iframe { flex: 1 1 auto; width: 100%; border: 0; display: block; background: #eef1f5; }
+    .away {
+      flex: 1 1 auto;
+      overflow: auto;
+      padding: 16px;
+      background: #fff; color: #1b1f24;
+      font-size: 16px; line-height: 1.45;
+      overflow-wrap: anywhere;
+    }
+    .away:focus { outline: none; }
+    .away p { margin: 0 0 12px; }
+    .away .lead { font-weight: 600; }
+    .away ul { margin: 0; padding-left: 20px; }
+    .away li { margin: 0 0 8px; }
+    .away a { color: #084785; text-decoration: underline; }
+    .away a:focus-visible { outline: 3px solid #1b1f24; outline-offset: 2px; }
+    .nowrap { white-space: nowrap; }
     /* Narrow phones: the chat takes the whole screen. */
     @media (max-width: 480px), (max-height: 500px) {
       .panel {
@@ -114,27 +137,101 @@
     bar.append(title, closeBtn);
     panel.append(bar);
 
-    let frame = null; // created on first open, then kept so the conversation stays connected
+    let frame = null; // created once the server allows this site, then kept so the chat stays connected
+    let away = null; // what is shown instead of the frame: a wait, or why there is no chat here
+    let asked = null; // the server's answer for this page, asked on the first open
 
-    function focusFrame() {
-      if (!frame || panel.hidden) return;
+    // Is this page (and every page framing it) among the sites that may frame the chat?
+    // The browser would refuse the frame otherwise (CSP frame-ancestors): ask before making it.
+    function ask() {
+      const ancestors = Array.from(location.ancestorOrigins || []).filter((o) => o !== ORIGIN);
+      if (location.origin === ORIGIN && !ancestors.length) return Promise.resolve({ allowed: true });
+      const url = new URL('/chat/embed', ORIGIN);
+      if (ancestors.length) url.searchParams.set('ancestors', ancestors.join(' '));
+      return fetch(url.href, { mode: 'cors', credentials: 'omit', cache: 'no-cache' }).then((r) => {
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        return r.json();
+      });
+    }
+
+    function el(tag, cls, text) {
+      const n = document.createElement(tag);
+      if (cls) n.className = cls;
+      if (text != null) n.textContent = text;
+      return n;
+    }
+
+    // Only these may become a link: the answer is data, never markup.
+    function safeHref(href) {
+      try {
+        const u = new URL(String(href), ORIGIN);
+        return ['https:', 'http:', 'tel:', 'mailto:'].includes(u.protocol) ? u.href : null;
+      } catch { return null; }
+    }
+
+    function link(href, text, cls) {
+      const a = el('a', cls, text);
+      a.href = href;
+      if (/^https?:/.test(href)) Object.assign(a, { target: '_blank', rel: 'noopener noreferrer' });
+      return a;
+    }
+
+    function showAway(lines, ways) {
+      if (away) away.remove();
+      away = el('div', 'away');
+      away.tabIndex = -1;
+      away.setAttribute('role', 'status');
+      lines.forEach((text, i) => away.append(el('p', i ? '' : 'lead', text)));
+      if (ways.length) {
+        const list = away.appendChild(el('ul'));
+        for (const way of ways) list.appendChild(el('li')).append(...way);
+      }
+      panel.append(away);
+    }
+
+    // Not allowed here: the chat's own page and the deployment's other ways, as the server lists them.
+    function refused(answer) {
+      const ways = [];
+      const page = typeof answer.chat === 'string' && answer.chat.startsWith('/') ? safeHref(answer.chat) : null;
+      if (page) ways.push([link(page, T.page)]);
+      for (const c of Array.isArray(answer.contacts) ? answer.contacts : []) {
+        const href = c && safeHref(c.href);
+        if (href) ways.push([`${c.label}: `, link(href, String(c.text), 'nowrap')]);
+      }
+      showAway([T.away, T.elsewhere], ways);
+    }
+
+    function showFrame() {
+      if (away) { away.remove(); away = null; }
+      frame = document.createElement('iframe');
+      frame.src = CHAT_URL;
+      frame.title = 'Чат поддержки — Окно';
+      frame.allow = 'microphone'; // voice messages are recorded inside the frame
+      frame.addEventListener('load', focusBody);
+      panel.append(frame);
+    }
+
+    function start() {
+      showAway([T.asking], []);
+      asked = ask().then(
+        (answer) => { if (answer && answer.allowed) showFrame(); else refused(answer || {}); },
+        () => { showAway([T.failed], []); asked = null; }, // the next open asks again
+      ).then(focusBody);
+    }
+
+    function focusBody() {
+      if (panel.hidden) return;
+      if (!frame) { if (away) away.focus(); return; }
       frame.focus();
       // The chat page puts the caret into its input when asked; dropped until it has loaded.
       try { frame.contentWindow.postMessage({ type: 'okno:focus' }, ORIGIN); } catch { /* not loaded */ }
     }
 
     function open() {
-      if (!frame) {
-        frame = document.createElement('iframe');
-        frame.src = CHAT_URL;
-        frame.title = 'Чат поддержки — Окно';
-        frame.allow = 'microphone'; // voice messages are recorded inside the frame
-        frame.addEventListener('load', focusFrame);
-        panel.append(frame);
-      }
       panel.hidden = false;
       launcher.setAttribute('aria-expanded', 'true');
-      focusFrame();
+      if (!frame && !asked) start();
+      focusBody();
     }
 
     function close() {
