@@ -213,16 +213,12 @@ class InboxWorker:
         channel = self.channels.get(row.channel)
         if channel is None:
             return Ignore("channel not configured")
-        event = row.payload.get("okno_event")
-        if isinstance(event, dict):  # written by the handoff side, never by a platform
-            return SystemEvent(
-                row.channel,
-                str(event["chat_id"]),
-                str(event["user_id"]),
-                str(event["kind"]),
-                str(event["ticket"]),
-            )
-        return channel.decode(row.payload)
+        try:
+            event = SystemEvent.decode(row.channel, row.payload)  # written by the handoff side only
+        except ValueError:
+            logger.exception("inbox row %s holds a damaged ticket event; skipped", row.id)
+            return Ignore("damaged ticket event")
+        return event or channel.decode(row.payload)
 
     async def _acknowledge(self, decoded: list[tuple[InboxUpdate, Decoded | SystemEvent]]) -> None:
         """Pressed buttons stop spinning before anything else happens."""

@@ -22,6 +22,7 @@ from dialog.messages import (
     Reply,
     StatusQuery,
     SystemEvent,
+    TicketEventKind,
 )
 from dialog.normalize import clean
 from dialog.secrets import mask, offers_secret
@@ -128,9 +129,9 @@ class ConversationEngine:
     def handle_event(self, event: SystemEvent, state: ConversationState) -> Turn:
         """A ticket was resolved or closed by people: the bot takes the conversation back."""
         state = state.evolve(handed_off=None, intake=None, last_topic=None, offered=())
-        decision = Decision(Action.SMALLTALK, intent=f"ticket_{event.kind}", confidence=1.0)
+        decision = Decision(Action.SMALLTALK, intent=f"ticket_{event.kind.value}", confidence=1.0)
         state = state.evolve(after_ticket=event.ticket)
-        if event.kind == "resolved":
+        if event.kind is TicketEventKind.RESOLVED:
             reply = Reply(texts.RATING_PROMPT.format(number=event.ticket), rating_buttons())
             return Turn((reply,), state.evolve(rating_for=event.ticket, rating_stage="score"), decision)
         # closed without a resolution: the handoff side has told the citizen why

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class AttachmentKind(StrEnum):
@@ -82,6 +83,11 @@ class Decision:
     intent: str | None = None
 
 
+class TicketEventKind(StrEnum):
+    RESOLVED = "resolved"  # an operator solved it: the citizen is asked for a rating
+    CLOSED = "closed"  # closed without an answer (or gone): the bot has the conversation back
+
+
 @dataclass(frozen=True, slots=True)
 class SystemEvent:
     """Something that happened to a citizen's ticket, fed into their conversation in order."""
@@ -89,8 +95,34 @@ class SystemEvent:
     channel: str
     chat_id: str
     user_id: str
-    kind: str  # "resolved" or "closed"
+    kind: TicketEventKind
     ticket: str  # the ticket's number
+
+    def encode(self) -> dict[str, Any]:
+        """The payload of the inbox row that carries it: marked so no platform update is taken for it."""
+        return {
+            EVENT_ENVELOPE: {
+                "kind": self.kind.value,
+                "ticket": self.ticket,
+                "chat_id": self.chat_id,
+                "user_id": self.user_id,
+            }
+        }
+
+    @classmethod
+    def decode(cls, channel: str, payload: dict[str, Any]) -> SystemEvent | None:
+        """The event an inbox row carries; None for a platform update. ValueError for a damaged one."""
+        body = payload.get(EVENT_ENVELOPE)
+        if body is None:
+            return None
+        try:
+            kind = TicketEventKind(body["kind"])
+            return cls(channel, str(body["chat_id"]), str(body["user_id"]), kind, str(body["ticket"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"a damaged ticket event: {body!r}") from exc
+
+
+EVENT_ENVELOPE = "okno_event"  # the one key the handoff side writes; platforms never send it
 
 
 # Effects: what a turn asks the handoff side to do, written in the same transaction as the turn.

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.errors import AdapterError
+from dialog.messages import TicketEventKind
 from dialog.splitting import split_text
 from handoff import texts
 from handoff.canned import CannedReplies
@@ -239,7 +240,7 @@ class OperatorDesk:
                 event,
                 posts,
                 [told],
-                [event_update(row, "resolved", str(row.version))],
+                [event_update(row, TicketEventKind.RESOLVED, str(row.version))],
             )
 
         done = await self.tracker.change(ticket.id, resolve)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from dialog.messages import TicketEventKind
 from dialog.ticket_talk import ticket_number
 from handoff import texts
 from handoff.cards import citizen_post, system_post
@@ -230,7 +231,7 @@ class HandoffService:
             last = await self.store.tickets_of(job.channel, job.chat_id, 1)
             await self._tell(job, CitizenMessage(texts.NO_TICKET, outcome="handoff"))
             if last:
-                await self.tracker.inject(event_update(last[0], "closed", "relay"))
+                await self.tracker.inject(event_update(last[0], TicketEventKind.CLOSED, "relay"))
             return
         await self._to_ticket(ticket, relay, job.chat_id)
 

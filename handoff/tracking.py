@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from dialog.messages import SystemEvent, TicketEventKind
 from handoff.config import HandoffConfig
 from handoff.tickets import check_transition
 from storage.models import TicketRow
@@ -28,14 +29,14 @@ def aware(moment: datetime | None) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def event_update(ticket: TicketRow, kind: str, tag: str) -> NewUpdate:
+def event_update(ticket: TicketRow, kind: TicketEventKind, tag: str) -> NewUpdate:
     """A ticket event for the citizen's conversation, handled in order with their messages."""
-    event = {"kind": kind, "ticket": ticket.number, "chat_id": ticket.chat_id, "user_id": ticket.user_id}
+    event = SystemEvent(ticket.channel, ticket.chat_id, ticket.user_id, kind, ticket.number or "")
     return NewUpdate(
-        key=f"event:{ticket.id}:{kind}:{tag}",
+        key=f"event:{ticket.id}:{kind.value}:{tag}",
         channel=ticket.channel,
         chat_key=f"{ticket.channel}:{ticket.chat_id}",
-        payload={"okno_event": event},
+        payload=event.encode(),
     )
 
 

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from dialog.messages import TicketEventKind
 from handoff import texts
 from handoff.cards import system_post
 from handoff.config import HandoffConfig
@@ -106,7 +107,13 @@ class TicketWatch:
             posts = [PostRecord("text", system_post(note)), PostRecord("card"), PostRecord("close")]
             told = CitizenMessage(texts.EXPIRED.format(number=row.number), outcome="handoff")
             return TicketChange(
-                row.id, row.version, values, event, posts, [told], [event_update(row, "closed", "expired")]
+                row.id,
+                row.version,
+                values,
+                event,
+                posts,
+                [told],
+                [event_update(row, TicketEventKind.CLOSED, "expired")],
             )
 
         await self.tracker.change(ticket.id, close)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dialog.engine import ConversationEngine, Turn
 from dialog.messages import (
     Attachment,
@@ -12,6 +14,7 @@ from dialog.messages import (
     RelayToTicket,
     StatusQuery,
     SystemEvent,
+    TicketEventKind,
 )
 from dialog.state import ConversationState
 from dialog.ticket_talk import find_ticket_number, ticket_number
@@ -145,7 +148,7 @@ def test_status_queries_by_number_button_and_command(engine: ConversationEngine)
 
 def test_resolution_asks_for_a_rating_and_an_optional_comment(engine: ConversationEngine) -> None:
     state = ConversationState(handed_off="explicit_request")
-    turn = engine.handle_event(SystemEvent("test", "c1", "u1", "resolved", "10427-3"), state)
+    turn = engine.handle_event(SystemEvent("test", "c1", "u1", TicketEventKind.RESOLVED, "10427-3"), state)
     assert "10427-3" in turn.replies[0].text and turn.state.handed_off is None
     assert [b.label for b in turn.replies[0].buttons][:5] == ["1", "2", "3", "4", "5"]
     scored = engine.handle(press("rate:4"), turn.state)
@@ -168,7 +171,9 @@ def test_after_a_resolution_a_remaining_problem_brings_the_ticket_back(engine: C
     known = ConversationState(
         identity=dict.fromkeys(("full_name", "snils", "phone", "application_number"), "")
     )
-    resolved = engine.handle_event(SystemEvent("test", "c1", "u1", "resolved", "10427-3"), known)
+    resolved = engine.handle_event(
+        SystemEvent("test", "c1", "u1", TicketEventKind.RESOLVED, "10427-3"), known
+    )
     skipped = engine.handle(press("rate:skip"), resolved.state)
     back = engine.handle(text("ничего не исправили, проблема осталась"), skipped.state)
     assert back.decision.rule == "ticket_not_resolved" and "не решён" in back.replies[0].text
@@ -178,3 +183,12 @@ def test_after_a_resolution_a_remaining_problem_brings_the_ticket_back(engine: C
     assert asked.decision.topic == "password_recovery" and asked.state.after_ticket is None
     thanks = engine.handle(text("спасибо"), skipped.state)
     assert not thanks.effects and thanks.state.after_ticket == "10427-3"
+
+
+def test_a_ticket_event_survives_its_inbox_row_and_a_damaged_one_is_refused() -> None:
+    event = SystemEvent("telegram", "42", "7", TicketEventKind.CLOSED, "10427-3")
+
+    assert SystemEvent.decode("telegram", event.encode()) == event
+    assert SystemEvent.decode("telegram", {"update_id": 1, "message": {}}) is None  # a platform's update
+    with pytest.raises(ValueError, match="damaged"):
+        SystemEvent.decode("telegram", {"okno_event": {"kind": "exploded", "chat_id": "42"}})
