@@ -112,7 +112,7 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             handoff.situations,
             SessionSigner(secret or secrets.token_bytes(32)),
             runtime.states,
-            lambda: stats_page(settings.database_url),
+            lambda: stats_page(runtime.database),
             policy,
             settings.web_secure_cookies,
             address_of,

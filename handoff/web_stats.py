@@ -7,17 +7,19 @@ import io
 from datetime import datetime, timedelta
 from html import escape
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from handoff.stats import MOSCOW, Report, build_report, duration_text, level_label, status_label, table_lines
 from handoff.stats_plot import write_plot
-from storage.stats import load_stats
+from storage.stats import stats_of
 
 DAYS = 30
 
 
-async def stats_page(database_url: str, now: datetime | None = None) -> tuple[str, bytes]:
-    """The page body and the chart, over the last DAYS days."""
+async def stats_page(database: AsyncEngine, now: datetime | None = None) -> tuple[str, bytes]:
+    """The page body and the chart, over the last DAYS days, read through the process's own pool."""
     until = (now or datetime.now(MOSCOW)).replace(microsecond=0) + timedelta(seconds=1)
-    report = build_report(await load_stats(database_url, until - timedelta(days=DAYS), until))
+    report = build_report(await stats_of(database, until - timedelta(days=DAYS), until))
     chart = io.BytesIO()
     await asyncio.to_thread(write_plot, report, chart)  # drawing takes a moment: not on the loop
     return _body(report), chart.getvalue()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import ColumnElement, func, inspect, select
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.db import is_sqlite, make_engine
 from storage.errors import StorageError
@@ -78,13 +78,20 @@ async def load_stats(url: str, since: datetime, until: datetime, channel: str | 
     _require_sqlite_file(url)
     engine = make_engine(url)
     try:
-        async with engine.connect() as connection:
-            missing = await connection.run_sync(_missing_tables)
-            if missing:
-                raise SchemaMissing(f"the database has no tables {', '.join(missing)}")
-            return await read_stats(connection, as_utc(since), as_utc(until), channel)
+        return await stats_of(engine, since, until, channel)
     finally:
         await engine.dispose()
+
+
+async def stats_of(
+    engine: AsyncEngine, since: datetime, until: datetime, channel: str | None = None
+) -> StatsData:
+    """The period's figures over an engine already open (the running process's own pool)."""
+    async with engine.connect() as connection:
+        missing = await connection.run_sync(_missing_tables)
+        if missing:
+            raise SchemaMissing(f"the database has no tables {', '.join(missing)}")
+        return await read_stats(connection, as_utc(since), as_utc(until), channel)
 
 
 def _require_sqlite_file(url: str) -> None:
