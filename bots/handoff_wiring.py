@@ -11,6 +11,7 @@ from typing import Any
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bots.inbox import DeskUpdate
 from bots.settings import Settings
 from dialog.engine import ConversationEngine
 from handoff.canned import CannedReplies, load_canned
@@ -18,6 +19,7 @@ from handoff.config import HandoffConfig
 from handoff.desk import OperatorDesk
 from handoff.group_budget import GroupBudget, GroupSlots
 from handoff.hours import load_calendar, schedules
+from handoff.ports import DeskEvent
 from handoff.poster import CardRenderer, GroupPoster
 from handoff.service import HandoffService
 from handoff.telegram_desk import TelegramDesk, decode_desk, desk_chat, desk_topic
@@ -72,17 +74,16 @@ class TelegramDeskRoute:
     def __init__(self, desk: OperatorDesk) -> None:
         self.desk = desk
 
-    def owns(self, payload: dict[str, Any]) -> bool:
+    def decode(self, payload: dict[str, Any]) -> DeskUpdate | None:
+        """The desk's event in the update, decoded once; None for a citizen's update. A group's update
+        that is no event (a bot's own message, a malformed one) comes back with no event, to be dropped."""
         chat = desk_chat(payload)
-        return chat is not None and self.desk.owns(chat)
+        if chat is None or not self.desk.owns(chat):
+            return None
+        return DeskUpdate(desk_topic(payload), decode_desk(payload))
 
-    def order_key(self, payload: dict[str, Any]) -> str:
-        return desk_topic(payload)
-
-    async def handle(self, payload: dict[str, Any]) -> None:
-        event = decode_desk(payload)
-        if event is not None:
-            await self.desk.handle(event)
+    async def handle(self, event: DeskEvent) -> None:
+        await self.desk.handle(event)
 
 
 @dataclass

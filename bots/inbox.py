@@ -25,6 +25,7 @@ from dialog.splitting import split_text
 from dialog.state import ConversationState
 from handoff.jobs import effects_to_jobs
 from handoff.polling import QueueWorker
+from handoff.ports import DeskEvent
 from storage.models import InboxUpdate
 from storage.outage import Outage, is_outage, left_for_next_start, until_back
 from storage.records import MessageRecord, TurnRecord
@@ -120,24 +121,27 @@ class InboxWorker:
         """Updates from the operators' groups go to the desk, each topic's in order, topics side by
         side; the citizens' updates are returned."""
         citizens: list[InboxUpdate] = []
-        topics: dict[str, list[InboxUpdate]] = {}
+        topics: dict[str, list[DeskEvent]] = {}
+        done: list[int] = []
         for row in rows:
-            if desk.owns(row.payload):
-                topics.setdefault(desk.order_key(row.payload), []).append(row)
-            else:
+            routed = desk.decode(row.payload)
+            if routed is None:
                 citizens.append(row)
+                continue
+            done.append(row.id)
+            if routed.event is not None:
+                topics.setdefault(routed.order_key, []).append(routed.event)
         limit = asyncio.Semaphore(DESK_CONCURRENCY)
 
-        async def run_topic(items: list[InboxUpdate]) -> None:
+        async def run_topic(events: list[DeskEvent]) -> None:
             async with limit:
-                for row in items:
+                for event in events:
                     try:
-                        await until_back(functools.partial(desk.handle, row.payload), self.outage)
+                        await until_back(functools.partial(desk.handle, event), self.outage)
                     except Exception:  # one operator's update must not hold up the group
                         logger.exception("an update from the operators' group failed and was skipped")
 
-        await asyncio.gather(*(run_topic(items) for items in topics.values()))
-        done = [row.id for items in topics.values() for row in items]
+        await asyncio.gather(*(run_topic(events) for events in topics.values()))
         await until_back(lambda: self.repository.mark_updates_done(done), self.outage)
         return citizens
 
@@ -283,16 +287,22 @@ class InboxWorker:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class DeskUpdate:
+    """An update from an operators' group, decoded once."""
+
+    order_key: str  # updates with the same key are handled in order (one ticket's topic)
+    event: DeskEvent | None  # None: nothing for the desk to do (a bot's post, a malformed update)
+
+
 class DeskRoute(Protocol):
     """Where updates from the operators' groups go instead of the conversation engine."""
 
-    def owns(self, payload: dict[str, Any]) -> bool: ...
-
-    def order_key(self, payload: dict[str, Any]) -> str:
-        """Updates with the same key are handled in order (one ticket's topic)."""
+    def decode(self, payload: dict[str, Any]) -> DeskUpdate | None:
+        """The desk's part of an update; None when it is a citizen's."""
         ...
 
-    async def handle(self, payload: dict[str, Any]) -> None: ...
+    async def handle(self, event: DeskEvent) -> None: ...
 
 
 def state_key(message: InboundMessage | SystemEvent) -> str:
