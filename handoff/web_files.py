@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from adapters.web.ranges import ranged
-from handoff.accounts import Session
 from storage.tickets import TicketStore
 from storage.web import WebStore
 
@@ -35,7 +34,7 @@ class CitizenFiles:
         self.store = store
         self.fetch_file = fetch_file
 
-    async def serve(self, request: web.Request, _session: Session, _form: object) -> web.StreamResponse:
+    async def serve(self, request: web.Request) -> web.StreamResponse:
         """/inbox/ticket/{id}/files/{message}/{index}: the index-th file of one of the citizen's
         messages in the ticket's conversation; nothing else can be asked for."""
         ticket = await self.tickets.ticket(int(request.match_info["id"]))

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from dialog.ticket_talk import AttachmentPolicy, image_type
 from handoff import web_pages
@@ -35,6 +35,7 @@ from handoff.desk import Actor, OperatorDesk
 from handoff.errors import IllegalTransition
 from handoff.texts import CLOSED_FOR_CITIZEN
 from handoff.web_files import CitizenFiles, FetchFile
+from handoff.web_guard import COOKIE, FLASH, FORM, SESSION, InboxGuard, back
 from storage.models import TicketRow
 from storage.state import StateStore
 from storage.tickets import TicketStore
@@ -43,13 +44,10 @@ from storage.web import WebStore
 logger = logging.getLogger("okno.handoff.web")
 
 STATIC = Path(__file__).parent / "static"
-COOKIE = "okno_session"
-FLASH = "okno_flash"
 POLL_SECONDS = 0.5
 PING_SECONDS = 15.0
 LOGIN_FAILED = "Неверный логин или пароль."
 LOGIN_THROTTLED = "Слишком много попыток входа. Подождите минуту и попробуйте снова."
-CSRF_FAILED = "Форма устарела. Обновите страницу и повторите действие."
 NOT_ALLOWED = "У вас нет прав на это действие: обращение уровня специалиста."
 NOTE_SAVED = "Заметка сохранена."
 SENT = "Отправлено гражданину."
@@ -57,8 +55,6 @@ EMPTY_REPLY = "Напишите текст ответа или приложит�
 BAD_FILE = "Можно приложить только фото JPEG или PNG до {limit}."
 
 Form = dict[str, Any]
-NAMELESS_PATHS = frozenset({"/inbox/name", "/inbox/logout", "/inbox/events"})  # open before a name is given
-Handler = Callable[[web.Request, Session, Form], Awaitable[web.StreamResponse]]
 Report = Callable[[], Awaitable[tuple[str, bytes]]]  # the statistics page's body, and its chart
 
 
@@ -100,6 +96,8 @@ class InboxFeed:
 
 
 class WebInbox:
+    """The inbox's pages and actions; `app()` serves them as a sub-application under /inbox."""
+
     def __init__(
         self,
         tickets: TicketStore,
@@ -130,61 +128,37 @@ class WebInbox:
         self.address_of = address_of or (lambda request: request.remote or "unknown")
         self.files = CitizenFiles(tickets, store, fetch_file)  # recordings for the page's players
         self.feed = InboxFeed(store)
+        self.guard = InboxGuard(store, signer, states, attachments.max_bytes)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/", self.root)
-        app.router.add_get("/inbox/login", self.login_page)
-        app.router.add_post("/inbox/login", self.login)
-        app.router.add_post("/inbox/logout", self._signed_in(self.logout))
-        app.router.add_get("/inbox", self._signed_in(self.queue))
-        app.router.add_get("/inbox/ticket/{id:\\d+}", self._signed_in(self.ticket))
-        app.router.add_post("/inbox/ticket/{id:\\d+}/{action}", self._signed_in(self.act))
-        app.router.add_get(
-            "/inbox/ticket/{id:\\d+}/files/{message:\\d+}/{index:\\d+}", self._signed_in(self.files.serve)
-        )
-        app.router.add_get("/inbox/events", self._signed_in(self.events))
-        app.router.add_get("/inbox/name", self._signed_in(self.name_page))
-        app.router.add_post("/inbox/name", self._signed_in(self.set_name))
-        app.router.add_get("/inbox/stats", self._signed_in(self.stats, Role.SUPERVISOR))
-        app.router.add_get("/inbox/stats.png", self._signed_in(self.stats_chart, Role.SUPERVISOR))
-        app.router.add_static("/inbox/static", STATIC, append_version=False)
+        app.add_subapp("/inbox", self.app())
 
-    # Who is there
-
-    def _signed_in(self, handler: Handler, role: Role | None = None) -> Callable[..., Any]:
-        async def checked(request: web.Request) -> web.StreamResponse:
-            session = await self._session(request)
-            account = await self.store.account(session.login) if session else None
-            if session is None or account is None or account.disabled:
-                if request.method == "GET" and request.path != "/inbox/events":
-                    raise web.HTTPSeeOther("/inbox/login")
-                raise web.HTTPUnauthorized(text="Войдите снова.")
-            if needs_name(account.name, account.login) and request.path not in NAMELESS_PATHS:
-                raise web.HTTPSeeOther("/inbox/name")  # a name first: citizens will read it
-            if role is not None and session.role is not role:
-                raise web.HTTPForbidden(text="Эта страница только для руководителей.")
-            form: Form = {}
-            if request.method == "POST":
-                form = await _form(request, self.attachments.max_bytes)
-                if not self.signer.check_csrf(session, str(form.get("csrf", ""))):
-                    return self._back(request, CSRF_FAILED, "/inbox")
-            return await handler(request, session, form)
-
-        return checked
-
-    async def _session(self, request: web.Request) -> Session | None:
-        """The signed session, unless its owner signed out since it was issued."""
-        session = self.signer.read(request.cookies.get(COOKIE))
-        if session is None:
-            return None
-        out = await self.states.load(f"inbox:signed-out:{session.login}")
-        return None if out and session.issued <= float(out.get("at", 0)) else session
+    def app(self) -> web.Application:
+        """The inbox under /inbox, every page behind the guard's middleware (routes named for it)."""
+        inbox = web.Application(middlewares=[self.guard.middleware])
+        inbox[INBOX] = self
+        add = inbox.router.add_route
+        add("GET", "/login", self.login_page, name="login_page")
+        add("POST", "/login", self.login, name="login")
+        add("POST", "/logout", self.logout, name="logout")
+        add("GET", "", self.queue, name="queue")
+        add("GET", "/ticket/{id:\\d+}", self.ticket, name="ticket")
+        add("POST", "/ticket/{id:\\d+}/{action}", self.act, name="act")
+        add("GET", "/ticket/{id:\\d+}/files/{message:\\d+}/{index:\\d+}", self.files.serve, name="file")
+        add("GET", "/events", self.events, name="events")
+        add("GET", "/name", self.name_page, name="name_page")
+        add("POST", "/name", self.set_name, name="set_name")
+        add("GET", "/stats", self.stats, name="stats")
+        add("GET", "/stats.png", self.stats_chart, name="stats_chart")
+        inbox.router.add_static("/static", STATIC, append_version=False, name="static")
+        return inbox
 
     async def root(self, request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/chat")
 
     async def login_page(self, request: web.Request) -> web.StreamResponse:
-        if await self._session(request) is not None:
+        if await self.guard.session(request) is not None:
             raise web.HTTPSeeOther("/inbox")
         return _html(web_pages.page("Вход", web_pages.login_form()))
 
@@ -210,13 +184,15 @@ class WebInbox:
         )
         return response
 
-    async def name_page(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:
+    async def name_page(self, request: web.Request) -> web.StreamResponse:
+        session = request[SESSION]
         known = "" if needs_name(session.name, session.login) else session.name
         body = web_pages.name_form(self.signer.csrf(session), known)
         return self._page(request, session, "Ваше имя", body)
 
-    async def set_name(self, request: web.Request, session: Session, form: Form) -> web.StreamResponse:
+    async def set_name(self, request: web.Request) -> web.StreamResponse:
         """The name citizens and colleagues see; the session is issued again with it."""
+        session, form = request[SESSION], request[FORM]
         name = " ".join(str(form.get("name", "")).split())
         problem = name_problem(name)
         if problem is not None:
@@ -225,7 +201,8 @@ class WebInbox:
         await self.store.set_account(session.login, name=name)
         raise self._signed_in_as(session.login, name, session.role)
 
-    async def logout(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        session = request[SESSION]
         # every session of this operator issued until now stops working, copies of the cookie too
         signed_out = {"at": time.time()}
         await self.states.save(f"inbox:signed-out:{session.login}", signed_out, ttl=SESSION_SECONDS)
@@ -235,7 +212,8 @@ class WebInbox:
 
     # Pages
 
-    async def queue(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:
+    async def queue(self, request: web.Request) -> web.StreamResponse:
+        session = request[SESSION]
         tab = request.query.get("tab", "open")
         statuses = next((s for key, _, s in web_pages.QUEUE_TABS if key == tab), None)
         if statuses is None:
@@ -247,7 +225,8 @@ class WebInbox:
         body = web_pages.queue(tab, tickets, counts, level, datetime.now(UTC), self.situations)
         return self._page(request, session, "Очередь", body)
 
-    async def ticket(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:
+    async def ticket(self, request: web.Request) -> web.StreamResponse:
+        session = request[SESSION]
         ticket = await self._ticket(request)
         allowed = may_act(session.role, ticket.level)
         masked = self.config.mask_identification and not sees_identification(session.role)
@@ -280,20 +259,21 @@ class WebInbox:
 
     # Actions
 
-    async def act(self, request: web.Request, session: Session, form: Form) -> web.StreamResponse:
+    async def act(self, request: web.Request) -> web.StreamResponse:
+        session, form = request[SESSION], request[FORM]
         ticket = await self._ticket(request)
         action = request.match_info["action"]
-        back = f"/inbox/ticket/{ticket.id}"
+        page = f"/inbox/ticket/{ticket.id}"
         actor = Actor(session.actor_id, session.name)
         if action == "note":
             text = str(form.get("text", "")).strip()[:2000]
             if text:
                 await self.store.add_note(ticket.id, actor.user_id, actor.name, text)
-            return self._back(request, NOTE_SAVED if text else EMPTY_REPLY, back)
+            return back(NOTE_SAVED if text else EMPTY_REPLY, page)
         if not may_act(session.role, ticket.level):
-            return self._back(request, NOT_ALLOWED, back)
+            return back(NOT_ALLOWED, page)
         if action == "reply":
-            return self._back(request, await self._reply(ticket, actor, form), back)
+            return back(await self._reply(ticket, actor, form), page)
         if action == "template":
             action = "tpl"
         try:
@@ -301,7 +281,7 @@ class WebInbox:
         except IllegalTransition:
             answer = None
         logger.info("ticket %s: %s by %s in the web inbox", ticket.number, action, actor.user_id)
-        return self._back(request, answer or "", back)
+        return back(answer or "", page)
 
     async def _reply(self, ticket: TicketRow, actor: Actor, form: dict[str, Any]) -> str:
         text = str(form.get("text", "")).strip()[:4000]
@@ -318,12 +298,6 @@ class WebInbox:
         sent = await self.desk.reply(actor, ticket, text, files)
         return SENT if sent else CLOSED_FOR_CITIZEN
 
-    def _back(self, request: web.Request, notice: str, to: str) -> web.StreamResponse:
-        response = web.Response(status=303, headers={"Location": to})
-        if notice:
-            response.set_cookie(FLASH, quote(notice), max_age=30, httponly=True, samesite="Strict", path="/")
-        return response
-
     async def _ticket(self, request: web.Request) -> TicketRow:
         ticket = await self.tickets.ticket(int(request.match_info["id"]))
         if ticket is None:
@@ -332,7 +306,7 @@ class WebInbox:
 
     # Live updates and statistics
 
-    async def events(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:
+    async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: «change» whenever tickets, messages or notes change."""
         headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         response = web.StreamResponse(headers=headers)
@@ -351,37 +325,17 @@ class WebInbox:
             self.feed.watchers -= 1
         return response
 
-    async def stats(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:
+    async def stats(self, request: web.Request) -> web.StreamResponse:
+        session = request[SESSION]
         body, _ = await self.report()
         return self._page(request, session, "Статистика", body)
 
-    async def stats_chart(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:
+    async def stats_chart(self, request: web.Request) -> web.StreamResponse:
         _, chart = await self.report()
         return web.Response(body=chart, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 _DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-
-
-async def _form(request: web.Request, file_limit: int) -> dict[str, Any]:
-    """A posted form; a file field comes as bytes (read up to the limit) with its name beside it."""
-    if not request.content_type.startswith("multipart/"):
-        return dict(await request.post())
-    form: dict[str, Any] = {}
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or part.name is None:
-            continue
-        if part.filename is not None:
-            data = bytearray()
-            while chunk := await part.read_chunk(64 * 1024):
-                data += chunk
-                if len(data) > file_limit:
-                    break
-            form[part.name], form[f"{part.name}_name"] = bytes(data), part.filename
-        else:
-            form[part.name] = (await part.text())[:8000]
-    return form
 
 
 def _html(body: str, status: int = 200) -> web.Response:
@@ -392,3 +346,6 @@ def _html(body: str, status: int = 200) -> web.Response:
         "Cache-Control": "no-store",
     }
     return web.Response(text=body, status=status, content_type="text/html", headers=headers)
+
+
+INBOX: web.AppKey[WebInbox] = web.AppKey("okno_inbox", WebInbox)

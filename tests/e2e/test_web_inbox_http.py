@@ -17,7 +17,8 @@ from yarl import URL
 from dialog.engine import ConversationEngine
 from handoff import texts
 from handoff.accounts import UNNAMED, Role, hash_password
-from handoff.web_inbox import CSRF_FAILED, LOGIN_FAILED, LOGIN_THROTTLED, NOT_ALLOWED, NOTE_SAVED, SENT
+from handoff.web_guard import CSRF_FAILED
+from handoff.web_inbox import LOGIN_FAILED, LOGIN_THROTTLED, NOT_ALLOWED, NOTE_SAVED, SENT
 from storage.models import TicketRow
 from tests.e2e.web_helpers import (
     Operator,
@@ -81,6 +82,20 @@ async def test_pages_send_a_stranger_to_the_sign_in_page(site: Site) -> None:
             assert response.status == 401
         async with http.get(f"{site.url}/inbox") as response:
             assert "Вход для операторов" in await response.text()
+
+
+async def test_the_inbox_guard_opens_only_the_sign_in_and_its_files_to_strangers(site: Site) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{site.url}/inbox/static/inbox.css") as response:
+            assert response.status == 200  # the sign-in page needs its styles
+        async with http.get(f"{site.url}/inbox/no-such-page", allow_redirects=False) as response:
+            assert response.status == 404  # nothing there, for anyone
+        async with http.get(f"{site.url}/inbox/events", allow_redirects=False) as response:
+            assert response.status == 401  # a live-update stream is not redirected to a page
+        async with http.get(f"{site.url}/inbox/ticket/1/files/1/0", allow_redirects=False) as response:
+            assert (response.status, response.headers["Location"]) == (303, "/inbox/login")
+    async with signed_in(site, "anna") as anna:
+        assert (await anna.get("/inbox/no-such-page"))[0] == 404
 
 
 async def test_a_wrong_password_or_login_gets_the_same_plain_refusal(site: Site) -> None:
