@@ -17,7 +17,7 @@ from handoff.cards import system_post
 from handoff.config import HandoffConfig
 from handoff.ports import Desk, DeskEvent, DeskMessage, DeskPress
 from handoff.tickets import Level, Status
-from handoff.tracking import Tracker, event_update
+from handoff.tracking import Tracker, finishing
 from storage.models import TicketRow
 from storage.records import CitizenMessage, EventRecord, PostRecord, TicketChange
 from storage.tickets import TicketStore
@@ -231,17 +231,8 @@ class OperatorDesk:
             values |= {"awaiting_question": False, "assignee": row.assignee or actor.user_id}
             values |= {"assignee_name": row.assignee_name or actor.name, "taken_at": row.taken_at or now}
             event = EventRecord(actor.user_id, row.status, Status.RESOLVED.value, row.level, note, actor.name)
-            posts = [PostRecord("text", system_post(note)), PostRecord("card"), PostRecord("close")]
             told = CitizenMessage(texts.RESOLVED.format(number=row.number), outcome="handoff")
-            return TicketChange(
-                row.id,
-                row.version,
-                values,
-                event,
-                posts,
-                [told],
-                [event_update(row, TicketEventKind.RESOLVED, str(row.version))],
-            )
+            return finishing(row, values, event, note, told, TicketEventKind.RESOLVED, str(row.version))
 
         done = await self.tracker.change(ticket.id, resolve)
         return None if done else texts.NOT_NOW.format(status=Status(ticket.status).label)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialog.messages import SystemEvent, TicketEventKind
+from handoff.cards import system_post
 from handoff.config import HandoffConfig
 from handoff.tickets import check_transition
 from storage.models import TicketRow
-from storage.records import NewUpdate, TicketChange
+from storage.records import CitizenMessage, EventRecord, NewUpdate, PostRecord, TicketChange
 from storage.tickets import TicketStore
 
 logger = logging.getLogger("okno.handoff.tracking")
@@ -38,6 +40,21 @@ def event_update(ticket: TicketRow, kind: TicketEventKind, tag: str) -> NewUpdat
         chat_key=f"{ticket.channel}:{ticket.chat_id}",
         payload=event.encode(),
     )
+
+
+def finishing(
+    row: TicketRow,
+    values: dict[str, Any],
+    event: EventRecord,
+    note: str,
+    told: CitizenMessage,
+    kind: TicketEventKind,
+    tag: str,
+) -> TicketChange:
+    """A change that ends a ticket: the note in its topic, the card, the topic closed, the citizen
+    told, and the bot handed the conversation back."""
+    posts = [PostRecord("text", system_post(note)), PostRecord("card"), PostRecord("close")]
+    return TicketChange(row.id, row.version, values, event, posts, [told], [event_update(row, kind, tag)])
 
 
 class Tracker:

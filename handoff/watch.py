@@ -11,11 +11,10 @@ from datetime import datetime, timedelta
 
 from dialog.messages import TicketEventKind
 from handoff import texts
-from handoff.cards import system_post
 from handoff.config import HandoffConfig
 from handoff.hours import Schedule
 from handoff.tickets import Status
-from handoff.tracking import Tracker, aware, event_update
+from handoff.tracking import Tracker, aware, finishing
 from storage.models import TicketRow
 from storage.records import CitizenMessage, EventRecord, PostRecord, TicketChange
 from storage.tickets import TicketStore
@@ -104,16 +103,7 @@ class TicketWatch:
                 "status_changed_at": self.clock(),
             }
             event = EventRecord("bot", row.status, Status.CLOSED.value, row.level, note)
-            posts = [PostRecord("text", system_post(note)), PostRecord("card"), PostRecord("close")]
             told = CitizenMessage(texts.EXPIRED.format(number=row.number), outcome="handoff")
-            return TicketChange(
-                row.id,
-                row.version,
-                values,
-                event,
-                posts,
-                [told],
-                [event_update(row, TicketEventKind.CLOSED, "expired")],
-            )
+            return finishing(row, values, event, note, told, TicketEventKind.CLOSED, "expired")
 
         await self.tracker.change(ticket.id, close)
