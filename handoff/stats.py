@@ -215,13 +215,14 @@ def write_table(report: Report, out: TextIO) -> None:
     out.write("\n".join(table_lines(report)) + "\n")
 
 
-def csv_rows(report: Report) -> Iterator[tuple[str, str, object]]:
-    """(section, key, value); durations in seconds, an empty value where there is no data."""
+def csv_rows(report: Report) -> Iterator[tuple[str, str, object] | tuple[str, str, object, str]]:
+    """(section, key, value[, label]); durations in seconds, an empty value where there is no data;
+    statuses and levels also carry the name people read («в работе», «2 — оператор»)."""
     yield from [("period", "since", _iso(report.since)), ("period", "until", _iso(report.until))]
     yield ("period", "channel", report.channel or "")
     yield ("tickets", "total", report.tickets)
-    yield from (("status", status, n) for status, n in report.by_status)
-    yield from (("level", str(level), n) for level, n in report.by_level)
+    yield from (("status", status, n, status_label(status)) for status, n in report.by_status)
+    yield from (("level", str(level), n, level_label(level)) for level, n in report.by_level)
     for section, values in (("wait_to_take", _wait(report)), ("time_to_resolve", _resolve(report))):
         yield from ((section, key, _blank(value)) for key, value in values.items())
     yield from [("csat", "average", _blank(report.csat)), ("csat", "rated", report.rated)]
@@ -255,7 +256,7 @@ def _resolve(report: Report) -> dict[str, float | int | None]:
 
 def write_csv(report: Report, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("section", "key", "value"))
+    writer.writerow(("section", "key", "value", "label"))
     writer.writerows(csv_rows(report))
 
 
@@ -272,7 +273,9 @@ def report_dict(report: Report) -> dict[str, Any]:
         "tickets": {
             "total": report.tickets,
             "by_status": {s: {"label": status_label(s), "count": n} for s, n in report.by_status},
-            "by_level": {str(level): n for level, n in report.by_level},
+            "by_level": {
+                str(level): {"label": level_label(level), "count": n} for level, n in report.by_level
+            },
         },
         "wait_to_take": _wait(report),
         "time_to_resolve": _resolve(report),

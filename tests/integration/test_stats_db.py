@@ -165,7 +165,7 @@ def test_the_command_writes_csv_and_a_table(sqlite_url: str, capsys: pytest.Capt
     period = ["--since", "2026-03-01", "--until", "2026-03-08", "--channel", "telegram"]
     assert main(["stats", "--format", "csv", *period]) == 0
     rows = capsys.readouterr().out.splitlines()
-    assert rows[0] == "section,key,value"
+    assert rows[0] == "section,key,value,label"
     assert "tickets,total,5" in rows and "messages_in,telegram,4" in rows and "bot_alone,alone,1" in rows
     assert main(["stats", *period]) == 0
     table = capsys.readouterr().out

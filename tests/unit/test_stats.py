@@ -160,12 +160,14 @@ def test_the_table_has_russian_labels_and_durations() -> None:
     assert "  09      7 " + "█" * 40 in text
 
 
-def test_csv_is_section_key_value() -> None:
+def test_csv_is_section_key_value_with_names_people_read() -> None:
     out = io.StringIO()
     write_csv(build_report(SAMPLE), out)
     rows = list(csv.reader(io.StringIO(out.getvalue())))
-    assert rows[0] == ["section", "key", "value"]
-    values = {(section, key): value for section, key, value in rows[1:]}
+    assert rows[0] == ["section", "key", "value", "label"]
+    values = {(row[0], row[1]): row[2] for row in rows[1:]}
+    labels = {(row[0], row[1]): row[3] for row in rows[1:] if len(row) > 3}
+    assert labels["status", "in_progress"] == "в работе" and labels["level", "2"] == "2 — оператор"
     assert values["period", "since"] == "2026-03-01T00:00:00+03:00"
     assert values["status", "closed"] == "3"
     assert values["wait_to_take", "median_seconds"] == "630.0"
@@ -181,7 +183,10 @@ def test_json_is_one_object() -> None:
     write_json(build_report(SAMPLE), out)
     report = json.loads(out.getvalue())
     assert report["tickets"]["by_status"]["needs_info"] == {"label": "требуется уточнение", "count": 0}
-    assert report["tickets"]["by_level"] == {"2": 5, "3": 1}
+    assert report["tickets"]["by_level"] == {
+        "2": {"label": "2 — оператор", "count": 5},
+        "3": {"label": "3 — старший специалист", "count": 1},
+    }
     assert report["wait_to_take"]["taken"] == 4 and report["wait_to_take"]["waiting"] == 1
     assert report["time_to_resolve"]["median_seconds"] == pytest.approx(3900)
     assert report["csat"]["distribution"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1}
