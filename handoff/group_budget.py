@@ -8,27 +8,18 @@ message shares the sending limit, and creating a topic is sending the service me
 the poster makes into a group is charged here, edits included — unless a deployment that learns
 otherwise turns `OKNO_DESK_EDITS_COUNT` off.
 
-The window is shared by every process on the same state store. Each tier of `post_plan`, together
-with the tiers below it, may fill it to the limit less a reserve per tier above it (20, 16, 12, 8
-by default), and a post counts only against the shares of its own tier and those above: card edits
-after a press always find a slot and never shrink what conversations may use, conversations find
-one while new tickets' topics keep the group busy.
+The window is shared by every process on the same state store. Each tier of `post_plan` may fill
+it to the limit less a reserve per tier above it (20, 16, 12, 8 by default): card edits after a press
+always find a slot, conversations under way find one while new tickets' topics keep the group
+busy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
 
-
-class TakeSlot(Protocol):
-    """The state store's sliding windows: a use in `key` (and in each of `also`), or the wait."""
-
-    def __call__(
-        self, key: str, limit: int, window: float, spacing: float, also: Sequence[tuple[str, int]] = ()
-    ) -> Awaitable[float]: ...
-
+TakeSlot = Callable[[str, int, float, float], Awaitable[float]]  # key, limit, window, spacing → wait
 
 WINDOW_SECONDS = 61.0  # Telegram's minute, and a second for the time a request travels
 SPACING_SECONDS = 1.0  # «one message per second» in a chat
@@ -50,8 +41,7 @@ class GroupBudget:
         return min(SPACING_SECONDS, 60 / self.per_minute) if self.limited else 0.0
 
     def limit(self, tier: int) -> int:
-        """What tier `tier` and those after it may use together: the whole window for tier 0, each tier
-        after it `reserve` slots less."""
+        """Tier 0 may use the whole window; each tier after it `reserve` slots less."""
         return max(1, int(self.per_minute) - self.reserve * tier)
 
 
@@ -68,8 +58,4 @@ class GroupSlots:
             return 0.0
         if edit and not self.budget.edits_count:
             return await self._take(f"desk-edits:{chat}", 1_000_000, WINDOW_SECONDS, self.budget.spacing)
-        # a post counts in the group's whole window and in the share of every tier down to its own:
-        # a press never shrinks what conversations may use, a conversation never what a press may
-        shares = [(f"desk:{chat}:tier{t}", self.budget.limit(t)) for t in range(1, tier + 1)]
-        whole = self.budget.limit(0)
-        return await self._take(f"desk:{chat}", whole, WINDOW_SECONDS, self.budget.spacing, shares)
+        return await self._take(f"desk:{chat}", self.budget.limit(tier), WINDOW_SECONDS, self.budget.spacing)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -30,37 +29,30 @@ redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 60)
 return tostring(wait)
 """
 
-# Sliding-window logs in one atomic step. KEYS come in pairs (log, its sequence); ARGV: window,
-# spacing, then each log's limit. A use is granted when every log holds fewer than its limit over
-# the last `window` seconds and the first log's last use is `spacing` old; it is then recorded in
-# every log. Otherwise the answer is how long until that could be so.
+# Sliding-window log in one atomic step: at most `limit` entries in the last `window` seconds,
+# `spacing` seconds apart; record one now, or say how long until one may be recorded.
 _TAKE_SLOT = """
-local window = tonumber(ARGV[1])
-local spacing = tonumber(ARGV[2])
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local spacing = tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
 local wait = 0
-for i = 1, #KEYS, 2 do
-  local log = KEYS[i]
-  local limit = tonumber(ARGV[2 + (i + 1) / 2])
-  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
-  local count = redis.call('ZCARD', log)
-  if i == 1 and count > 0 then
-    local last = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')
-    wait = math.max(wait, tonumber(last[2]) + spacing - now)
-  end
-  if count >= limit then
-    local oldest = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
-    wait = math.max(wait, tonumber(oldest[2]) + window - now)
-  end
+if count > 0 then
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  wait = math.max(wait, tonumber(last[2]) + spacing - now)
+end
+if count >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+  wait = math.max(wait, tonumber(oldest[2]) + window - now)
 end
 if wait <= 0 then
-  for i = 1, #KEYS, 2 do
-    local member = redis.call('INCR', KEYS[i + 1])
-    redis.call('ZADD', KEYS[i], now, member)
-    redis.call('EXPIRE', KEYS[i], math.ceil(window) + 60)
-    redis.call('EXPIRE', KEYS[i + 1], math.ceil(window) + 60)
-  end
+  local member = redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[1], now, member)
+  redis.call('EXPIRE', KEYS[1], math.ceil(window) + 60)
+  redis.call('EXPIRE', KEYS[2], math.ceil(window) + 60)
   wait = 0
 end
 return tostring(wait)
@@ -88,12 +80,9 @@ class StateStore(Protocol):
         """Take a token from a bucket; 0 if granted, else the seconds to wait before retrying."""
         ...
 
-    async def take_slot(
-        self, key: str, limit: int, window: float, spacing: float, also: Sequence[tuple[str, int]] = ()
-    ) -> float:
+    async def take_slot(self, key: str, limit: int, window: float, spacing: float) -> float:
         """Record one use if fewer than `limit` fall in the last `window` seconds and the last one is
-        `spacing` seconds old — and fewer than each of `also`'s limits in its own log, where the use is
-        recorded too; 0 if recorded, else the seconds to wait before retrying."""
+        `spacing` seconds old; 0 if recorded, else the seconds to wait before retrying."""
         ...
 
     async def ping(self) -> None:
@@ -155,24 +144,17 @@ class MemoryStore:
         self._buckets[bucket] = (tokens, now)
         return wait
 
-    async def take_slot(
-        self, key: str, limit: int, window: float, spacing: float, also: Sequence[tuple[str, int]] = ()
-    ) -> float:
+    async def take_slot(self, key: str, limit: int, window: float, spacing: float) -> float:
         now = self._clock()
-        logs = [
-            (name, cap, [t for t in self._windows.get(name, []) if t > now - window])
-            for name, cap in [(key, limit), *also]
-        ]
+        stamps = [t for t in self._windows.get(key, []) if t > now - window]
         wait = 0.0
-        if logs[0][2]:
-            wait = max(wait, logs[0][2][-1] + spacing - now)
-        for _, cap, stamps in logs:
-            if len(stamps) >= cap:
-                wait = max(wait, stamps[len(stamps) - cap] + window - now)
-        for name, _, stamps in logs:
-            if wait <= 0:
-                stamps.append(now)
-            self._windows[name] = stamps
+        if stamps:
+            wait = max(wait, stamps[-1] + spacing - now)
+        if len(stamps) >= limit:
+            wait = max(wait, stamps[len(stamps) - limit] + window - now)
+        if wait <= 0:
+            stamps.append(now)
+        self._windows[key] = stamps
         return max(wait, 0.0)
 
     async def ping(self) -> None:
@@ -222,12 +204,9 @@ class RedisStateStore:
         wait = await self._take(keys=[self._prefix + "bucket:" + bucket], args=[rate, capacity])
         return float(wait)
 
-    async def take_slot(
-        self, key: str, limit: int, window: float, spacing: float, also: Sequence[tuple[str, int]] = ()
-    ) -> float:
-        logs = [(self._prefix + "window:" + name, cap) for name, cap in [(key, limit), *also]]
-        keys = [k for name, _ in logs for k in (name, name + ":seq")]
-        wait = await self._take_slot(keys=keys, args=[window, spacing, *(cap for _, cap in logs)])
+    async def take_slot(self, key: str, limit: int, window: float, spacing: float) -> float:
+        name = self._prefix + "window:" + key
+        wait = await self._take_slot(keys=[name, name + ":seq"], args=[limit, window, spacing])
         return float(wait)
 
     async def ping(self) -> None:

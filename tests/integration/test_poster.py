@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -222,10 +222,8 @@ async def test_the_group_budget_spaces_the_posts(store: TicketStore, desk: Memor
     granted: list[float] = []
     take = poster.slots._take
 
-    async def recorded(
-        key: str, limit: int, window: float, spacing: float, also: Sequence[tuple[str, int]] = ()
-    ) -> float:
-        wait = await take(key, limit, window, spacing, also)
+    async def recorded(key: str, limit: int, window: float, spacing: float) -> float:
+        wait = await take(key, limit, window, spacing)
         if not wait:
             granted.append(time.monotonic())
         return wait

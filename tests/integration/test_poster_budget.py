@@ -9,7 +9,6 @@ import pytest
 
 from handoff.config import HandoffConfig
 from handoff.group_budget import WINDOW_SECONDS, GroupBudget, GroupSlots
-from handoff.post_plan import Tier
 from handoff.poster import CardRenderer, GroupPoster
 from storage.db import make_engine, make_sessions
 from storage.models import TicketRow
@@ -209,27 +208,3 @@ async def test_a_conversation_under_way_goes_before_a_burst_of_new_tickets(store
     assert relayed - written <= 2
     waiting = [t for t in newcomers if (await fresh(store, t)).thread_id is None]
     assert waiting, "the newcomers should still be waiting for their share of the window"
-
-
-async def test_presses_do_not_eat_the_conversations_share_nor_new_tickets_the_presses() -> None:
-    clock = Clock()
-    states = MemoryStore(clock=clock)
-    slots = GroupSlots(GroupBudget(20, 4), states.take_slot)
-
-    async def burst(tier: Tier) -> int:
-        """Posts of `tier` that go within the window, a second apart."""
-        granted = 0
-        for _ in range(30):
-            clock.now += 1.0
-            granted += await slots.try_take(DESK, tier) == 0
-        return granted
-
-    assert await burst(Tier.OTHER) == 12  # new tickets stop at their share
-    assert await burst(Tier.PRESS) == 8  # the rest of the window is there for presses
-    clock.now += WINDOW_SECONDS
-    assert await burst(Tier.PRESS) == 20
-    clock.now += WINDOW_SECONDS
-    for _ in range(6):  # a few presses first
-        clock.now += 1.0
-        assert await slots.try_take(DESK, Tier.PRESS) == 0
-    assert await burst(Tier.LIVE) == 14  # the window's rest: conversations' 16 not cut by the presses

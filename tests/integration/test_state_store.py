@@ -53,12 +53,3 @@ async def test_a_sliding_window_frees_as_uses_age(state_store: StateStore) -> No
     spaced = f"spaced-{id(state_store)}"
     assert await state_store.take_slot(spaced, limit=10, window=60, spacing=5) == 0.0
     assert 4.0 < await state_store.take_slot(spaced, limit=10, window=60, spacing=5) <= 5.0
-
-
-async def test_a_use_counts_in_every_window_it_is_taken_in(state_store: StateStore) -> None:
-    whole, share = f"whole-{id(state_store)}", f"share-{id(state_store)}"
-    assert await state_store.take_slot(share, 1, 60, 0) == 0.0  # the share is full on its own
-    assert await state_store.take_slot(whole, 5, 60, 0, also=[(share, 1)]) > 59.0
-    assert await state_store.take_slot(whole, 5, 60, 0) == 0.0  # the whole window alone has room
-    assert await state_store.take_slot(whole, 5, 60, 0, also=[(share, 2)]) == 0.0
-    assert await state_store.take_slot(share, 2, 60, 0) > 59.0  # recorded in the share as well
