@@ -16,6 +16,7 @@ from handoff.canned import CannedReplies
 from handoff.cards import system_post
 from handoff.config import HandoffConfig
 from handoff.ports import Desk, DeskEvent, DeskMessage, DeskPress
+from handoff.post_plan import PRESSED
 from handoff.tickets import Level, Status
 from handoff.tracking import Tracker, finishing
 from storage.models import TicketRow
@@ -165,7 +166,7 @@ class OperatorDesk:
         event = EventRecord(user_id, row.status, Status.IN_PROGRESS.value, row.level, "взято", user_name)
         name = f" {user_name}" if self.config.show_operator_name else ""
         told = CitizenMessage(texts.TAKEN.format(number=row.number, name=name), outcome="handoff")
-        return TicketChange(row.id, row.version, values, event, [PostRecord("card")], [told])
+        return TicketChange(row.id, row.version, values, event, [PostRecord("card", PRESSED)], [told])
 
     async def _transfer(self, actor: Actor, ticket: TicketRow, _argument: str) -> str | None:
         target = self.config.specialist_chat or ticket.desk_chat_id
@@ -183,10 +184,10 @@ class OperatorDesk:
             event = EventRecord(
                 actor.user_id, row.status, Status.NEW.value, int(Level.SPECIALIST), note, actor.name
             )
-            posts = [PostRecord("text", system_post(note)), PostRecord("card")]
+            posts = [PostRecord("text", system_post(note)), PostRecord("card", PRESSED)]
             if target != row.desk_chat_id:  # a topic in the specialists' group; the old one is closed
                 values |= {"desk_chat_id": target, "thread_id": None, "card_message_id": None}
-                posts = [PostRecord("card"), PostRecord("text", system_post(texts.TRANSFERRED_HERE))]
+                posts = [PostRecord("card", PRESSED), PostRecord("text", system_post(texts.TRANSFERRED_HERE))]
             told = CitizenMessage(texts.TRANSFERRED.format(number=row.number), outcome="handoff")
             return TicketChange(row.id, row.version, values, event, posts, [told])
 
@@ -232,7 +233,9 @@ class OperatorDesk:
             values |= {"assignee_name": row.assignee_name or actor.name, "taken_at": row.taken_at or now}
             event = EventRecord(actor.user_id, row.status, Status.RESOLVED.value, row.level, note, actor.name)
             told = CitizenMessage(texts.RESOLVED.format(number=row.number), outcome="handoff")
-            return finishing(row, values, event, note, told, TicketEventKind.RESOLVED, str(row.version))
+            return finishing(
+                row, values, event, note, told, TicketEventKind.RESOLVED, str(row.version), PRESSED
+            )
 
         done = await self.tracker.change(ticket.id, resolve)
         return None if done else texts.NOT_NOW.format(status=Status(ticket.status).label)
@@ -302,7 +305,9 @@ class OperatorDesk:
                 event = EventRecord(
                     user_id, row.status, Status.NEEDS_INFO.value, row.level, "уточнение", user_name
                 )
-                posts = [PostRecord("card")]  # «ждёт уточнения» on the card: one post of the group's budget
+                posts = [
+                    PostRecord("card", PRESSED)
+                ]  # «ждёт уточнения» on the card: one post of the group's budget
                 return TicketChange(row.id, row.version, values, event, posts, messages)
             messages = (
                 [CitizenMessage(part) for part in split_text(prefix + text, CITIZEN_TEXT_LIMIT)]

@@ -28,6 +28,7 @@ class Tier(IntEnum):
     COSMETIC = 3  # a topic's name: only while the group has room to spare
 
 
+PRESSED = "press"  # the text of a card post an operator's press made: shown with the press's priority
 TEXTS = ("text", "alert", "prompt")  # posted as words, merged when they wait together
 
 
@@ -90,8 +91,9 @@ def _job(
     if ticket.thread_id is None:
         return Job(JobKind.NEW_TOPIC, ticket_id, cards, tier), 0.0
     wait = card_wait(ticket_id) if cards else 0.0
-    if cards and wait <= 0:
-        return Job(JobKind.CARD, ticket_id, cards, Tier.PRESS), 0.0
+    if cards and wait <= 0:  # a change citizens or the clock made waits like the ticket's messages
+        pressed = any(p.text == PRESSED for p in cards)
+        return Job(JobKind.CARD, ticket_id, cards, Tier.PRESS if pressed else tier), 0.0
     run = first_run([p for p in posts if p.kind != "card"])
     if run:
         answers_press = any(p.kind == "prompt" for p in run)  # «напишите вопрос» after «Требуется уточнение»

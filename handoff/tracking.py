@@ -50,10 +50,11 @@ def finishing(
     told: CitizenMessage,
     kind: TicketEventKind,
     tag: str,
+    card: str = "",
 ) -> TicketChange:
-    """A change that ends a ticket: the note in its topic, the card, the topic closed, the citizen
-    told, and the bot handed the conversation back."""
-    posts = [PostRecord("text", system_post(note)), PostRecord("card"), PostRecord("close")]
+    """A change that ends a ticket: the note in its topic, the card (`card`: what changed it, see
+    post_plan.PRESSED), the topic closed, the citizen told, and the bot handed the conversation back."""
+    posts = [PostRecord("text", system_post(note)), PostRecord("card", card), PostRecord("close")]
     return TicketChange(row.id, row.version, values, event, posts, [told], [event_update(row, kind, tag)])
 
 

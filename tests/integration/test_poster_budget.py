@@ -9,6 +9,7 @@ import pytest
 
 from handoff.config import HandoffConfig
 from handoff.group_budget import WINDOW_SECONDS, GroupBudget, GroupSlots
+from handoff.post_plan import PRESSED
 from handoff.poster import CardRenderer, GroupPoster
 from storage.db import make_engine, make_sessions
 from storage.models import TicketRow
@@ -89,7 +90,7 @@ async def take(store: TicketStore, ticket: TicketRow, name: str = "Анна") ->
     """What pressing «Взять» writes: the ticket in progress and its card to refresh."""
     row = await fresh(store, ticket)
     values = {"status": "in_progress", "assignee": "7", "assignee_name": name}
-    assert await store.apply(TicketChange(row.id, row.version, values, None, [PostRecord("card")]))
+    assert await store.apply(TicketChange(row.id, row.version, values, None, [PostRecord("card", PRESSED)]))
 
 
 async def busy_group(store: TicketStore, tickets: int) -> tuple[Group, list[TicketRow]]:
@@ -208,3 +209,16 @@ async def test_a_conversation_under_way_goes_before_a_burst_of_new_tickets(store
     assert relayed - written <= 2
     waiting = [t for t in newcomers if (await fresh(store, t)).thread_id is None]
     assert waiting, "the newcomers should still be waiting for their share of the window"
+
+
+async def test_a_card_the_citizen_changed_waits_its_turn_behind_a_press(store: TicketStore) -> None:
+    group, (pressed, answered) = await busy_group(store, 2)
+    await take(store, pressed)
+    row = await fresh(store, answered)
+    rated = TicketChange(row.id, row.version, {"rating": 5}, None, [PostRecord("card")])  # no press
+    assert await store.apply(rated)
+
+    await group.run_for(3)
+
+    edited = [call[2] for call in group.desk.calls if call[0] == "edit"]
+    assert edited[0] == str(pressed.card_message_id)  # the operator's press first
