@@ -39,6 +39,17 @@ def event_update(ticket: TicketRow, kind: str, tag: str) -> NewUpdate:
     )
 
 
+def chat_event(ticket: TicketRow, channel: str, chat_id: str, user_id: str, kind: str) -> NewUpdate:
+    """A ticket event for another chat linked to the ticket (a repeated request from there)."""
+    event = {"kind": kind, "ticket": ticket.number, "chat_id": chat_id, "user_id": user_id}
+    return NewUpdate(
+        key=f"event:{ticket.id}:{kind}:{channel}:{chat_id}",
+        channel=channel,
+        chat_key=f"{channel}:{chat_id}",
+        payload={"okno_event": event},
+    )
+
+
 class Tracker:
     def __init__(self, store: TicketStore, config: HandoffConfig, on_change: Callable[[], None]) -> None:
         self.store = store

@@ -248,7 +248,7 @@ class WebInbox:
         live = web_pages.ticket_view(
             ticket,
             self.situations.get(ticket.rule, ticket.rule),
-            await self.store.history(ticket.channel, ticket.chat_id, 200),
+            await self.store.ticket_history(ticket, 200),
             await self.tickets.events(ticket.id),
             await self.store.notes(ticket.id),
             session,

@@ -10,7 +10,17 @@ from dialog.identification import mask_answer
 from dialog.presses import event_sentence, is_event
 from handoff.accounts import Role, Session
 from handoff.canned import CannedReply
-from handoff.cards import ACTIONS, CHANNELS, card_buttons, citizen_name, identity_rows
+from handoff.cards import (
+    ACTIONS,
+    CALLBACK,
+    CHANNELS,
+    callback_phone,
+    callback_rows,
+    card_buttons,
+    citizen_name,
+    identity_rows,
+    is_callback,
+)
 from handoff.tickets import Level, Status
 from handoff.tracking import MSK, aware
 from storage.models import TicketEvent, TicketNote, TicketRow
@@ -100,7 +110,7 @@ def queue(
         for value in (Level.OPERATOR, Level.SPECIALIST)
     )
     rows = "".join(_queue_row(t, now, situations.get(t.rule, t.rule)) for t in tickets) or (
-        '<tr><td colspan="7" class="empty">Обращений нет.</td></tr>'
+        '<tr><td colspan="8" class="empty">Обращений нет.</td></tr>'
     )
     return (
         '<div id="live" data-live>'
@@ -108,7 +118,8 @@ def queue(
         '<nav class="tabs levels" aria-label="Уровень">'
         f'<a href="/inbox?tab={tab}">все уровни</a>{levels}</nav>'
         '<table class="queue"><thead><tr><th scope="col">Номер</th><th scope="col">Статус</th>'
-        '<th scope="col">Уровень</th><th scope="col">Канал</th><th scope="col">Ситуация</th>'
+        '<th scope="col">Уровень</th><th scope="col">Канал</th><th scope="col">Направление</th>'
+        '<th scope="col">Ситуация</th>'
         '<th scope="col">Ждёт</th><th scope="col">Исполнитель</th></tr></thead>'
         f"<tbody>{rows}</tbody></table></div>"
     )
@@ -116,11 +127,15 @@ def queue(
 
 def _queue_row(ticket: TicketRow, now: datetime, situation: str) -> str:
     waited = _since(aware(ticket.opened_at if ticket.status == "new" else ticket.status_changed_at), now)
+    kind = " callback" if is_callback(ticket) else ""
+    if is_callback(ticket):  # what to do at a glance: whom to call, and when it suits them
+        situation = f"{CALLBACK}: {callback_phone(ticket)}, удобное время — {ticket.callback_time or 'любое'}"
     return (
-        f'<tr class="status-{escape(ticket.status)}" data-ticket="{escape(ticket.number or "")}">'
+        f'<tr class="status-{escape(ticket.status)}{kind}" data-ticket="{escape(ticket.number or "")}">'
         f'<td><a href="/inbox/ticket/{ticket.id}">{escape(ticket.number or "")}</a></td>'
         f"<td>{escape(Status(ticket.status).label)}</td><td>{ticket.level}</td>"
         f"<td>{escape(CHANNELS.get(ticket.channel, ticket.channel))}</td>"
+        f"<td>{escape(ticket.category_title or '—')}</td>"
         f"<td>{escape(situation)}</td><td>{waited}</td>"
         f"<td>{escape(ticket.assignee_name or '—')}</td></tr>"
     )
@@ -178,12 +193,15 @@ def reply_forms(ticket: TicketRow, canned: Iterable[CannedReply], allowed: bool,
 
 def _card(ticket: TicketRow, situation: str, masked: bool) -> str:
     status, level = Status(ticket.status), Level(ticket.level)
-    rows = [
+    rows = [("Тип", CALLBACK)] if is_callback(ticket) else []
+    rows += callback_rows(ticket)
+    rows += [
         ("Статус", status.label),
         ("Уровень", level.label),
         ("Канал", CHANNELS.get(ticket.channel, ticket.channel)),
         ("Гражданин", citizen_name(ticket, masked)),
         ("Ситуация", situation or ticket.rule),
+        ("Направление", ticket.category_title or "общее"),
         ("Исполнитель", ticket.assignee_name or "не назначен"),
     ]
     rows += identity_rows(ticket, masked)
@@ -220,6 +238,8 @@ def _actions(ticket: TicketRow, allowed: bool, csrf: str) -> str:
 
 def _transcript_item(item: HistoryItem, hidden: dict[str, str]) -> str:
     who = "Гражданин" if item.direction == "in" else ("Оператор" if item.outcome == "operator" else "Бот")
+    if item.via:  # another chat of the citizen, linked to the ticket by a repeated request
+        who += f" ({CHANNELS.get(item.via, item.via)})"
     css = "in" if item.direction == "in" else ("operator" if item.outcome == "operator" else "bot")
     files = []
     for attachment in item.attachments:
