@@ -104,6 +104,7 @@ class HandoffParts:
     watch: TicketWatch | None = None
     route: TelegramDeskRoute | None = None
     situations: dict[str, str] = field(default_factory=dict)
+    categories: dict[str, str] = field(default_factory=dict)  # id → title: the inbox's expertise filter
     canned: CannedReplies | None = None
 
 
@@ -133,6 +134,7 @@ def build_handoff(
         return parts
     rules = engine.classifier.rules
     parts.situations = {rule_id: rule.situation for rule_id, rule in rules.by_id.items()}
+    parts.categories = {category.id: category.title for category in engine.knowledge.categories}
     parts.canned = load_canned(facts)
     parts.watch = TicketWatch(store, config, hours, tracker, clock)
     if bot is not None and config.desk_chats:

@@ -107,6 +107,7 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             policy,
             settings.web_secure_cookies,
             address_of,
+            handoff.categories,
         )
     return parts
 

@@ -113,6 +113,7 @@ class WebInbox:
         attachments: AttachmentPolicy,
         secure_cookies: bool = False,
         address_of: Callable[[web.Request], str] | None = None,
+        categories: dict[str, str] | None = None,  # the knowledge base's: id → title, for the filter
     ) -> None:
         self.tickets = tickets
         self.store = store
@@ -126,6 +127,7 @@ class WebInbox:
         self.attachments = attachments  # an operator's photo keeps to the same limits as a citizen's
         self.secure_cookies = secure_cookies
         self.address_of = address_of or (lambda request: request.remote or "unknown")
+        self.categories = categories or {}
         self.feed = InboxFeed(store)
 
     def routes(self, app: web.Application) -> None:
@@ -236,9 +238,11 @@ class WebInbox:
             tab, statuses = "open", web_pages.QUEUE_TABS[0][2]
         level_text = request.query.get("level", "")
         level = int(level_text) if level_text in ("2", "3") else None
-        tickets = await self.store.tickets(statuses, level)
+        category = request.query.get("category", "")
+        shown = web_pages.Shown(tab, level, category if category in self.categories else None)
+        tickets = await self.store.tickets(statuses, level, shown.category)
         counts = await self.store.counts()
-        body = web_pages.queue(tab, tickets, counts, level, datetime.now(UTC), self.situations)
+        body = web_pages.queue(shown, tickets, counts, datetime.now(UTC), self.situations, self.categories)
         return self._page(request, session, "Очередь", body)
 
     async def ticket(self, request: web.Request, session: Session, _form: Form) -> web.StreamResponse:

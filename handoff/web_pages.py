@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
@@ -91,14 +92,24 @@ def name_form(csrf: str, name: str = "", error: str = "") -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """Which tickets the queue shows: a status tab, a level, a category (an expertise)."""
+
+    tab: str
+    level: int | None = None
+    category: str | None = None
+
+
 def queue(
-    tab: str,
+    shown: Shown,
     tickets: Sequence[TicketRow],
     counts: dict[str, int],
-    level: int | None,
     now: datetime,
     situations: dict[str, str],
+    categories: Mapping[str, str] | None = None,
 ) -> str:
+    tab, level = shown.tab, shown.level
     tabs = []
     for key, label, statuses in QUEUE_TABS:
         count = sum(counts.get(s, 0) for s in statuses)
@@ -117,11 +128,27 @@ def queue(
         f'<h1>Обращения</h1><nav class="tabs" aria-label="Статус">{"".join(tabs)}</nav>'
         '<nav class="tabs levels" aria-label="Уровень">'
         f'<a href="/inbox?tab={tab}">все уровни</a>{levels}</nav>'
+        f"{_category_filter(shown, categories or {})}"
         '<table class="queue"><thead><tr><th scope="col">Номер</th><th scope="col">Статус</th>'
         '<th scope="col">Уровень</th><th scope="col">Канал</th><th scope="col">Направление</th>'
         '<th scope="col">Ситуация</th>'
         '<th scope="col">Ждёт</th><th scope="col">Исполнитель</th></tr></thead>'
         f"<tbody>{rows}</tbody></table></div>"
+    )
+
+
+def _category_filter(shown: Shown, categories: Mapping[str, str]) -> str:
+    """Links to one expertise's tickets: «Регистрация и вход», «Заявления и статусы»…"""
+    if not categories:
+        return ""
+    base = f"/inbox?tab={shown.tab}" + (f"&amp;level={shown.level}" if shown.level else "")
+    links = "".join(
+        f'<a href="{base}&amp;category={escape(key)}"'
+        f"{' aria-current=page' if key == shown.category else ''}>{escape(title)}</a>"
+        for key, title in categories.items()
+    )
+    return (
+        f'<nav class="tabs levels" aria-label="Направление"><a href="{base}">все направления</a>{links}</nav>'
     )
 
 

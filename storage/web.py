@@ -145,11 +145,15 @@ class WebStore:
 
     # The web inbox
 
-    async def tickets(self, statuses: Sequence[str], level: int | None = None) -> list[TicketRow]:
+    async def tickets(
+        self, statuses: Sequence[str], level: int | None = None, category: str | None = None
+    ) -> list[TicketRow]:
         async with self._sessions() as session:
             query = select(TicketRow).where(TicketRow.status.in_(list(statuses)))
             if level is not None:
                 query = query.where(TicketRow.level == level)
+            if category is not None:  # the tickets of one expertise
+                query = query.where(TicketRow.category == category)
             query = query.order_by(TicketRow.priority.desc(), TicketRow.id).limit(500)
             return list((await session.scalars(query)).all())
 

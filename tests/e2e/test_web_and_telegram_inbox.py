@@ -143,6 +143,10 @@ async def test_a_web_callback_request_reaches_the_experts_group_and_the_web_inbo
         async with operator(url, "boris", PASSWORD) as web:
             queue = html.unescape((await web.get("/inbox"))[1])
             page = await ticket_page(web, ticket.id)
+            # the queue of one expertise
+            own = html.unescape((await web.get("/inbox?tab=open&category=account"))[1])
+            other = html.unescape((await web.get("/inbox?tab=open&category=services"))[1])
+    assert ticket.number in own and ticket.number not in other and "все направления" in own
     assert ticket.desk_chat_id == str(ACCOUNT_DESK)
     assert "📞 Обратный звонок: +7 912 345-67-89, удобное время — после 18" in queue
     assert "Регистрация и вход" in queue
