@@ -151,12 +151,36 @@ class HandoffService:
         await self._create(job, previous)
 
     async def _create(self, job: HandoffJob, previous: TicketRow | None) -> None:
+        new = self._new_ticket(job, previous)
+        posts = [PostRecord("card")]
+        if previous is not None:
+            posts.append(
+                PostRecord("text", system_post(texts.NEW_TICKET_LINK.format(number=previous.number)))
+            )
+        event = EventRecord("bot", None, Status.NEW.value, new.level, note=new.rule)
+        ticket, created = await self.store.open_ticket(
+            new, lambda sequence: ticket_number(FIRST_NUMBER + sequence), event, posts
+        )
+        if not created:
+            return  # the job ran before and crashed after the ticket was written: told already
+        if not self.config.enabled:  # nobody would see it: say so instead of promising an answer
+            logger.warning(
+                "ticket %s opened, but no operators' group is set (OKNO_DESK_CHAT_IDS)", ticket.number
+            )
+            text = texts.NO_OPERATORS.format(number=ticket.number, hotline=self.config.hotline)
+            await self._tell(job, CitizenMessage(text, outcome="handoff"))
+            return
+        position = await self.tracker.position(ticket)
+        await self._tell(job, self._opened_message(ticket, position))
+        await self.store.note(ticket.id, {"queue_told": position})
+
+    def _new_ticket(self, job: HandoffJob, previous: TicketRow | None) -> NewTicket:
         payload = job.payload
         level = int(payload.get("level") or 2)
         identification = {str(k): str(v) for k, v in (payload.get("identification") or {}).items()}
         identifiers = Identifiers.of(identification)
         category = _text(payload.get("category"))
-        new = NewTicket(
+        return NewTicket(
             source_key=job.key,
             channel=job.channel,
             chat_id=job.chat_id,
@@ -178,27 +202,6 @@ class HandoffService:
             snils=identifiers.snils,
             phone=identifiers.phone,
         )
-        posts = [PostRecord("card")]
-        if previous is not None:
-            posts.append(
-                PostRecord("text", system_post(texts.NEW_TICKET_LINK.format(number=previous.number)))
-            )
-        event = EventRecord("bot", None, Status.NEW.value, level, note=new.rule)
-        ticket, created = await self.store.open_ticket(
-            new, lambda sequence: ticket_number(FIRST_NUMBER + sequence), event, posts
-        )
-        if not created:
-            return  # the job ran before and crashed after the ticket was written: told already
-        if not self.config.enabled:  # nobody would see it: say so instead of promising an answer
-            logger.warning(
-                "ticket %s opened, but no operators' group is set (OKNO_DESK_CHAT_IDS)", ticket.number
-            )
-            text = texts.NO_OPERATORS.format(number=ticket.number, hotline=self.config.hotline)
-            await self._tell(job, CitizenMessage(text, outcome="handoff"))
-            return
-        position = await self.tracker.position(ticket)
-        await self._tell(job, self._opened_message(ticket, position))
-        await self.store.note(ticket.id, {"queue_told": position})
 
     def _opened_message(self, ticket: TicketRow, position: int) -> CitizenMessage:
         """The ticket's number and when people will answer (or call) by their hours."""
