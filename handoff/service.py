@@ -273,12 +273,15 @@ class HandoffService:
             await self._to_ticket(ticket, relay, via)
 
     async def _closed_meanwhile(self, job: HandoffJob) -> None:
+        """The chat's ticket — its own, or the one it was linked to later — is closed: said, and
+        the conversation goes back to the bot."""
         await self._tell(job, CitizenMessage(texts.NO_TICKET, outcome="handoff"))
-        last = await self.store.tickets_of(job.channel, job.chat_id, 1)
-        if last:
-            await self.tracker.inject(event_update(last[0], "closed", "relay"))
-        elif linked := await self.store.links.last_linked(job.channel, job.chat_id):
+        own = next(iter(await self.store.tickets_of(job.channel, job.chat_id, 1)), None)
+        linked = await self.store.links.last_linked(job.channel, job.chat_id)
+        if linked is not None and (own is None or linked.id > own.id):
             await self.tracker.inject(chat_event(linked, job.channel, job.chat_id, job.user_id, "closed"))
+        elif own is not None:
+            await self.tracker.inject(event_update(own, "closed", "relay"))
 
     async def _to_ticket(self, ticket: TicketRow, relay: Relay, via: str | None) -> None:
         posts = []

@@ -185,6 +185,9 @@ async def test_asking_again_in_the_same_chat_lands_in_the_open_ticket(
 async def test_a_linked_chat_goes_back_to_the_bot_once_the_ticket_is_closed(
     service: HandoffService, store: TicketStore, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
+    await service.handle(job("open", "web", "w1", request()))  # a ticket of its own, long closed
+    (old,) = await store.tickets_of("web", "w1")
+    await service.tracker.change(old.id, lambda row: TicketChange(row.id, row.version, {"status": "closed"}))
     await service.handle(job("open", "telegram", "701", request(phone=PHONE)))
     ticket = await only_ticket(store, "telegram", "701")
     await service.handle(job("open", "web", "w1", callback(PHONE)))  # asks for a call this time
