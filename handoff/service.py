@@ -131,9 +131,9 @@ class HandoffService:
         own = await self.store.active_ticket(job.channel, job.chat_id)
         active = own or await self.store.links.linked_open(job.channel, job.chat_id)
         if active is not None:  # they see it in the topic
-            await self.repeats.again(active, job.payload, same_chat=own is not None)
             if description := str(job.payload.get("description") or ""):
                 await self._to_ticket(active, Relay(description, ()), None if own else job.channel)
+            await self.repeats.again(active, job.payload, same_chat=own is not None)
             await self._tell(job, already_open(active, job))
             return
         twin = await self.repeats.twin(job)
@@ -265,12 +265,11 @@ class HandoffService:
         if ticket is None:  # closed meanwhile: the conversation goes back to the bot
             await self._closed_meanwhile(job)
             return
-        via = None if own else job.channel
+        if relay.text or relay.files:
+            await self._to_ticket(ticket, relay, None if own else job.channel)
         if relay.repeat is not None:  # asked for people again: told which ticket is in work
             await self.repeats.again(ticket, job.payload, same_chat=own is not None)
             await self._tell(job, already_open(ticket, job))
-        if relay.text or relay.files:
-            await self._to_ticket(ticket, relay, via)
 
     async def _closed_meanwhile(self, job: HandoffJob) -> None:
         """The chat's ticket — its own, or the one it was linked to later — is closed: said, and
