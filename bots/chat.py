@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from dialog.engine import ConversationEngine
-from dialog.messages import Button, Effect, InboundMessage, OpenTicket, RelayToTicket, Reply
+from dialog.messages import Button, Effect, InboundMessage, OpenTicket, RelayToTicket, Reply, TicketKind
 from dialog.state import ConversationState
 
 QUIT = {"/quit", "/exit", "выход"}
@@ -52,6 +52,10 @@ def _effect_line(effect: Effect) -> str:
     """The terminal has no operators: say what would have happened with them."""
     if isinstance(effect, OpenTicket):
         data = ", ".join(f"{k}={v}" for k, v in effect.identification) or "без данных"
+        if effect.category_title:
+            data += f", направление «{effect.category_title}»"
+        if effect.kind is TicketKind.CALLBACK:
+            data += f", обратный звонок, удобное время: {effect.callback_time or 'любое'}"
         return (
             f"     (здесь открылось бы обращение к оператору: правило {effect.rule}, уровень {effect.level}, "
             f"{data}; операторы работают в Telegram-группе, см. OKNO_DESK_CHAT_IDS)\n"

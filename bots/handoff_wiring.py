@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +12,7 @@ from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.inbox import DeskUpdate
-from bots.settings import Settings
+from bots.settings import Settings, SettingsError
 from dialog.engine import ConversationEngine
 from handoff.canned import CannedReplies, load_canned
 from handoff.config import HandoffConfig
@@ -32,9 +32,18 @@ from storage.web import WebStore
 logger = logging.getLogger("okno.bots.handoff")
 
 
-def handoff_config(settings: Settings, facts: dict[str, str] | None = None) -> HandoffConfig:
+def handoff_config(
+    settings: Settings, facts: dict[str, str] | None = None, categories: Collection[str] | None = None
+) -> HandoffConfig:
     def ids(values: list[int]) -> frozenset[str]:
         return frozenset(str(v) for v in values)
+
+    unknown = sorted(set(settings.desk_routes) - set(categories)) if categories is not None else []
+    if unknown:
+        raise SettingsError(
+            f"Invalid settings:\n  OKNO_DESK_ROUTES: unknown categor{'ies' if len(unknown) > 1 else 'y'} "
+            f"{', '.join(unknown)}; the knowledge base has {', '.join(categories or ())}"
+        )
 
     return HandoffConfig(
         desk_chats=tuple(str(c) for c in settings.desk_chat_ids),
@@ -54,6 +63,7 @@ def handoff_config(settings: Settings, facts: dict[str, str] | None = None) -> H
         edits_count=settings.desk_edits_count,
         hotline=(facts or {}).get("hotline_phone", ""),
         web_inbox=settings.web_inbox,
+        routes={category: tuple(str(g) for g in groups) for category, groups in settings.desk_routes.items()},
     )
 
 
@@ -98,6 +108,7 @@ class HandoffParts:
     watch: TicketWatch | None = None
     route: TelegramDeskRoute | None = None
     situations: dict[str, str] = field(default_factory=dict)
+    categories: dict[str, str] = field(default_factory=dict)  # id → title: the inbox's expertise filter
     canned: CannedReplies | None = None
 
 
@@ -111,7 +122,7 @@ def build_handoff(
     clock: Callable[[], datetime] | None = None,
 ) -> HandoffParts:
     facts = engine.knowledge.facts
-    config = handoff_config(settings, facts)
+    config = handoff_config(settings, facts, [c.id for c in engine.knowledge.categories])
     clock = clock or (lambda: datetime.now(UTC))
     hours = schedules(facts, load_calendar())
     store = TicketStore(sessions)
@@ -127,6 +138,7 @@ def build_handoff(
         return parts
     rules = engine.classifier.rules
     parts.situations = {rule_id: rule.situation for rule_id, rule in rules.by_id.items()}
+    parts.categories = {category.id: category.title for category in engine.knowledge.categories}
     parts.canned = load_canned(facts)
     parts.watch = TicketWatch(store, config, hours, tracker, clock)
     if bot is not None and config.desk_chats:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     # The operators' side: Telegram forum supergroups where the same bot runs tickets
     desk_chat_ids: Annotated[list[int], NoDecode] = []  # operators' groups; tickets are spread over them
     desk_specialist_chat_id: int | None = None  # level 3 tickets; unset: the operators' group
+    # operators with the expertise: a knowledge-base category → its groups, e.g.
+    # OKNO_DESK_ROUTES='{"account": [-1001], "applications": [-1002, -1003]}'; other tickets: desk_chat_ids
+    desk_routes: Annotated[dict[str, list[int]], NoDecode] = {}
     desk_operator_ids: Annotated[list[int], NoDecode] = []  # unset: every member of the group
     desk_specialist_ids: Annotated[list[int], NoDecode] = []
     desk_supervisor_ids: Annotated[list[int], NoDecode] = []  # called when a ticket waits too long
@@ -107,6 +111,22 @@ class Settings(BaseSettings):
             return [int(part) for part in value.strip("[] ").replace(";", ",").split(",") if part.strip()]
         return value
 
+    @field_validator("desk_routes", mode="before")
+    @classmethod
+    def _routes(cls, value: object) -> object:
+        """JSON ({"account": [-1001]}) or «account=-1001; applications=-1002,-1003»."""
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("{"):
+            return json.loads(value)
+        routes: dict[str, list[int]] = {}
+        for part in (p for p in value.split(";") if p.strip()):
+            category, sign, groups = part.partition("=")
+            if not sign:
+                raise ValueError(f"{part.strip()!r} is not «category=group id, group id»")
+            routes[category.strip()] = [int(g) for g in groups.split(",") if g.strip()]
+        return routes
+
     @field_validator("web_trusted_proxies", mode="before")
     @classmethod
     def _proxies(cls, value: object) -> object:
@@ -140,6 +160,16 @@ class Settings(BaseSettings):
         if not value.startswith("/"):
             raise ValueError("must start with /")
         return value
+
+    @model_validator(mode="after")
+    def _routes_fall_back(self) -> Settings:
+        if self.desk_routes and not self.desk_chat_ids:
+            raise ValueError(
+                "OKNO_DESK_ROUTES needs OKNO_DESK_CHAT_IDS: the groups for tickets of other categories"
+            )
+        if any(not groups for groups in self.desk_routes.values()):
+            raise ValueError("OKNO_DESK_ROUTES: every category needs at least one group id")
+        return self
 
     @model_validator(mode="after")
     def _vk_complete(self) -> Settings:

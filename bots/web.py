@@ -117,6 +117,7 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             settings.web_secure_cookies,
             address_of,
             functools.partial(citizen_file, runtime, store),
+            handoff.categories,
         )
     return parts
 

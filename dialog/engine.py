@@ -23,8 +23,10 @@ from dialog.messages import (
     StatusQuery,
     SystemEvent,
     TicketEventKind,
+    TicketKind,
 )
 from dialog.normalize import clean
+from dialog.routing import Router
 from dialog.secrets import mask, offers_secret
 from dialog.state import ConversationState
 from dialog.ticket_talk import AttachmentPolicy, find_ticket_number, problem_remains, rating_buttons
@@ -39,6 +41,10 @@ FEEDBACK_PREFIX = "fb:"
 STATUS = "status"
 RATE_PREFIX = "rate:"
 EXPLICIT_RULE = "explicit_request"
+CALLBACK_RULE = "callback_request"
+# a citizen whose ticket is open asking for people again is told the ticket is in work
+REQUESTS_FOR_PEOPLE = frozenset({EXPLICIT_RULE, CALLBACK_RULE})
+STORY_WORDS = 6  # a callback request this long carries its problem: it describes the ticket
 # Topics per page of a section: with «Ещё ›», «‹ Назад» and the way back to the sections a page
 # stays within ten buttons, the smallest keyboard among our channels (VK's inline one).
 TOPICS_PER_PAGE = 7
@@ -66,6 +72,7 @@ class ConversationEngine:
         self.classifier = classifier
         self.knowledge = classifier.knowledge
         self.attachments = AttachmentPolicy.from_facts(self.knowledge.facts)
+        self.router = Router(classifier)
         # A decision depends on the text and the knowledge base only, and citizens repeat
         # themselves («оператор», «спасибо», the same question in many chats): remember recent ones.
         self.classify = functools.lru_cache(maxsize=DECISION_CACHE)(classifier.classify)
@@ -128,7 +135,7 @@ class ConversationEngine:
 
     def handle_event(self, event: SystemEvent, state: ConversationState) -> Turn:
         """A ticket was resolved or closed by people: the bot takes the conversation back."""
-        state = state.evolve(handed_off=None, intake=None, last_topic=None, offered=())
+        state = state.evolve(handed_off=None, intake=None, last_topic=None, offered=(), recent_topic=None)
         decision = Decision(Action.SMALLTALK, intent=f"ticket_{event.kind.value}", confidence=1.0)
         state = state.evolve(after_ticket=event.ticket)
         if event.kind is TicketEventKind.RESOLVED:
@@ -189,7 +196,9 @@ class ConversationEngine:
         replies = tuple(Reply(text) for text in refusals)
         if not message.text.strip() and not accepted:
             return Turn(replies, state, decision)
-        return Turn(replies, state, decision, (RelayToTicket(message.text, accepted),))
+        asked = self.classify(message.text) if message.text.strip() else None
+        repeat = asked.rule if asked and asked.rule in REQUESTS_FOR_PEOPLE else None
+        return Turn(replies, state, decision, (RelayToTicket(message.text, accepted, repeat),))
 
     def _rating(self, message: InboundMessage, command: str, state: ConversationState) -> Turn | None:
         number = state.rating_for or ""
@@ -289,8 +298,7 @@ class ConversationEngine:
         action = decision.action
         if action is Action.HANDOFF and decision.rule:
             rule = self.classifier.rules.by_id[decision.rule]
-            reason = text if rule.id != EXPLICIT_RULE else state.last_question or ""
-            return self._handoff(state, rule, reason, decision)
+            return self._handoff(state, rule, self._reason(rule.id, text, state), decision, text=text)
         if action is Action.SMALLTALK and decision.intent:
             intent = self.classifier.smalltalk.by_id[decision.intent]
             return self._say(state.evolve(fallbacks=0), decision, intent.reply)
@@ -313,7 +321,8 @@ class ConversationEngine:
         # one message with the question and its buttons under the answer: no extra notification,
         # and within a messenger's per-chat rate limit the answer is not held back
         replies = (Reply(f"{topic.answer}\n\n{texts.FEEDBACK_QUESTION}", feedback),)
-        return Turn(replies, state.evolve(last_topic=topic_id, offered=(), fallbacks=0), decision)
+        state = state.evolve(last_topic=topic_id, recent_topic=topic_id, offered=(), fallbacks=0)
+        return Turn(replies, state, decision)
 
     def _clarify(self, state: ConversationState, decision: Decision) -> Turn:
         topics = self.knowledge.topics
@@ -345,13 +354,34 @@ class ConversationEngine:
         reason: str,
         decision: Decision | None = None,
         *before: Reply,
+        text: str = "",
     ) -> Turn:
-        """Hand the conversation to people: the identification questions first, then a ticket."""
+        """Hand the conversation to people: the identification questions first, then a ticket
+        for the experts in the problem's category. Asked again while people have the ticket, the
+        handoff side says which ticket it is and tells its people."""
         decision = decision or Decision(Action.HANDOFF, rule=rule.id, confidence=1.0)
         if state.handed_off:
-            return Turn((*before, Reply(texts.HANDOFF_PENDING)), state, decision)
-        step = intake.start(state, rule.id, rule.level, rule.priority, rule.reply, reason)
-        return self._intake_turn(step, decision, *before)
+            return Turn(before, state, decision, (RelayToTicket("", (), rule.id),))
+        route = self.router.route(state, rule, text or reason)
+        kind = TicketKind.CALLBACK if rule.id == CALLBACK_RULE else TicketKind.QUESTION
+        request = intake.Request(
+            rule.id,
+            rule.level,
+            rule.priority,
+            rule.reply,
+            reason,
+            kind,
+            route.category if route else None,
+            route.title if route else None,
+        )
+        return self._intake_turn(intake.start(state, request), decision, *before)
+
+    @staticmethod
+    def _reason(rule: str, text: str, state: ConversationState) -> str:
+        """What describes the problem: the message, unless it only asks for people («оператора!»)."""
+        if rule == EXPLICIT_RULE or (rule == CALLBACK_RULE and len(text.split()) < STORY_WORDS):
+            return state.last_question or ""
+        return text
 
     def _say(self, state: ConversationState, decision: Decision, text: str) -> Turn:
         return Turn((Reply(text),), state.evolve(last_topic=None), decision)

@@ -63,6 +63,20 @@ def phone(text: str) -> str | None:
     return "+7" + digits
 
 
+def snils_key(text: str) -> str | None:
+    """The eleven digits of a valid СНИЛС: one number, however it was written."""
+    normalized = snils(text)
+    return None if normalized is None else re.sub(r"\D", "", normalized)
+
+
+def display_phone(value: str) -> str:
+    """«+79123456789» → «+7 912 345-67-89», easy to read out and dial."""
+    digits = re.sub(r"\D", "", value)
+    if len(digits) != 11:
+        return value
+    return f"+7 {digits[1:4]} {digits[4:7]}-{digits[7:9]}-{digits[9:]}"
+
+
 def application_number(text: str) -> str | None:
     value = text.strip().strip("№#").strip()
     return value if _APPLICATION.match(value) and any(c.isdigit() for c in value) else None

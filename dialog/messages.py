@@ -128,6 +128,11 @@ EVENT_ENVELOPE = "okno_event"  # the one key the handoff side writes; platforms 
 # Effects: what a turn asks the handoff side to do, written in the same transaction as the turn.
 
 
+class TicketKind(StrEnum):
+    QUESTION = "question"  # people answer in the chat
+    CALLBACK = "callback"  # people call the citizen back on the phone they left
+
+
 @dataclass(frozen=True, slots=True)
 class OpenTicket:
     rule: str
@@ -135,6 +140,10 @@ class OpenTicket:
     priority: int
     identification: tuple[tuple[str, str], ...]  # (kind, value) the citizen gave
     description: str
+    kind: TicketKind = TicketKind.QUESTION
+    callback_time: str = ""  # when a call suits the citizen, in their words («после 18»)
+    category: str | None = None  # the knowledge base's category the problem is in: who has the expertise
+    category_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +152,7 @@ class RelayToTicket:
 
     text: str
     attachments: tuple[Attachment, ...] = ()
+    repeat: str | None = None  # the rule, when the message asks for people again («позовите оператора»)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ class ConversationState:
     rating_for: str | None = None  # the resolved ticket whose rating is asked
     rating_stage: str | None = None  # "score", then "comment"
     after_ticket: str | None = None  # the ticket people just finished: «не решено» brings it back
+    recent_topic: str | None = None  # the topic last answered: its category routes a ticket to experts
 
     def to_dict(self) -> dict[str, Any]:
         # by hand: dataclasses.asdict deep-copies field by field, a cost paid on every message
@@ -48,6 +49,7 @@ class ConversationState:
                 rating_for=_opt_str(data.get("rating_for")),
                 rating_stage=_opt_str(data.get("rating_stage")),
                 after_ticket=_opt_str(data.get("after_ticket")),
+                recent_topic=_opt_str(data.get("recent_topic")),
             )
         except (TypeError, ValueError, AttributeError):
             return cls()

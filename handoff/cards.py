@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dialog.identification import mask, mask_answer
-from dialog.messages import Button
+from dialog.identification import display_phone, mask, mask_answer
+from dialog.messages import Button, TicketKind
 from handoff.tickets import Level, Status
 from storage.models import TicketRow
 
@@ -37,13 +37,34 @@ _BUTTONS_BY_STATUS = {
 }
 
 
+CALLBACK = "📞 Обратный звонок"
+
+
+def is_callback(ticket: TicketRow) -> bool:
+    return ticket.kind == TicketKind.CALLBACK.value
+
+
+def callback_phone(ticket: TicketRow) -> str:
+    """The number to call, in full: calling it is the whole job, so no masking hides it."""
+    phone = ticket.phone or str((ticket.identification or {}).get("phone") or "")
+    return display_phone(phone) if phone else "не указан"
+
+
+def callback_rows(ticket: TicketRow) -> list[tuple[str, str]]:
+    """What a callback's card and inbox row show first: the number and the convenient time."""
+    if not is_callback(ticket):
+        return []
+    return [("Позвонить", callback_phone(ticket)), ("Удобное время", ticket.callback_time or "не указано")]
+
+
 def topic_name(ticket: TicketRow, situation: str) -> str:
-    """«10427-3 · в работе · отказ без объяснения причин»."""
+    """«10427-3 · в работе · отказ без объяснения причин», «10428-1 · новое · 📞 Обратный звонок»."""
     status = Status(ticket.status)
     # a question to the citizen and the answer flip a ticket back and forth: the card shows that,
     # the topic list is not renamed for it (each rename is a post the group's limit pays for)
     shown = Status.IN_PROGRESS if status is Status.NEEDS_INFO else status
-    name = f"{ticket.number} · {shown.label} · {situation or ticket.rule}"
+    what = CALLBACK if is_callback(ticket) else situation or ticket.rule
+    name = f"{ticket.number} · {shown.label} · {what}"
     return name if len(name) <= TOPIC_NAME_LIMIT else name[: TOPIC_NAME_LIMIT - 1] + "…"
 
 
@@ -68,21 +89,26 @@ def citizen_name(ticket: TicketRow, masked: bool) -> str:
 def identity_rows(ticket: TicketRow, masked: bool) -> list[tuple[str, str]]:
     """What the citizen told for identification, shortened for operators; the ФИО is not among them:
     it names the citizen (`citizen_name`)."""
+    shown_in_full = {FULL_NAME, "phone"} if is_callback(ticket) else {FULL_NAME}
     return [
         (IDENTITY_LABELS.get(kind, kind), mask(kind, str(value)) if masked else str(value))
         for kind, value in (ticket.identification or {}).items()
-        if kind != FULL_NAME
+        if kind not in shown_in_full
     ]
 
 
 def card_text(ticket: TicketRow, situation: str, transcript: Sequence[tuple[str, str]], masked: bool) -> str:
     status, level = Status(ticket.status), Level(ticket.level)
-    lines = [
+    lines = [CALLBACK] if is_callback(ticket) else []
+    lines += [f"{label}: {value}" for label, value in callback_rows(ticket)]
+    lines += [
         f"Обращение № {ticket.number} · {status.label} · уровень {level.label}",
         f"Канал: {CHANNELS.get(ticket.channel, ticket.channel)}",
         f"Гражданин: {citizen_name(ticket, masked)}",
     ]
     lines += [f"{label}: {value}" for label, value in identity_rows(ticket, masked)]
+    if ticket.category_title:
+        lines.append(f"Направление: {ticket.category_title}")
     lines.append(f"Причина передачи: {situation or ticket.rule}")
     if ticket.description:
         lines.append(f"Описание: {ticket.description}")
@@ -121,8 +147,10 @@ def _with_transcript(head: str, transcript: Sequence[tuple[str, str]]) -> str:
     return head + "\n\nПереписка с ботом:\n" + "\n".join(lines)
 
 
-def citizen_post(text: str) -> str:
-    return f"👤 Гражданин: {text}" if text else "👤 Гражданин прислал файл"
+def citizen_post(text: str, via: str | None = None) -> str:
+    """What the citizen wrote, for the topic; `via` names the other chat it came from."""
+    who = f"Гражданин ({CHANNELS.get(via, via)})" if via else "Гражданин"
+    return f"👤 {who}: {text}" if text else f"👤 {who} прислал файл"
 
 
 def system_post(text: str) -> str:

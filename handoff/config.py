@@ -25,6 +25,8 @@ class HandoffConfig:
     transcript_messages: int = 12
     hotline: str = ""  # told to citizens when no operators' group is connected
     web_inbox: bool = False  # operators also work in the browser (or only there)
+    # the operators with the expertise: a knowledge-base category → its groups (others: desk_chats)
+    routes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def enabled(self) -> bool:
@@ -32,15 +34,15 @@ class HandoffConfig:
         return bool(self.desk_chats) or self.web_inbox
 
     def all_desks(self) -> tuple[str, ...]:
-        extra = (
-            (self.specialist_chat,)
-            if self.specialist_chat and self.specialist_chat not in self.desk_chats
-            else ()
-        )
-        return (*self.desk_chats, *extra)
+        groups = [*self.desk_chats, *(g for groups in self.routes.values() for g in groups)]
+        if self.specialist_chat:
+            groups.append(self.specialist_chat)
+        return tuple(dict.fromkeys(groups))
 
-    def desk_for(self, level: int, spread: int) -> str | None:
-        """The group a ticket of this level goes to; `spread` picks one of several operator groups."""
+    def desk_for(self, level: int, spread: int, category: str | None = None) -> str | None:
+        """The group a ticket goes to: the specialists' for level 3, else the groups with the
+        expertise in its category (or the default ones); `spread` picks one of several."""
         if level >= 3 and self.specialist_chat:
             return self.specialist_chat
-        return self.desk_chats[spread % len(self.desk_chats)] if self.desk_chats else None
+        groups = self.routes.get(category or "") or self.desk_chats
+        return groups[spread % len(groups)] if groups else None

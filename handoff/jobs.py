@@ -20,11 +20,15 @@ def to_job(effect: Effect) -> JobRecord:
                 "priority": effect.priority,
                 "identification": dict(effect.identification),
                 "description": effect.description,
+                "kind": effect.kind.value,
+                "callback_time": effect.callback_time,
+                "category": effect.category,
+                "category_title": effect.category_title,
             },
         )
     if isinstance(effect, RelayToTicket):
         files = [_file(a) for a in effect.attachments]
-        return JobRecord("relay", {"text": effect.text, "files": files})
+        return JobRecord("relay", {"text": effect.text, "files": files, "repeat": effect.repeat})
     if isinstance(effect, StatusQuery):
         return JobRecord("status", {"number": effect.number})
     return JobRecord("rate", {"number": effect.number, "score": effect.score, "comment": effect.comment})
@@ -38,6 +42,7 @@ def _file(attachment: Attachment) -> dict[str, Any]:
 class Relay:
     text: str
     files: tuple[DeskFile, ...]
+    repeat: str | None = None  # the rule, when the message asks for people again
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Relay:
@@ -46,7 +51,8 @@ class Relay:
             for f in payload.get("files") or ()
             if isinstance(f, dict) and f.get("ref")
         )
-        return cls(str(payload.get("text") or ""), files)
+        repeat = payload.get("repeat")
+        return cls(str(payload.get("text") or ""), files, str(repeat) if repeat else None)
 
 
 def effects_to_jobs(effects: tuple[Effect, ...]) -> list[JobRecord]:

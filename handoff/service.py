@@ -11,16 +11,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from dialog.identification import display_phone
 from dialog.messages import TicketEventKind
 from dialog.ticket_talk import ticket_number
 from handoff import texts
-from handoff.cards import citizen_post, system_post
+from handoff.cards import citizen_post, is_callback, system_post
 from handoff.config import HandoffConfig
 from handoff.hours import Schedule, when
 from handoff.jobs import Relay, rate_of
 from handoff.polling import QueueWorker
+from handoff.repeats import Identifiers, Repeats, already_open, as_callback, callback_note
 from handoff.tickets import Status
-from handoff.tracking import Tracker, aware, event_update
+from handoff.tracking import Tracker, aware, chat_event, event_update
 from storage.models import HandoffJob, TicketRow
 from storage.outage import Outage, is_outage, until_back
 from storage.records import CitizenMessage, EventRecord, NewTicket, PostRecord, TicketChange
@@ -55,6 +57,7 @@ class HandoffService:
         self._spread = itertools.count()
         self.outage = Outage("handoff", logger)
         self.queue = QueueWorker(store.pending_jobs, store.jobs_among, BATCH, self.outage)
+        self.repeats = Repeats(store, tracker)
 
     def wake(self) -> None:
         self.queue.wake()
@@ -124,14 +127,20 @@ class HandoffService:
     # Opening and reopening
 
     async def _open(self, job: HandoffJob) -> None:
-        payload = job.payload
-        active = await self.store.active_ticket(job.channel, job.chat_id)
-        if active is not None:  # asked for a person again while one is on it: they see it in the topic
-            if description := str(payload.get("description") or ""):
-                await self._to_ticket(active, Relay(description, ()), job.chat_id)
-            await self._tell(
-                job, CitizenMessage(texts.ALREADY_OPEN.format(number=active.number), outcome="handoff")
-            )
+        """A new ticket, unless the citizen has one open already: asked for people again in the same
+        chat, in a chat linked to it, or in another chat with the same СНИЛС or phone."""
+        own = await self.store.active_ticket(job.channel, job.chat_id)
+        active = own or await self.store.links.linked_open(job.channel, job.chat_id)
+        if active is not None:  # they see it in the topic
+            if description := str(job.payload.get("description") or ""):
+                await self._to_ticket(active, Relay(description, ()), None if own else job.channel)
+            await self.repeats.again(active, job.payload, same_chat=own is not None)
+            await self._tell(job, already_open(active, job))
+            return
+        twin = await self.repeats.twin(job)
+        if twin is not None:
+            await self.repeats.join(job, *twin)
+            await self._tell(job, already_open(twin[0], job))
             return
         now = self.clock()
         previous = await self.store.last_resolved(job.channel, job.chat_id)
@@ -143,29 +152,13 @@ class HandoffService:
         await self._create(job, previous)
 
     async def _create(self, job: HandoffJob, previous: TicketRow | None) -> None:
-        payload = job.payload
-        level = int(payload.get("level") or 2)
-        new = NewTicket(
-            source_key=job.key,
-            channel=job.channel,
-            chat_id=job.chat_id,
-            user_id=job.user_id,
-            rule=str(payload.get("rule") or "explicit_request"),
-            level=level,
-            priority=int(payload.get("priority") or 0),
-            status=Status.NEW.value,
-            identification={str(k): str(v) for k, v in (payload.get("identification") or {}).items()},
-            description=str(payload.get("description") or "")[:2000],
-            desk_chat_id=self.config.desk_for(level, next(self._spread)),  # round robin over groups
-            opened_at=self.clock(),
-            reopened_from_id=previous.id if previous else None,
-        )
+        new = self._new_ticket(job, previous)
         posts = [PostRecord("card")]
         if previous is not None:
             posts.append(
                 PostRecord("text", system_post(texts.NEW_TICKET_LINK.format(number=previous.number)))
             )
-        event = EventRecord("bot", None, Status.NEW.value, level, note=new.rule)
+        event = EventRecord("bot", None, Status.NEW.value, new.level, note=new.rule)
         ticket, created = await self.store.open_ticket(
             new, lambda sequence: ticket_number(FIRST_NUMBER + sequence), event, posts
         )
@@ -182,17 +175,51 @@ class HandoffService:
         await self._tell(job, self._opened_message(ticket, position))
         await self.store.note(ticket.id, {"queue_told": position})
 
+    def _new_ticket(self, job: HandoffJob, previous: TicketRow | None) -> NewTicket:
+        payload = job.payload
+        level = int(payload.get("level") or 2)
+        identification = {str(k): str(v) for k, v in (payload.get("identification") or {}).items()}
+        identifiers = Identifiers.of(identification)
+        category = _text(payload.get("category"))
+        return NewTicket(
+            source_key=job.key,
+            channel=job.channel,
+            chat_id=job.chat_id,
+            user_id=job.user_id,
+            rule=str(payload.get("rule") or "explicit_request"),
+            level=level,
+            priority=int(payload.get("priority") or 0),
+            status=Status.NEW.value,
+            identification=identification,
+            description=str(payload.get("description") or "")[:2000],
+            # the groups with the expertise in the problem's category, round robin over them
+            desk_chat_id=self.config.desk_for(level, next(self._spread), category),
+            opened_at=self.clock(),
+            reopened_from_id=previous.id if previous else None,
+            kind=str(payload.get("kind") or "question"),
+            callback_time=_text(payload.get("callback_time")),
+            category=category,
+            category_title=_text(payload.get("category_title")),
+            snils=identifiers.snils,
+            phone=identifiers.phone,
+        )
+
     def _opened_message(self, ticket: TicketRow, position: int) -> CitizenMessage:
+        """The ticket's number and when people will answer (or call) by their hours."""
         now = self.clock()
         schedule = self.schedules[min(ticket.level, 3)]
         button = [[f"status:{ticket.number}", texts.BUTTON_STATUS]]
+        callback = is_callback(ticket)
+        time = texts.CALLBACK_TIME.format(time=ticket.callback_time) if ticket.callback_time else ""
+        values: dict[str, object] = {"number": ticket.number, "phone": display_phone(ticket.phone or "")}
+        values["time"] = time
         if schedule.is_open(now):
-            wait = self.tracker.wait_text(position)
-            text = texts.OPENED_IN_HOURS.format(number=ticket.number, position=position, wait=wait)
+            template = texts.CALLBACK_IN_HOURS if callback else texts.OPENED_IN_HOURS
+            values |= {"position": position, "wait": self.tracker.wait_text(position)}
         else:
-            back = when(schedule.next_opening(now), now)
-            text = texts.OPENED_OFF_HOURS.format(number=ticket.number, back=back)
-        return CitizenMessage(text, button, outcome="handoff")
+            template = texts.CALLBACK_OFF_HOURS if callback else texts.OPENED_OFF_HOURS
+            values["back"] = when(schedule.next_opening(now), now)
+        return CitizenMessage(template.format(**values), button, outcome="handoff")
 
     async def _reopen(self, ticket: TicketRow, job: HandoffJob) -> None:
         description = str(job.payload.get("description") or "")
@@ -207,14 +234,21 @@ class HandoffService:
             ]
             if description:
                 posts.append(PostRecord("text", citizen_post(description)))
+            told = texts.REOPENED.format(number=row.number)
+            callback = as_callback(job.payload)  # the citizen now asks to be called about it
+            if callback:
+                posts.append(PostRecord("text", system_post(callback_note(job.payload))))
+                phone = display_phone(str(callback["phone"]))
+                told = texts.REOPENED_CALLBACK.format(number=row.number, phone=phone)
             return TicketChange(
                 row.id,
                 row.version,
                 {"status": status.value, "resolved_at": None, "reopen_count": row.reopen_count + 1}
-                | {"status_changed_at": self.clock(), "rating": None, "rating_comment": None},
+                | {"status_changed_at": self.clock(), "rating": None, "rating_comment": None}
+                | callback,
                 EventRecord("citizen", row.status, status.value, row.level, note="повторное обращение"),
                 [*posts, PostRecord("card")],
-                [in_slot(job, CitizenMessage(texts.REOPENED.format(number=row.number), outcome="handoff"))],
+                [in_slot(job, CitizenMessage(told, outcome="handoff"))],
             )
 
         await self.tracker.change(ticket.id, change)
@@ -225,20 +259,36 @@ class HandoffService:
     # Messages from the citizen
 
     async def _relay(self, job: HandoffJob) -> None:
+        """The citizen's message to their open ticket, or to the one their chat was linked to."""
         relay = Relay.from_payload(job.payload)
-        ticket = await self.store.active_ticket(job.channel, job.chat_id)
+        own = await self.store.active_ticket(job.channel, job.chat_id)
+        ticket = own or await self.store.links.linked_open(job.channel, job.chat_id)
         if ticket is None:  # closed meanwhile: the conversation goes back to the bot
-            last = await self.store.tickets_of(job.channel, job.chat_id, 1)
-            await self._tell(job, CitizenMessage(texts.NO_TICKET, outcome="handoff"))
-            if last:
-                await self.tracker.inject(event_update(last[0], TicketEventKind.CLOSED, "relay"))
+            await self._closed_meanwhile(job)
             return
-        await self._to_ticket(ticket, relay, job.chat_id)
+        if relay.text or relay.files:
+            await self._to_ticket(ticket, relay, None if own else job.channel)
+        if relay.repeat is not None:  # asked for people again: told which ticket is in work
+            await self.repeats.again(ticket, job.payload, same_chat=own is not None)
+            await self._tell(job, already_open(ticket, job))
 
-    async def _to_ticket(self, ticket: TicketRow, relay: Relay, chat_id: str) -> None:
+    async def _closed_meanwhile(self, job: HandoffJob) -> None:
+        """The chat's ticket — its own, or the one it was linked to later — is closed: said, and
+        the conversation goes back to the bot."""
+        await self._tell(job, CitizenMessage(texts.NO_TICKET, outcome="handoff"))
+        own = next(iter(await self.store.tickets_of(job.channel, job.chat_id, 1)), None)
+        linked = await self.store.links.last_linked(job.channel, job.chat_id)
+        if linked is not None and (own is None or linked.id > own.id):
+            await self.tracker.inject(
+                chat_event(linked, job.channel, job.chat_id, job.user_id, TicketEventKind.CLOSED)
+            )
+        elif own is not None:
+            await self.tracker.inject(event_update(own, TicketEventKind.CLOSED, "relay"))
+
+    async def _to_ticket(self, ticket: TicketRow, relay: Relay, via: str | None) -> None:
         posts = []
         if relay.text or not relay.files:
-            posts.append(PostRecord("text", citizen_post(relay.text)))
+            posts.append(PostRecord("text", citizen_post(relay.text, via)))
         posts += [PostRecord(f.kind, f.name or "", f.ref) for f in relay.files]
         if ticket.status != Status.NEEDS_INFO.value:
             await self.store.post(ticket, posts)
@@ -268,7 +318,10 @@ class HandoffService:
         number = job.payload.get("number")
         if number:
             ticket = await self.store.by_number(str(number))
-            own = ticket is not None and (ticket.channel, ticket.chat_id) == (job.channel, job.chat_id)
+            own = ticket is not None and (
+                (ticket.channel, ticket.chat_id) == (job.channel, job.chat_id)
+                or await self.store.links.is_linked(ticket.id, job.channel, job.chat_id)
+            )
             # someone else's number is answered exactly like an unknown one
             lines = (
                 [await self._status_line(ticket)]
@@ -313,6 +366,10 @@ class HandoffService:
             return TicketChange(row.id, row.version, values, event, [*posts, PostRecord("card")])
 
         await self.tracker.change(ticket.id, rate)
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value else None
 
 
 def _slot(job: HandoffJob) -> int | None:

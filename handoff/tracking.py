@@ -58,6 +58,19 @@ def finishing(
     return TicketChange(row.id, row.version, values, event, posts, [told], [event_update(row, kind, tag)])
 
 
+def chat_event(
+    ticket: TicketRow, channel: str, chat_id: str, user_id: str, kind: TicketEventKind
+) -> NewUpdate:
+    """A ticket event for another chat linked to the ticket (a repeated request from there)."""
+    event = SystemEvent(channel, chat_id, user_id, kind, ticket.number or "")
+    return NewUpdate(
+        key=f"event:{ticket.id}:{kind.value}:{channel}:{chat_id}",
+        channel=channel,
+        chat_key=f"{channel}:{chat_id}",
+        payload=event.encode(),
+    )
+
+
 class Tracker:
     def __init__(self, store: TicketStore, config: HandoffConfig, on_change: Callable[[], None]) -> None:
         self.store = store

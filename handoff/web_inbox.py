@@ -113,6 +113,7 @@ class WebInbox:
         secure_cookies: bool = False,
         address_of: Callable[[web.Request], str] | None = None,
         fetch_file: FetchFile | None = None,
+        categories: dict[str, str] | None = None,  # the knowledge base's: id → title, for the filter
     ) -> None:
         self.tickets = tickets
         self.store = store
@@ -127,6 +128,7 @@ class WebInbox:
         self.secure_cookies = secure_cookies
         self.address_of = address_of or (lambda request: request.remote or "unknown")
         self.files = CitizenFiles(tickets, store, fetch_file)  # recordings for the page's players
+        self.categories = categories or {}
         self.feed = InboxFeed(store)
         self.guard = InboxGuard(store, signer, states, attachments.max_bytes)
 
@@ -220,9 +222,11 @@ class WebInbox:
             tab, statuses = "open", web_pages.QUEUE_TABS[0][2]
         level_text = request.query.get("level", "")
         level = int(level_text) if level_text in ("2", "3") else None
-        tickets = await self.store.tickets(statuses, level)
+        category = request.query.get("category", "")
+        shown = web_pages.Shown(tab, level, category if category in self.categories else None)
+        tickets = await self.store.tickets(statuses, level, shown.category)
         counts = await self.store.counts()
-        body = web_pages.queue(tab, tickets, counts, level, datetime.now(UTC), self.situations)
+        body = web_pages.queue(shown, tickets, counts, datetime.now(UTC), self.situations, self.categories)
         return self._page(request, session, "Очередь", body)
 
     async def ticket(self, request: web.Request) -> web.StreamResponse:
@@ -233,7 +237,7 @@ class WebInbox:
         live = web_pages.ticket_view(
             ticket,
             self.situations.get(ticket.rule, ticket.rule),
-            await self.store.history(ticket.channel, ticket.chat_id, 200),
+            await self.store.ticket_history(ticket, 200),
             await self.tickets.events(ticket.id),
             await self.store.notes(ticket.id),
             session,

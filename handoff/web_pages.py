@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
@@ -10,7 +11,17 @@ from dialog.identification import mask_answer
 from dialog.presses import event_sentence, is_event
 from handoff.accounts import Role, Session
 from handoff.canned import CannedReply
-from handoff.cards import ACTIONS, CHANNELS, card_buttons, citizen_name, identity_rows
+from handoff.cards import (
+    ACTIONS,
+    CALLBACK,
+    CHANNELS,
+    callback_phone,
+    callback_rows,
+    card_buttons,
+    citizen_name,
+    identity_rows,
+    is_callback,
+)
 from handoff.tickets import Level, Status
 from handoff.tracking import MSK, aware
 from storage.models import TicketEvent, TicketNote, TicketRow
@@ -24,7 +35,7 @@ QUEUE_TABS = (
     ("resolved", "Решённые", ("resolved",)),
     ("closed", "Закрытые", ("closed",)),
 )
-QUEUE_COLUMNS = ("Номер", "Статус", "Уровень", "Канал", "Ситуация", "Ждёт", "Исполнитель")
+QUEUE_COLUMNS = ("Номер", "Статус", "Уровень", "Канал", "Направление", "Ситуация", "Ждёт", "Исполнитель")
 
 
 PLAYERS = {  # a recording's kind: its player and how the page names it
@@ -88,14 +99,24 @@ def name_form(csrf: str, name: str = "", error: str = "") -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """Which tickets the queue shows: a status tab, a level, a category (an expertise)."""
+
+    tab: str
+    level: int | None = None
+    category: str | None = None
+
+
 def queue(
-    tab: str,
+    shown: Shown,
     tickets: Sequence[TicketRow],
     counts: dict[str, int],
-    level: int | None,
     now: datetime,
     situations: dict[str, str],
+    categories: Mapping[str, str] | None = None,
 ) -> str:
+    tab, level = shown.tab, shown.level
     tabs = []
     for key, label, statuses in QUEUE_TABS:
         count = sum(counts.get(s, 0) for s in statuses)
@@ -107,7 +128,7 @@ def queue(
         for value in (Level.OPERATOR, Level.SPECIALIST)
     )
     rows = "".join(_queue_row(t, now, situations.get(t.rule, t.rule)) for t in tickets) or (
-        '<tr><td colspan="7" class="empty">Обращений нет.</td></tr>'
+        '<tr><td colspan="8" class="empty">Обращений нет.</td></tr>'
     )
     head = "".join(f'<th scope="col">{column}</th>' for column in QUEUE_COLUMNS)
     return (
@@ -115,26 +136,46 @@ def queue(
         f'<h1>Обращения</h1><nav class="tabs" aria-label="Статус">{"".join(tabs)}</nav>'
         '<nav class="tabs levels" aria-label="Уровень">'
         f'<a href="/inbox?tab={tab}">все уровни</a>{levels}</nav>'
+        f"{_category_filter(shown, categories or {})}"
         f'<table class="queue"><thead><tr>{head}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div>"
+    )
+
+
+def _category_filter(shown: Shown, categories: Mapping[str, str]) -> str:
+    """Links to one expertise's tickets: «Регистрация и вход», «Заявления и статусы»…"""
+    if not categories:
+        return ""
+    base = f"/inbox?tab={shown.tab}" + (f"&amp;level={shown.level}" if shown.level else "")
+    links = "".join(
+        f'<a href="{base}&amp;category={escape(key)}"'
+        f"{' aria-current=page' if key == shown.category else ''}>{escape(title)}</a>"
+        for key, title in categories.items()
+    )
+    return (
+        f'<nav class="tabs levels" aria-label="Направление"><a href="{base}">все направления</a>{links}</nav>'
     )
 
 
 def _queue_row(ticket: TicketRow, now: datetime, situation: str) -> str:
     waited = _since(aware(ticket.opened_at if ticket.status == "new" else ticket.status_changed_at), now)
     number = escape(ticket.number or "")
+    kind = " callback" if is_callback(ticket) else ""
+    if is_callback(ticket):  # what to do at a glance: whom to call, and when it suits them
+        situation = f"{CALLBACK}: {callback_phone(ticket)}, удобное время — {ticket.callback_time or 'любое'}"
     cells = (
         f'<a href="/inbox/ticket/{ticket.id}">{number}</a>',
         escape(Status(ticket.status).label),
         str(ticket.level),
         escape(CHANNELS.get(ticket.channel, ticket.channel)),
+        escape(ticket.category_title or "—"),
         escape(situation),
         waited,
         escape(ticket.assignee_name or "—"),
     )
     # on a phone each row is a card, and each value shows its column's name (data-label, CSS)
     labelled = "".join(f'<td data-label="{c}">{v}</td>' for c, v in zip(QUEUE_COLUMNS, cells, strict=True))
-    return f'<tr class="status-{escape(ticket.status)}" data-ticket="{number}">{labelled}</tr>'
+    return f'<tr class="status-{escape(ticket.status)}{kind}" data-ticket="{number}">{labelled}</tr>'
 
 
 def ticket_view(
@@ -189,12 +230,15 @@ def reply_forms(ticket: TicketRow, canned: Iterable[CannedReply], allowed: bool,
 
 def _card(ticket: TicketRow, situation: str, masked: bool) -> str:
     status, level = Status(ticket.status), Level(ticket.level)
-    rows = [
+    rows = [("Тип", CALLBACK)] if is_callback(ticket) else []
+    rows += callback_rows(ticket)
+    rows += [
         ("Статус", status.label),
         ("Уровень", level.label),
         ("Канал", CHANNELS.get(ticket.channel, ticket.channel)),
         ("Гражданин", citizen_name(ticket, masked)),
         ("Ситуация", situation or ticket.rule),
+        ("Направление", ticket.category_title or "общее"),
         ("Исполнитель", ticket.assignee_name or "не назначен"),
     ]
     rows += identity_rows(ticket, masked)
@@ -231,6 +275,8 @@ def _actions(ticket: TicketRow, allowed: bool, csrf: str) -> str:
 
 def _transcript_item(item: HistoryItem, hidden: dict[str, str], ticket_id: int) -> str:
     who = "Гражданин" if item.direction == "in" else ("Оператор" if item.outcome == "operator" else "Бот")
+    if item.via:  # another chat of the citizen, linked to the ticket by a repeated request
+        who += f" ({CHANNELS.get(item.via, item.via)})"
     css = "in" if item.direction == "in" else ("operator" if item.outcome == "operator" else "bot")
     files = _files(item, ticket_id)
     text = escape(mask_answer(item.text, hidden) if hidden and item.direction == "in" else item.text)

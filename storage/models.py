@@ -138,6 +138,8 @@ class TicketRow(Base):
         UniqueConstraint("source_key"),
         Index("ix_tickets_chat", "channel", "chat_id", "status"),
         Index("ix_tickets_desk", "desk_chat_id", "thread_id"),
+        Index("ix_tickets_snils", "snils", "status"),
+        Index("ix_tickets_phone", "phone", "status"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
@@ -167,12 +169,38 @@ class TicketRow(Base):
     queue_told: Mapped[int | None] = mapped_column(Integer)  # the queue position the citizen was told
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default="question", server_default="question")
+    callback_time: Mapped[str | None] = mapped_column(String(200))  # «после 18», as the citizen put it
+    category: Mapped[str | None] = mapped_column(String(64))  # the problem's category: who has the expertise
+    category_title: Mapped[str | None] = mapped_column(String(128))
+    # the identifiers given at intake, normalized: a request from another chat with one of them joins
+    snils: Mapped[str | None] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer, default=0)  # every change checks and bumps it
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TicketLink(Base):
+    """Another chat of the same citizen whose repeated request joined an open ticket: what they write
+    there goes to the ticket too."""
+
+    __tablename__ = "ticket_links"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "channel", "chat_id"),
+        Index("ix_ticket_links_chat", "channel", "chat_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    matched: Mapped[str] = mapped_column(String(16))  # "snils" or "phone": what proved it the same citizen
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class TicketEvent(Base):

@@ -81,6 +81,12 @@ class NewTicket:
     desk_chat_id: str | None
     opened_at: datetime
     reopened_from_id: int | None = None
+    kind: str = "question"
+    callback_time: str | None = None
+    category: str | None = None
+    category_title: str | None = None
+    snils: str | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from sqlalchemy import Select, Update, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.dead_letters import DeadLetterStore
+from storage.links import LinkStore
 from storage.models import (
     Contact,
     Conversation,
@@ -40,6 +41,7 @@ class TicketStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self.dead_letters = DeadLetterStore(sessions)
+        self.links = LinkStore(sessions)
 
     # Jobs
 

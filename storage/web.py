@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from storage.models import (
     OperatorAccount,
     OutboxMessage,
     TicketEvent,
+    TicketLink,
     TicketNote,
     TicketRow,
     WebFile,
@@ -50,6 +51,7 @@ class HistoryItem:
     attachments: list[dict[str, Any]]
     outcome: str | None = None  # "operator" for what people wrote
     payload: str | None = None  # the button a citizen pressed
+    via: str | None = None  # the channel of another chat of the citizen linked to the ticket
 
 
 class WebStore:
@@ -122,6 +124,18 @@ class WebStore:
             )
         return items
 
+    async def ticket_history(self, ticket: TicketRow, limit: int = 100) -> list[HistoryItem]:
+        """The ticket's conversation, with the citizen's other chats whose repeated request joined
+        it, in the order things were said; those chats' messages carry their channel."""
+        items = await self.history(ticket.channel, ticket.chat_id, limit)
+        async with self._sessions() as session:
+            query = select(TicketLink.channel, TicketLink.chat_id).where(TicketLink.ticket_id == ticket.id)
+            links = (await session.execute(query.order_by(TicketLink.id))).all()
+        for channel, chat_id in links:
+            theirs = await self.history(str(channel), str(chat_id), limit)
+            items += [replace(item, via=str(channel)) for item in theirs]
+        return sorted(items, key=lambda item: (item.at, item.id)) if links else items
+
     async def outcome_of(self, outbox_id: int) -> str | None:
         """What the reply in the outbox is: "operator" for what people wrote, else the bot's outcome."""
         async with self._sessions() as session:
@@ -146,11 +160,15 @@ class WebStore:
 
     # The web inbox
 
-    async def tickets(self, statuses: Sequence[str], level: int | None = None) -> list[TicketRow]:
+    async def tickets(
+        self, statuses: Sequence[str], level: int | None = None, category: str | None = None
+    ) -> list[TicketRow]:
         async with self._sessions() as session:
             query = select(TicketRow).where(TicketRow.status.in_(list(statuses)))
             if level is not None:
                 query = query.where(TicketRow.level == level)
+            if category is not None:  # the tickets of one expertise
+                query = query.where(TicketRow.category == category)
             query = query.order_by(TicketRow.priority.desc(), TicketRow.id).limit(500)
             return list((await session.scalars(query)).all())
 

@@ -64,13 +64,20 @@ async def say(fake: FakeTelegram, text: str, expect: str, chat: int = CHAT) -> s
     return next(t for t in to_citizen(fake, chat)[before:] if expect in t)
 
 
-async def open_ticket(fake: FakeTelegram, runtime: Runtime, chat: int = CHAT) -> Any:
-    """A citizen hits a rule and answers the identification questions; returns the ticket."""
+SNILS, PHONE = "112-233-445 95", "+7 912 345-67-89"
+
+
+async def open_ticket(
+    fake: FakeTelegram, runtime: Runtime, chat: int = CHAT, snils: str = SNILS, phone: str = PHONE
+) -> Any:
+    """A citizen hits a rule and answers the identification questions; returns the ticket.
+    (Citizens of different tickets need different identifiers: the same СНИЛС or phone is the same
+    citizen, whose repeated request joins the open ticket.)"""
     await say(fake, "отказали в услуге без объяснения причин", "фамилию", chat)
     await say(fake, "петров пётр петрович", "СНИЛС", chat)
     await say(fake, "112-233-445 96", "контрольное число", chat)
-    await say(fake, "112-233-445 95", "телефон", chat)
-    await say(fake, "+7 912 345-67-89", "номер заявления", chat)
+    await say(fake, snils, "телефон", chat)
+    await say(fake, phone, "номер заявления", chat)
     await say(fake, "нет", "Ваше обращение №", chat)
     store = runtime.handoff.store
     await fake.wait_for(lambda f: bool(f.topics) and bool(in_desk(f)))

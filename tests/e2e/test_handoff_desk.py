@@ -121,8 +121,12 @@ async def test_citizens_hear_when_their_place_in_the_queue_moves_a_lot(
     fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine
 ) -> None:
     chats = [CHAT, CHAT + 1, CHAT + 2]
+    people = [("112-233-445 95", "+79120000001"), ("112-233-446 96", "+79120000002"), ("нет", "нет")]
     async with running(desk_settings(fake, sqlite_backend), engine, clock=Clock()) as runtime:
-        tickets = [await open_ticket(fake, runtime, chat) for chat in chats]
+        tickets = [
+            await open_ticket(fake, runtime, chat, *person)
+            for chat, person in zip(chats, people, strict=True)
+        ]
         assert "3-й в очереди" in to_citizen(fake, chats[2])[-1]
         for ticket in tickets[:2]:
             await press(fake, ticket.card_message_id, "Взять", ANNA)

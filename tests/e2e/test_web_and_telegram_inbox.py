@@ -4,6 +4,8 @@ other, and taking stays race-safe across both."""
 from __future__ import annotations
 
 import asyncio
+import html
+import itertools
 from typing import Any
 
 import aiohttp
@@ -11,15 +13,27 @@ import aiohttp
 from dialog.engine import ConversationEngine
 from handoff.accounts import Role, hash_password
 from tests.e2e.conftest import Backend, free_port, running
-from tests.e2e.desk_helpers import ANNA, CHAT, DESK, Clock, desk_settings, open_ticket, press, to_citizen
-from tests.e2e.web_helpers import Operator, Site, citizen, listening, operator, png, upload
+from tests.e2e.desk_helpers import (
+    ANNA,
+    CHAT,
+    DESK,
+    Clock,
+    desk_settings,
+    in_desk,
+    open_ticket,
+    press,
+    to_citizen,
+)
+from tests.e2e.web_helpers import Citizen, Operator, Site, card_of, citizen, listening, operator, png, upload
 from tests.e2e.web_helpers import open_ticket as open_web_ticket
 from tests.fakes.telegram_api import FakeTelegram
 
 PASSWORD = "пароль-для-веба"
+ACCOUNT_DESK = -1001600
+_said = itertools.count(1)
 
 
-def web_settings(fake: FakeTelegram, backend: Backend) -> Any:
+def web_settings(fake: FakeTelegram, backend: Backend, **overrides: Any) -> Any:
     return desk_settings(
         fake,
         backend,
@@ -28,7 +42,16 @@ def web_settings(fake: FakeTelegram, backend: Backend) -> Any:
         web_port=free_port(),
         web_secret="two-views",
         web_chat_rate_per_second=50,  # a test types faster than a citizen
+        **overrides,
     )
+
+
+async def web_says(visitor: Citizen, text: str, expect: str) -> str:
+    """The visitor writes; the bot's (or the handoff side's) reply containing `expect`."""
+    after = len(visitor.frames)
+    await visitor.deliver({"type": "message", "id": f"w{next(_said)}", "text": text})
+    _, frame = await visitor.reply(after, expect)
+    return str(frame["text"])
 
 
 async def ticket_page(web: Operator, ticket_id: int) -> str:
@@ -93,3 +116,73 @@ async def test_a_web_citizens_photo_reaches_the_operators_topic(
                     c.params.get("chat_id") == DESK and c.status == 200 for c in f.calls_of("sendPhoto")
                 )
             )
+
+
+async def test_a_web_callback_request_reaches_the_experts_group_and_the_web_inbox(
+    fake: FakeTelegram, backend: Backend, engine: ConversationEngine
+) -> None:
+    fake.add_group(ACCOUNT_DESK)
+    settings = web_settings(fake, backend, desk_routes={"account": [ACCOUNT_DESK]})
+    url = f"http://127.0.0.1:{settings.web_port}"
+    async with running(settings, engine, clock=Clock()) as runtime, aiohttp.ClientSession() as http:
+        assert runtime.web_store is not None
+        await runtime.web_store.add_account("boris", "Борис", Role.OPERATOR.value, hash_password(PASSWORD))
+        await listening(http, url)
+        async with citizen(Site(url, runtime, http)) as visitor:
+            await web_says(visitor, "как сменить номер телефона в профиле", "Помог ли ответ?")
+            await web_says(visitor, "можно обратный звонок?", "На какой номер")
+            await web_says(visitor, "+7 912 345 67 89", "Когда вам удобно")
+            told = await web_says(visitor, "после 18", "Заявка на обратный звонок принята")
+            assert "+7 912 345-67-89" in told and "«после 18»" in told
+            again = await web_says(visitor, "позовите оператора", "уже в работе")
+            (ticket,) = await runtime.handoff.store.tickets_of("web", visitor.chat_id)
+            assert f"Ваша заявка на обратный звонок № {ticket.number} уже в работе" in again
+        await fake.wait_for(
+            lambda f: any(c.params["chat_id"] == ACCOUNT_DESK for c in f.calls_of("createForumTopic")), 20
+        )
+        async with operator(url, "boris", PASSWORD) as web:
+            queue = html.unescape((await web.get("/inbox"))[1])
+            page = await ticket_page(web, ticket.id)
+            # the queue of one expertise
+            own = html.unescape((await web.get("/inbox?tab=open&category=account"))[1])
+            other = html.unescape((await web.get("/inbox?tab=open&category=services"))[1])
+    assert ticket.number in own and ticket.number not in other and "все направления" in own
+    assert ticket.desk_chat_id == str(ACCOUNT_DESK)
+    assert "📞 Обратный звонок: +7 912 345-67-89, удобное время — после 18" in queue
+    assert "Регистрация и вход" in queue
+    card = card_of(page)
+    for shown in ("📞 Обратный звонок", "Позвонить", "+7 912 345-67-89", "Удобное время", "после 18"):
+        assert shown in card
+    name = next(c.params["name"] for c in fake.calls_of("createForumTopic"))
+    assert name == f"{ticket.number} · новое · 📞 Обратный звонок"
+
+
+async def test_a_repeated_request_from_the_web_chat_lands_in_the_open_telegram_ticket(
+    fake: FakeTelegram, backend: Backend, engine: ConversationEngine
+) -> None:
+    settings = web_settings(fake, backend)
+    url = f"http://127.0.0.1:{settings.web_port}"
+    async with running(settings, engine, clock=Clock()) as runtime, aiohttp.ClientSession() as http:
+        assert runtime.web_store is not None
+        await runtime.web_store.add_account("boris", "Борис", Role.OPERATOR.value, hash_password(PASSWORD))
+        ticket = await open_ticket(fake, runtime)  # in Telegram, with the phone +7 912 345-67-89
+        await listening(http, url)
+        async with citizen(Site(url, runtime, http)) as visitor:
+            await web_says(visitor, "позовите оператора", "фамилию")
+            await web_says(visitor, "нет", "СНИЛС")
+            await web_says(visitor, "нет", "телефон")
+            await web_says(visitor, "8 912 345-67-89", "заявления")  # the same phone, written otherwise
+            await web_says(visitor, "нет", "Опишите")
+            told = await web_says(visitor, "пишу с компьютера, в телеграме неудобно", "уже в работе")
+            assert f"№ {ticket.number} уже в работе: вы обратились в Telegram раньше" in told
+            await web_says(visitor, "позовите оператора", "уже в работе")  # again, in the same web chat
+            assert await runtime.handoff.store.tickets_of("web", visitor.chat_id) == []
+        await fake.wait_for(
+            lambda f: any("Гражданин (веб-чат): пишу с компьютера" in c.params["text"] for c in in_desk(f)),
+            20,
+        )
+        async with operator(url, "boris", PASSWORD) as web:
+            page = html.unescape(await ticket_page(web, ticket.id))
+    assert "Гражданин (веб-чат)" in page and "пишу с компьютера, в телеграме неудобно" in page
+    assert "повторное обращение из веб-чата" in page  # in the ticket's history
+    assert len(fake.calls_of("createForumTopic")) == 1

@@ -15,6 +15,7 @@ TABLES = {
     "processed_updates",
     "outbox_messages",
     "tickets",
+    "ticket_links",
     "ticket_events",
     "handoff_jobs",
     "desk_posts",
