@@ -146,7 +146,7 @@ async def an_operator_signs_in(browser: Browser, site: Site, number: str) -> tup
     for page, width in ((inbox, DESKTOP), (phone, PHONE)):
         await page.goto(f"{site.url}/inbox")
         await expect(page.locator("table.queue")).to_contain_text(number)
-        await expect(page.locator(".levels")).to_contain_text("2 — оператор")
+        await expect(page.get_by_role("navigation", name="Уровень")).to_contain_text("2 — оператор")
         await has_a_favicon(page)
         await screenshot(page, shot("inbox-queue", width))
     return inbox, phone
