@@ -113,11 +113,11 @@ async def open_and_take(fake: FakeTelegram, chats: list[int]) -> list[Ticket]:
     for ticket in tickets:
         fake.callback_update(DESK, callback(fake, ticket.card, "Взять"), OPERATOR, ticket.card)
     await fake.wait_for(lambda f: all(ASK in buttons(f, t.card) for t in tickets), timeout=1800)
-    await quiet(fake)  # the takes' topic renames done: each round starts from an idle group
+    await quiet(fake)  # the takes' edits and renames out of the window: each round starts from an idle group
     return tickets
 
 
-async def quiet(fake: FakeTelegram, seconds: float = 10.0) -> None:
+async def quiet(fake: FakeTelegram, seconds: float = 62.0) -> None:
     """Until the group has had no call for `seconds` (at most ten minutes)."""
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:

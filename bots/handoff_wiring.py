@@ -11,12 +11,12 @@ from typing import Any
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bots.inbox import DeskUpdate
 from bots.settings import Settings, SettingsError
+from bots.updates import DeskUpdate
 from dialog.engine import ConversationEngine
+from handoff.actions import OperatorActions
 from handoff.canned import CannedReplies, load_canned
 from handoff.config import HandoffConfig
-from handoff.desk import OperatorDesk
 from handoff.group_budget import GroupBudget, GroupSlots
 from handoff.hours import load_calendar, schedules
 from handoff.ports import DeskEvent
@@ -81,7 +81,7 @@ class Wakers:
 class TelegramDeskRoute:
     """Updates from the operators' groups, taken out of the citizens' stream for the desk."""
 
-    def __init__(self, desk: OperatorDesk) -> None:
+    def __init__(self, desk: OperatorActions) -> None:
         self.desk = desk
 
     def decode(self, payload: dict[str, Any]) -> DeskUpdate | None:
@@ -103,7 +103,7 @@ class HandoffParts:
     service: HandoffService
     wakers: Wakers
     desk: TelegramDesk | None = None
-    operators: OperatorDesk | None = None
+    operators: OperatorActions | None = None
     poster: GroupPoster | None = None
     watch: TicketWatch | None = None
     route: TelegramDeskRoute | None = None
@@ -147,7 +147,7 @@ def build_handoff(
         budget = GroupBudget(config.group_posts_per_minute, config.action_reserve, config.edits_count)
         parts.poster = GroupPoster(store, parts.desk, config, renderer, GroupSlots(budget, states.take_slot))
         wakers.callbacks.append(parts.poster.wake)
-    parts.operators = OperatorDesk(store, parts.desk, config, tracker, parts.canned, clock, web_store)
+    parts.operators = OperatorActions(store, parts.desk, config, tracker, parts.canned, clock, web_store)
     if parts.desk is not None:
         parts.route = TelegramDeskRoute(parts.operators)
     return parts

@@ -37,20 +37,20 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 
 async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Receivers stop first; the inbox finishes its updates; then the outbox drains."""
+    """Receivers stop first; the update worker finishes what was received; then the outbox drains."""
     handoff = runtime.handoff
     if handoff.desk is not None:  # a group the bot cannot run tickets in stops the start, saying why
         await check_desks(handoff.desk, handoff.config.all_desks())
     delivered = asyncio.Event()
 
-    async def inbox_then_outbox() -> None:
+    async def updates_then_outbox() -> None:
         try:
-            await runtime.inbox.run(stop)
+            await runtime.updates.run(stop)
         finally:
             delivered.set()
 
     async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(inbox_then_outbox(), name="inbox")
+        tasks.create_task(updates_then_outbox(), name="updates")
         tasks.create_task(runtime.outbox.run(delivered), name="outbox")
         tasks.create_task(handoff.service.run(stop), name="handoff")
         for name, loop in (("desk-poster", handoff.poster), ("ticket-watch", handoff.watch)):
@@ -65,9 +65,9 @@ def receivers(runtime: Runtime) -> dict[str, Loop]:
     found: dict[str, Loop] = {}
     telegram, vk = runtime.telegram, runtime.vk
     if telegram is not None and settings.telegram_mode == "polling":
-        found["telegram-polling"] = Polling(telegram.bot, runtime.repository, runtime.inbox.wake).run
+        found["telegram-polling"] = Polling(telegram.bot, runtime.repository, runtime.updates.wake).run
     if vk is not None and settings.vk_mode == "longpoll":
-        found["vk-longpoll"] = LongPoll(vk.client, vk.group_id, runtime.repository, runtime.inbox.wake).run
+        found["vk-longpoll"] = LongPoll(vk.client, vk.group_id, runtime.repository, runtime.updates.wake).run
     webhooks = (telegram is not None and settings.telegram_mode == "webhook") or (
         vk is not None and settings.vk_mode == "callback"
     )

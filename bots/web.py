@@ -93,7 +93,7 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
         parts.chat = WebChat(
             channel,
             stored.add,
-            runtime.inbox.wake,
+            runtime.updates.wake,
             runtime.states.take_token,
             limits,
             address_of,
@@ -199,7 +199,7 @@ async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awai
         me = await bot_id(telegram.bot)
         app.router.add_post(
             settings.telegram_webhook_path,
-            webhook_handler(me, secret, runtime.repository, runtime.inbox.wake),
+            webhook_handler(me, secret, runtime.repository, runtime.updates.wake),
         )
         url = (settings.telegram_webhook_url or "").rstrip("/") + settings.telegram_webhook_path
         register = functools.partial(register_webhook, telegram.bot, url, secret)
@@ -207,7 +207,7 @@ async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awai
     if vk is not None and settings.vk_mode == "callback" and settings.vk_confirmation:
         key = settings.vk_callback_secret.get_secret_value() if settings.vk_callback_secret else None
         handler = callback_handler(
-            vk.group_id, key, settings.vk_confirmation, runtime.repository, runtime.inbox.wake
+            vk.group_id, key, settings.vk_confirmation, runtime.repository, runtime.updates.wake
         )
         app.router.add_post(settings.vk_callback_path, handler)
     return register

@@ -17,11 +17,11 @@ from adapters.vk.channel import VkChannel
 from adapters.vk.client import PACE_MARGIN, EvenPace, Pace, VkClient
 from adapters.web.channel import WebChannel
 from bots.handoff_wiring import HandoffParts, build_handoff
-from bots.inbox import InboxWorker
 from bots.metrics import Metrics
 from bots.outbox import OutboxDispatcher
 from bots.ratelimit import RateLimiter, SharedPace
 from bots.settings import Settings
+from bots.updates import UpdateWorker
 from bots.web import WebParts, build_web
 from dialog.classifier import Classifier, build_classifier
 from dialog.engine import ConversationEngine
@@ -68,7 +68,7 @@ class Runtime:
     states: StateStore
     engine: ConversationEngine
     channels: dict[str, Channel]
-    inbox: InboxWorker
+    updates: UpdateWorker
     outbox: OutboxDispatcher
     handoff: HandoffParts
     telegram: TelegramChannel | None = None
@@ -143,14 +143,14 @@ def build_runtime(
         outbox.wake()
         handoff.service.wake()
 
-    inbox = InboxWorker(repository, channels, engine, states, replies_and_jobs, handoff.route)
-    handoff.wakers.callbacks += [outbox.wake, inbox.wake]
-    outbox.on_blocked = inbox.on_blocked = handoff.service.citizen_blocked
+    updates = UpdateWorker(repository, channels, engine, states, replies_and_jobs, handoff.route)
+    handoff.wakers.callbacks += [outbox.wake, updates.wake]
+    outbox.on_blocked = updates.on_blocked = handoff.service.citizen_blocked
     runtime = Runtime(
-        settings, database, repository, states, engine, channels, inbox, outbox, handoff, telegram, vk
+        settings, database, repository, states, engine, channels, updates, outbox, handoff, telegram, vk
     )
     runtime.web_store = web_store
-    runtime.metrics = inbox.metrics = outbox.metrics = Metrics()
+    runtime.metrics = updates.metrics = outbox.metrics = Metrics()
     runtime.web = build_web(runtime, web_store, web_channel)
     runtime.closers += [database.dispose, states.close, *closers]
     for channel in (telegram, vk):

@@ -10,7 +10,7 @@ from dialog.engine import CATEGORY_PREFIX, FEEDBACK_PREFIX, MENU, OPERATOR, RATE
 from dialog.intake import CANCEL, SKIP
 from dialog.knowledge import KnowledgeBase
 
-EVENT_PREFIX = "event:"  # a ticket event fed into the conversation (bots/inbox.py), not a press
+EVENT_PREFIX = "event:"  # a ticket event fed into the conversation (bots/updates.py), not a press
 _EVENTS = {
     "resolved": "Обращение отмечено решённым",
     "closed": "Обращение закрыто",

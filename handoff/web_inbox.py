@@ -29,9 +29,9 @@ from handoff.accounts import (
     needs_name,
     sees_identification,
 )
+from handoff.actions import Actor, OperatorActions
 from handoff.canned import CannedReplies
 from handoff.config import HandoffConfig
-from handoff.desk import Actor, OperatorDesk
 from handoff.errors import IllegalTransition
 from handoff.texts import CLOSED_FOR_CITIZEN
 from handoff.web_files import CitizenFiles, FetchFile
@@ -102,7 +102,7 @@ class WebInbox:
         self,
         tickets: TicketStore,
         store: WebStore,
-        desk: OperatorDesk,
+        desk: OperatorActions,
         config: HandoffConfig,
         canned: CannedReplies,
         situations: dict[str, str],

@@ -88,7 +88,7 @@ async def running(
     await upgrade_async(settings.database_url)
     runtime = build_runtime(settings, engine, clock)
     if not inbox:  # receive and store only, as if the process died before handling
-        runtime.inbox.run = _idle  # type: ignore[method-assign]
+        runtime.updates.run = _idle  # type: ignore[method-assign]
     stop = asyncio.Event()
     task = asyncio.create_task(run_runtime(runtime, stop))
     try:

@@ -80,7 +80,7 @@ async def converse_through(
     for text, _ in rest:
         for chat in CHATS:
             fake.message_update(chat, text)
-    await until(lambda: runtime.inbox.outage.away or task.done(), "the inbox to notice the outage")
+    await until(lambda: runtime.updates.outage.away or task.done(), "the inbox to notice the outage")
     assert not task.done(), task
     await bring_back()
     await until(lambda: all(len(replies(fake, c)) >= len(SCRIPT) for c in CHATS) or task.done(), "answers")

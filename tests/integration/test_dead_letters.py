@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from adapters.base import Decoded
 from bots.cli import main
-from bots.inbox import InboxWorker
+from bots.updates import UpdateWorker
 from dialog.engine import ConversationEngine
 from dialog.messages import Button, InboundMessage
 from storage.db import make_engine, make_sessions
@@ -64,7 +64,7 @@ async def test_an_update_that_fails_for_good_becomes_a_dead_letter_and_can_be_re
             NewUpdate("test:2", "test", "test:6", {"chat": 6, "text": "привет"}),
         ]
     )
-    worker = InboxWorker(repository, {"test": PickyChannel()}, engine, MemoryStore(), lambda: None)  # type: ignore[dict-item]
+    worker = UpdateWorker(repository, {"test": PickyChannel()}, engine, MemoryStore(), lambda: None)  # type: ignore[dict-item]
     await worker.handle_batch(await repository.pending_updates(0, 10))
 
     assert await repository.pending_updates(0, 10) == []  # neither holds the inbox

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff import texts
+from handoff.actions import OperatorActions
 from handoff.canned import CannedReplies
 from handoff.config import HandoffConfig
-from handoff.desk import OperatorDesk
 from handoff.ports import DeskMessage, DeskPress
 from handoff.tracking import Tracker
 from storage.db import make_engine, make_sessions
@@ -45,7 +45,7 @@ class CountingStore(TicketStore):
 class Setup:
     store: CountingStore
     desk: MemoryDesk
-    operators: OperatorDesk
+    operators: OperatorActions
     sessions: async_sessionmaker[AsyncSession]
     changes: list[int]
 
@@ -59,7 +59,7 @@ async def setup(database_url: str) -> AsyncIterator[Setup]:
     changes: list[int] = []
     tracker = Tracker(store, config, lambda: changes.append(1))
     desk = MemoryDesk()
-    operators = OperatorDesk(
+    operators = OperatorActions(
         store, as_desk(desk), config, tracker, CannedReplies([], {}), lambda: datetime.now(UTC)
     )
     yield Setup(store, desk, operators, sessions, changes)

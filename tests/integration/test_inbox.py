@@ -1,4 +1,4 @@
-from bots.inbox import InboxWorker
+from bots.updates import UpdateWorker
 from dialog.engine import ConversationEngine
 from storage.records import NewUpdate
 from storage.repositories import Repository
@@ -9,6 +9,6 @@ async def test_updates_of_a_channel_not_configured_now_wait_for_it(
     repository: Repository, engine: ConversationEngine
 ) -> None:
     await repository.enqueue_updates([NewUpdate("vk:1", "vk", "vk:7", {"type": "message_new"})])
-    worker = InboxWorker(repository, {}, engine, MemoryStore(), lambda: None)
+    worker = UpdateWorker(repository, {}, engine, MemoryStore(), lambda: None)
     await worker.handle_batch(await repository.pending_updates(0, 10))
     assert [u.key for u in await repository.pending_updates(0, 10)] == ["vk:1"]

@@ -7,20 +7,20 @@ from typing import Any
 
 import pytest
 
+from handoff.actions import OperatorActions
 from handoff.canned import CannedReplies
 from handoff.config import HandoffConfig
-from handoff.desk import OperatorDesk
 from handoff.tracking import Tracker
 from tests.fakes.desk import MemoryDesk, as_desk
 
 OPERATORS, SPECIALISTS = "-1", "-3"
 
 
-def desk_for(config: HandoffConfig, members: set[str]) -> OperatorDesk:
+def desk_for(config: HandoffConfig, members: set[str]) -> OperatorActions:
     store: Any = None  # rights are decided without the database
     tracker = Tracker(store, config, lambda: None)
     memory = MemoryDesk(members)
-    return OperatorDesk(
+    return OperatorActions(
         store, as_desk(memory), config, tracker, CannedReplies([], {}), lambda: datetime.now(UTC)
     )
 

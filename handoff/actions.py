@@ -24,7 +24,7 @@ from storage.records import CitizenMessage, EventRecord, PostRecord, TicketChang
 from storage.tickets import TicketStore
 from storage.web import WebStore
 
-logger = logging.getLogger("okno.handoff.desk")
+logger = logging.getLogger("okno.handoff.actions")
 
 NOTE_PREFIXES = ("!", "/note")
 DESK_SOURCE = "telegram"  # operators' files are Telegram file ids; other channels fetch them first
@@ -40,7 +40,7 @@ class Actor:
     name: str
 
 
-class OperatorDesk:
+class OperatorActions:
     def __init__(
         self,
         store: TicketStore,

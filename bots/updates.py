@@ -32,7 +32,7 @@ from storage.records import MessageRecord, TurnRecord
 from storage.repositories import Repository
 from storage.state import StateStore
 
-logger = logging.getLogger("okno.bots.inbox")
+logger = logging.getLogger("okno.bots.updates")
 
 ATTEMPTS = 3
 BATCH = 200
@@ -48,7 +48,7 @@ class Batch:
     states: dict[str, ConversationState]
 
 
-class InboxWorker:
+class UpdateWorker:
     def __init__(
         self,
         repository: Repository,
