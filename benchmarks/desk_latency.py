@@ -142,6 +142,7 @@ async def measure(fake: FakeTelegram, tickets: list[Ticket], args: argparse.Name
         now = time.monotonic()
         if now - started > args.seconds + 60:
             result.unfinished = len(sent) + len(pressed)
+            print(f"  never reached the group: {sorted(sent)}; presses unanswered: {len(pressed)}")
             break
         if now - started < args.seconds and now >= next_message:
             ticket = next(order)
