@@ -166,7 +166,7 @@ async def measure(fake: FakeTelegram, tickets: list[Ticket], args: argparse.Name
                 result.presses.append(call.at - pressed.pop(thread))
                 fake.topic_update(DESK, thread, OPERATOR, "Анна", QUESTION)  # the question for the citizen
                 asked.add(chat_of[thread])
-            elif chat == DESK:
+            if chat == DESK:  # waiting messages go out together, the prompt among them at times
                 for written in [t for t in sent if t in text]:
                     result.relays.append(call.at - sent.pop(written))
             elif chat in asked and QUESTION in text:
