@@ -28,7 +28,7 @@ SPACING_SECONDS = 1.0  # «one message per second» in a chat
 @dataclass(frozen=True, slots=True)
 class GroupBudget:
     per_minute: float  # 0: no limit
-    reserve: int  # slots of the window only card edits may use
+    reserve: int  # slots each tier keeps from the tiers after it (see `limit`)
     edits_count: bool = True
 
     @property

@@ -145,31 +145,32 @@ class GroupPoster:
         tickets = await self.store.tickets(sorted({p.ticket_id for p in posts} | set(renames)))
         now = self.clock()
         jobs, wait = plan(chat, posts, tickets, lambda t: self._card_due(t, now), renames)
-        chosen: list[Job] = []
+        chosen: list[tuple[Job, Card | None]] = []
         for job in jobs:
             if len(chosen) >= TICKETS_AT_ONCE:
                 break
-            if not await self._needed(chat, job, tickets.get(job.ticket_id)):
+            needed, card = await self._needed(chat, job, tickets.get(job.ticket_id))
+            if not needed:
                 continue  # nothing to show: no slot spent
             if job.sends and (wait := await self.slots.try_take(chat, job.tier, job.kind is JobKind.CARD)):
                 break
-            chosen.append(job)
+            chosen.append((job, card))  # the card rendered just now goes out as it is: no wait between
         if not chosen:
             return wait if jobs else min(wait or POLL_SECONDS, POLL_SECONDS)
         results = await asyncio.gather(
-            *(self._do(chat, job, tickets.get(job.ticket_id)) for job in chosen),
+            *(self._do(chat, job, tickets.get(job.ticket_id), card) for job, card in chosen),
             return_exceptions=True,  # the others finish (and are marked posted) before any retry
         )
         errors = [
             result
-            for job, result in zip(chosen, results, strict=True)
+            for (job, _), result in zip(chosen, results, strict=True)
             if isinstance(result, Exception) and not await self._out_of_attempts(chat, job, result)
         ]
         if errors:
             raise errors[0]
         return 0.0
 
-    async def _do(self, chat: str, job: Job, ticket: TicketRow | None) -> None:
+    async def _do(self, chat: str, job: Job, ticket: TicketRow | None, card: Card | None) -> None:
         if job.kind is JobKind.MOVE:
             await self._follow(job, ticket)
             return
@@ -177,13 +178,14 @@ class GroupPoster:
         allowance = Allowance(self, chat, job.tier)
         if job.kind is JobKind.RENAME:
             self._renames.get(chat, set()).discard(ticket.id)
-            await self._rename(chat, ticket, allowance)
+            await self._rename(chat, ticket, allowance, card)
             return
         try:
             if job.kind is JobKind.NEW_TOPIC:
                 await self._new_topic(chat, ticket, allowance)
             elif job.kind is JobKind.CARD:
-                await self._refresh_card(chat, ticket, allowance)
+                assert card is not None  # `_needed` renders every card it lets through
+                await self._refresh_card(chat, ticket, allowance, card)
             else:
                 await self._post_run(chat, ticket, list(job.posts), allowance)
         except PermanentFailure as exc:
@@ -301,40 +303,42 @@ class GroupPoster:
         refreshed = await self.store.ticket(ticket.id)
         return refreshed or ticket
 
-    async def _needed(self, chat: str, job: Job, ticket: TicketRow | None) -> bool:
-        """False for a card or a topic name that already shows what the ticket is."""
+    async def _needed(self, chat: str, job: Job, ticket: TicketRow | None) -> tuple[bool, Card | None]:
+        """False for a card or a topic name that already shows what the ticket is; for those two, the
+        card as the ticket is now, to send if it is needed."""
         if ticket is None or job.kind not in (JobKind.CARD, JobKind.RENAME):
-            return True
+            return True, None
         card = await self.renderer.render(ticket)
         if job.kind is JobKind.RENAME:
             if self._topics.get(ticket.id) == card.topic:
                 self._renames.get(chat, set()).discard(ticket.id)
-                return False
-            return True
+                return False, None
+            return True, card
         shown = self._shown.get(ticket.id)
         if shown is None or (shown.text, shown.buttons) != (card.text, card.buttons):
-            return True
+            return True, card
         await self.store.finish_posts([p.id for p in job.posts])
-        return False
+        return False, None
 
-    async def _refresh_card(self, chat: str, ticket: TicketRow, allowance: Allowance) -> None:
-        """The card as the ticket is now (the slot is already taken); its topic's name catches up later."""
-        card = await self.renderer.render(ticket)
+    async def _refresh_card(self, chat: str, ticket: TicketRow, allowance: Allowance, card: Card) -> None:
+        """The card as rendered when its slot was taken; its topic's name catches up later."""
         await allowance.spend(edit=True)
         self._edited_at[ticket.id] = self.clock()
         try:
             await self.desk.edit(chat, ticket.card_message_id or 0, card.text, card.buttons)
         except TopicGone:
-            await self._new_topic(chat, ticket, Allowance(self, chat, Tier.PRESS, prepaid=False))
+            await self._new_topic(chat, ticket, allowance)  # its slot is spent: the topic waits for more
             return
         self._shown[ticket.id] = card
         if self._topics.get(ticket.id) != card.topic:
             self._renames.setdefault(chat, set()).add(ticket.id)
             self.wake()
 
-    async def _rename(self, chat: str, ticket: TicketRow, allowance: Allowance) -> None:
+    async def _rename(
+        self, chat: str, ticket: TicketRow, allowance: Allowance, card: Card | None = None
+    ) -> None:
         """The topic's name after the ticket's status, if it is behind; a slot only when it is."""
-        name = (await self.renderer.render(ticket)).topic
+        name = (card or await self.renderer.render(ticket)).topic
         if self._topics.get(ticket.id) == name or ticket.thread_id is None:
             return
         await allowance.spend()
