@@ -1,4 +1,4 @@
-"""The inbox worker: stored updates → the engine → one transaction of effects and replies per batch.
+"""The update worker: stored updates → the engine → one transaction of effects and replies per batch.
 
 Updates are taken in the order they were stored. Within a batch each chat's updates run
 through the engine one after another with the chat's state carried along, so a chat is

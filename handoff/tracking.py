@@ -33,11 +33,17 @@ def aware(moment: datetime | None) -> datetime:
 
 def event_update(ticket: TicketRow, kind: TicketEventKind, tag: str) -> NewUpdate:
     """A ticket event for the citizen's conversation, handled in order with their messages."""
-    event = SystemEvent(ticket.channel, ticket.chat_id, ticket.user_id, kind, ticket.number or "")
+    return _carried(
+        ticket, SystemEvent(ticket.channel, ticket.chat_id, ticket.user_id, kind, ticket.number or ""), tag
+    )
+
+
+def _carried(ticket: TicketRow, event: SystemEvent, tag: str) -> NewUpdate:
+    """The inbox row that feeds `event` into its chat's conversation, once per `tag`."""
     return NewUpdate(
-        key=f"event:{ticket.id}:{kind.value}:{tag}",
-        channel=ticket.channel,
-        chat_key=f"{ticket.channel}:{ticket.chat_id}",
+        key=f"event:{ticket.id}:{event.kind.value}:{tag}",
+        channel=event.channel,
+        chat_key=f"{event.channel}:{event.chat_id}",
         payload=event.encode(),
     )
 
@@ -62,12 +68,8 @@ def chat_event(
     ticket: TicketRow, channel: str, chat_id: str, user_id: str, kind: TicketEventKind
 ) -> NewUpdate:
     """A ticket event for another chat linked to the ticket (a repeated request from there)."""
-    event = SystemEvent(channel, chat_id, user_id, kind, ticket.number or "")
-    return NewUpdate(
-        key=f"event:{ticket.id}:{kind.value}:{channel}:{chat_id}",
-        channel=channel,
-        chat_key=f"{channel}:{chat_id}",
-        payload=event.encode(),
+    return _carried(
+        ticket, SystemEvent(channel, chat_id, user_id, kind, ticket.number or ""), f"{channel}:{chat_id}"
     )
 
 
