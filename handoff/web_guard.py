@@ -9,13 +9,14 @@ the page through typed request keys.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Handler
 
-from handoff.accounts import Role, Session, SessionSigner, needs_name
+from handoff.accounts import SESSION_SECONDS, Role, Session, SessionSigner, needs_name
 from storage.state import StateStore
 from storage.web import WebStore
 
@@ -45,8 +46,12 @@ class InboxGuard:
         session = self.signer.read(request.cookies.get(COOKIE))
         if session is None:
             return None
-        out = await self.states.load(f"inbox:signed-out:{session.login}")
+        out = await self.states.load(_signed_out(session.login))
         return None if out and session.issued <= float(out.get("at", 0)) else session
+
+    async def end_sessions(self, login: str) -> None:
+        """Every session of this account issued until now stops working, copies of the cookie too."""
+        await self.states.save(_signed_out(login), {"at": time.time()}, ttl=SESSION_SECONDS)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -71,6 +76,10 @@ class InboxGuard:
         request[SESSION] = session
         request[FORM] = form
         return await handler(request)
+
+
+def _signed_out(login: str) -> str:
+    return f"inbox:signed-out:{login}"
 
 
 def back(notice: str, to: str) -> web.StreamResponse:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from html import escape
@@ -19,7 +18,6 @@ from dialog.ticket_talk import AttachmentPolicy, image_type
 from handoff import web_pages
 from handoff.accounts import (
     NAME_LIMIT,
-    SESSION_SECONDS,
     Role,
     Session,
     SessionSigner,
@@ -139,7 +137,6 @@ class WebInbox:
     def app(self) -> web.Application:
         """The inbox under /inbox, every page behind the guard's middleware (routes named for it)."""
         inbox = web.Application(middlewares=[self.guard.middleware])
-        inbox[INBOX] = self
         add = inbox.router.add_route
         add("GET", "/login", self.login_page, name="login_page")
         add("POST", "/login", self.login, name="login")
@@ -205,9 +202,7 @@ class WebInbox:
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         session = request[SESSION]
-        # every session of this operator issued until now stops working, copies of the cookie too
-        signed_out = {"at": time.time()}
-        await self.states.save(f"inbox:signed-out:{session.login}", signed_out, ttl=SESSION_SECONDS)
+        await self.guard.end_sessions(session.login)
         response = web.HTTPSeeOther("/inbox/login")
         response.del_cookie(COOKIE, path="/")
         raise response
@@ -350,6 +345,3 @@ def _html(body: str, status: int = 200) -> web.Response:
         "Cache-Control": "no-store",
     }
     return web.Response(text=body, status=status, content_type="text/html", headers=headers)
-
-
-INBOX: web.AppKey[WebInbox] = web.AppKey("okno_inbox", WebInbox)
