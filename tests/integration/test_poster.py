@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from adapters.errors import PermanentFailure, RetryLater, TemporaryFailure
 from handoff.config import HandoffConfig
 from handoff.group_budget import GroupBudget, GroupSlots
 from handoff.poster import POST_ATTEMPTS, POST_LIMIT, TICKETS_AT_ONCE, CardRenderer, GroupPoster
-from storage.db import make_engine, make_sessions
 from storage.models import TicketRow
 from storage.records import PostRecord, TicketChange
 from storage.state import MemoryStore
@@ -24,13 +22,6 @@ from tests.fakes.desk import MemoryDesk, as_desk
 from tests.integration.ticket_helpers import DESK, RULE, open_ticket
 
 SITUATIONS = {RULE: "отказ без объяснения причин"}
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[TicketStore]:
-    engine = make_engine(database_url)
-    yield TicketStore(make_sessions(engine))
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from handoff.config import HandoffConfig
 from handoff.group_budget import WINDOW_SECONDS, GroupBudget, GroupSlots
 from handoff.post_plan import PRESSED
 from handoff.poster import CardRenderer, GroupPoster
-from storage.db import make_engine, make_sessions
 from storage.models import TicketRow
 from storage.records import PostRecord, TicketChange
 from storage.state import MemoryStore
@@ -71,13 +67,6 @@ class Group:
         return max(
             (sum(1 for t in self.stamps if start <= t < start + 60) for start in self.stamps), default=0
         )
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[TicketStore]:
-    engine = make_engine(database_url)
-    yield TicketStore(make_sessions(engine))
-    await engine.dispose()
 
 
 async def fresh(store: TicketStore, ticket: TicketRow) -> TicketRow:

@@ -5,7 +5,6 @@ proved by an exactly matching СНИЛС or phone."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +17,6 @@ from handoff.config import HandoffConfig
 from handoff.hours import load_calendar, schedules
 from handoff.service import HandoffService
 from handoff.tracking import Tracker
-from storage.db import make_engine, make_sessions
 from storage.models import DeskPost, HandoffJob, InboxUpdate, OutboxMessage, TicketRow
 from storage.records import TicketChange
 from storage.tickets import TicketStore
@@ -27,18 +25,6 @@ DESK, ACCOUNT, SPECIALISTS = "-1001500", "-1001600", "-1001900"
 IN_HOURS = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 11:00 in Moscow, a Thursday
 SNILS, OTHER_SNILS, PHONE = "112-233-445 95", "112-233-446 96", "+79123456789"
 _keys = itertools.count(1)
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(database_url)
-    yield make_sessions(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-def store(sessions: async_sessionmaker[AsyncSession]) -> TicketStore:
-    return TicketStore(sessions)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,25 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import make_engine, make_sessions
 from storage.models import Conversation, DeskPost, InboxUpdate, Message, OutboxMessage, TicketEvent, TicketRow
 from storage.records import CitizenMessage, EventRecord, NewTicket, NewUpdate, PostRecord, TicketChange
 from storage.tickets import TicketStore
 
 DESK = "-1001500"
 START = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(database_url)
-    yield make_sessions(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-def store(sessions: async_sessionmaker[AsyncSession]) -> TicketStore:
-    return TicketStore(sessions)
 
 
 def numbered(sequence: int) -> str:
