@@ -44,21 +44,28 @@ def busiest_second(fake: FakeVk) -> int:
     return max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
 
 
-async def run_processes(fake: FakeVk, paces: list[Pace]) -> None:
+async def run_processes(fake: FakeVk, paces: list[Pace]) -> float:
+    """Seconds all the processes' calls took together."""
     clients = [VkClient(fake.token, fake.url, rate=RATE, pace=pace) for pace in paces]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     try:
         calls = [client.call("users.get", user_ids=1) for client in clients for _ in range(CALLS)]
         await asyncio.gather(*calls)
     finally:
         for client in clients:
             await client.close()
+    return loop.time() - started
 
 
 async def test_two_processes_share_one_pace_through_redis(redis_stores: list[RedisStateStore]) -> None:
     async with FakeVk() as fake:
-        await run_processes(fake, [SharedPace(store, "vk:pace:test", RATE) for store in redis_stores])
+        took = await run_processes(fake, [SharedPace(store, "vk:pace:test", RATE) for store in redis_stores])
         assert len(fake.calls_of("users.get")) == 2 * CALLS
-        assert busiest_second(fake) <= RATE + 1  # evenly spaced across both processes
+        # Both processes' calls come out of one bucket of one: after the first, each waits its
+        # 1/RATE turn. A lower bound holds however busy the machine is (arrival times at the
+        # server bunch when it is busy, so the busiest second seen there is no proof either way).
+        assert took >= (2 * CALLS - 1) / RATE - 0.05
 
 
 async def test_without_the_shared_pace_two_processes_exceed_the_limit() -> None:
