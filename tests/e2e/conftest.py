@@ -20,6 +20,7 @@ from bots.settings import Settings
 from bots.wiring import Runtime, build_runtime
 from dialog.engine import ConversationEngine
 from storage.migrate import upgrade_async
+from storage.state import MemoryStore
 from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database, pg_url
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -58,6 +59,38 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             await redis.delete(*keys)
         await redis.aclose()
         await drop_pg_database(name)
+
+
+@dataclass(frozen=True)
+class Grant:
+    key: str
+    at: float  # the store's own clock when it granted
+
+
+@pytest.fixture
+def grants(monkeypatch: pytest.MonkeyPatch) -> list[Grant]:
+    """Every token and slot the in-memory store grants, stamped with the clock it decided by.
+
+    Rates are checked here rather than by arrival times at a fake server: on a busy machine
+    requests sent evenly reach the server in bunches, which proves nothing about the limiter."""
+    granted: list[Grant] = []
+    take_token, take_slot = MemoryStore.take_token, MemoryStore.take_slot
+
+    async def token(store: MemoryStore, bucket: str, rate: float, capacity: float) -> float:
+        wait = await take_token(store, bucket, rate, capacity)
+        if not wait:
+            granted.append(Grant(bucket, store._clock()))
+        return wait
+
+    async def slot(store: MemoryStore, key: str, limit: int, window: float, spacing: float) -> float:
+        wait = await take_slot(store, key, limit, window, spacing)
+        if not wait:
+            granted.append(Grant(key, store._clock()))
+        return wait
+
+    monkeypatch.setattr(MemoryStore, "take_token", token)
+    monkeypatch.setattr(MemoryStore, "take_slot", slot)
+    return granted
 
 
 def make_settings(fake: FakeTelegram, backend: Backend, **overrides: Any) -> Settings:

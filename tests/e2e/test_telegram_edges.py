@@ -15,7 +15,7 @@ from dialog.engine import ConversationEngine
 from dialog.knowledge import DEFAULT_KNOWLEDGE_DIR, load_knowledge
 from storage.db import make_engine, make_sessions
 from storage.repositories import Repository
-from tests.e2e.conftest import Backend, free_port, make_settings, running
+from tests.e2e.conftest import Backend, Grant, free_port, make_settings, running
 from tests.e2e.test_telegram import CHAT, keyboard, sent
 from tests.fakes.telegram_api import Call, FakeTelegram
 
@@ -155,16 +155,17 @@ async def test_unexpected_updates_get_a_deliberate_answer(
 
 
 async def test_replies_keep_within_the_per_chat_rate(
-    fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine
+    fake: FakeTelegram, sqlite_backend: Backend, engine: ConversationEngine, grants: list[Grant]
 ) -> None:
     settings = make_settings(fake, sqlite_backend, telegram_chat_rate_per_second=5)
     async with running(settings, engine):
         for text in ("привет", "спасибо", "пока", "привет"):
             fake.message_update(CHAT, text)
         await fake.wait_for(lambda f: len(sent(f)) == 4)
-    moments = [c.at for c in sent(fake)]
+    moments = [g.at for g in grants if g.key.endswith(f":chat:{CHAT}")]
+    assert len(moments) == len(sent(fake)) == 4  # every reply waited for its turn
     gaps = [b - a for a, b in pairwise(moments)]
-    assert min(gaps) >= 0.15  # 5 per second, with a little slack for timers
+    assert min(gaps) >= 0.2 - 1e-6  # 5 per second
 
 
 def test_keyboard_helper_reads_buttons() -> None:
