@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from handoff.tickets import Level
+from dialog.tickets import Level
 
 # scrypt at OWASP's recommended cost: about 50 ms and 16 MB a check, so a leaked table is slow to crack
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1

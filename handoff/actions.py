@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from adapters.errors import AdapterError
 from dialog.messages import TicketEventKind
 from dialog.splitting import split_text
+from dialog.tickets import Level, Status, Ticket
 from handoff import texts
 from handoff.canned import CannedReplies
 from handoff.cards import system_post
 from handoff.config import HandoffConfig
-from handoff.ports import Desk, DeskEvent, DeskMessage, DeskPress
+from handoff.ports import Desk, DeskEvent, DeskMessage, DeskPress, TicketRepository
 from handoff.post_plan import PRESSED
-from handoff.tickets import Level, Status
 from handoff.tracking import Tracker, finishing
-from storage.models import TicketRow
 from storage.records import CitizenMessage, EventRecord, PostRecord, TicketChange
-from storage.tickets import TicketStore
 from storage.web import WebStore
 
 logger = logging.getLogger("okno.handoff.actions")
@@ -43,7 +40,7 @@ class Actor:
 class OperatorActions:
     def __init__(
         self,
-        store: TicketStore,
+        store: TicketRepository,
         desk: Desk | None,
         config: HandoffConfig,
         tracker: Tracker,
@@ -119,7 +116,7 @@ class OperatorActions:
             alert=bool(answer and answer != texts.YOU_TOOK.format(number=ticket.number)),
         )
 
-    async def act(self, actor: Actor, ticket: TicketRow, action: str, argument: str = "") -> str | None:
+    async def act(self, actor: Actor, ticket: Ticket, action: str, argument: str = "") -> str | None:
         """Take, transfer, ask, resolve or send a canned reply; what to tell the actor, if anything.
         The caller has checked that the actor may act on this ticket."""
         actions = {
@@ -134,15 +131,13 @@ class OperatorActions:
             return texts.TICKET_UNKNOWN
         return await handler(actor, ticket, argument)
 
-    async def reply(
-        self, actor: Actor, ticket: TicketRow, text: str, files: tuple[dict[str, str], ...]
-    ) -> bool:
+    async def reply(self, actor: Actor, ticket: Ticket, text: str, files: tuple[dict[str, str], ...]) -> bool:
         """The actor's words (and files) to the citizen; False if the ticket is closed for them."""
         return await self._to_citizen(ticket, actor.user_id, actor.name, text, files)
 
-    async def _take(self, actor: Actor, ticket: TicketRow, _argument: str) -> str | None:
-        def take(row: TicketRow) -> TicketChange | None:
-            if row.status != Status.NEW.value:
+    async def _take(self, actor: Actor, ticket: Ticket, _argument: str) -> str | None:
+        def take(row: Ticket) -> TicketChange | None:
+            if row.status != Status.NEW:
                 return None
             return self._taking(row, actor.user_id, actor.name)
 
@@ -156,47 +151,55 @@ class OperatorActions:
                 if current.assignee == actor.user_id
                 else texts.TAKEN_BY.format(name=current.assignee_name)
             )
-        return texts.NOT_NOW.format(status=Status(current.status).label if current else "закрыто")
+        return texts.NOT_NOW.format(status=current.status.label if current else "закрыто")
 
-    def _taking(self, row: TicketRow, user_id: str, user_name: str) -> TicketChange:
+    def _taking(self, row: Ticket, user_id: str, user_name: str) -> TicketChange:
         now = self.clock()
-        values: dict[str, Any] = {"status": Status.IN_PROGRESS.value, "assignee": user_id}
-        values["assignee_name"] = user_name
-        values |= {"status_changed_at": now, "taken_at": row.taken_at or now}
-        event = EventRecord(user_id, row.status, Status.IN_PROGRESS.value, row.level, "взято", user_name)
+        taken = replace(
+            row,
+            status=Status.IN_PROGRESS,
+            assignee=user_id,
+            assignee_name=user_name,
+            status_changed_at=now,
+            taken_at=row.taken_at or now,
+        )
+        event = EventRecord(user_id, row.status, Status.IN_PROGRESS, row.level, "взято", user_name)
         name = f" {user_name}" if self.config.show_operator_name else ""
         told = CitizenMessage(texts.TAKEN.format(number=row.number, name=name), outcome="handoff")
-        return TicketChange(row.id, row.version, values, event, [PostRecord("card", PRESSED)], [told])
+        return TicketChange(row, taken, event, [PostRecord("card", PRESSED)], [told])
 
-    async def _transfer(self, actor: Actor, ticket: TicketRow, _argument: str) -> str | None:
+    async def _transfer(self, actor: Actor, ticket: Ticket, _argument: str) -> str | None:
         target = self.config.specialist_chat or ticket.desk_chat_id
 
-        def transfer(row: TicketRow) -> TicketChange | None:
-            if row.level >= Level.SPECIALIST or row.status not in (
-                Status.NEW.value,
-                Status.IN_PROGRESS.value,
-            ):
+        def transfer(row: Ticket) -> TicketChange | None:
+            if row.level >= Level.SPECIALIST or row.status not in (Status.NEW, Status.IN_PROGRESS):
                 return None
             note = texts.TRANSFERRED_NOTE.format(name=actor.name)
-            values: dict[str, Any] = {"level": int(Level.SPECIALIST), "status": Status.NEW.value}
-            values["assignee"] = None
-            values |= {"assignee_name": None, "status_changed_at": self.clock(), "sla_alerted": False}
+            moved = replace(
+                row,
+                level=int(Level.SPECIALIST),
+                status=Status.NEW,
+                assignee=None,
+                assignee_name=None,
+                status_changed_at=self.clock(),
+                sla_alerted=False,
+            )
             event = EventRecord(
-                actor.user_id, row.status, Status.NEW.value, int(Level.SPECIALIST), note, actor.name
+                actor.user_id, row.status, Status.NEW, int(Level.SPECIALIST), note, actor.name
             )
             posts = [PostRecord("text", system_post(note)), PostRecord("card", PRESSED)]
             if target != row.desk_chat_id:  # a topic in the specialists' group; the old one is closed
-                values |= {"desk_chat_id": target, "thread_id": None, "card_message_id": None}
+                moved = replace(moved, desk_chat_id=target, thread_id=None, card_message_id=None)
                 posts = [PostRecord("card", PRESSED), PostRecord("text", system_post(texts.TRANSFERRED_HERE))]
             told = CitizenMessage(texts.TRANSFERRED.format(number=row.number), outcome="handoff")
-            return TicketChange(row.id, row.version, values, event, posts, [told])
+            return TicketChange(row, moved, event, posts, [told])
 
         if target != ticket.desk_chat_id and ticket.thread_id is not None and ticket.desk_chat_id:
             await self._close_old_topic(ticket, texts.TRANSFERRED_NOTE.format(name=actor.name))
         moved = await self.tracker.change(ticket.id, transfer)
-        return None if moved else texts.NOT_NOW.format(status=Status(ticket.status).label)
+        return None if moved else texts.NOT_NOW.format(status=ticket.status.label)
 
-    async def _close_old_topic(self, ticket: TicketRow, note: str) -> None:
+    async def _close_old_topic(self, ticket: Ticket, note: str) -> None:
         assert ticket.desk_chat_id is not None and ticket.thread_id is not None  # checked by the caller
         if self.desk is None:
             return
@@ -208,46 +211,52 @@ class OperatorActions:
         except AdapterError as exc:
             logger.info("the old topic of ticket %s was not closed: %s", ticket.id, exc)
 
-    async def _ask(self, actor: Actor, ticket: TicketRow, _argument: str) -> str | None:
-        if ticket.status != Status.IN_PROGRESS.value:
-            return texts.NOT_NOW.format(status=Status(ticket.status).label)
+    async def _ask(self, actor: Actor, ticket: Ticket, _argument: str) -> str | None:
+        if ticket.status != Status.IN_PROGRESS:
+            return texts.NOT_NOW.format(status=ticket.status.label)
 
-        def ask(row: TicketRow) -> TicketChange:
+        def ask(row: Ticket) -> TicketChange:
             prompt = texts.ASK_PROMPT.format(name=actor.name)
             return TicketChange(
-                row.id, row.version, {"awaiting_question": True}, None, [PostRecord("prompt", prompt)]
+                row, replace(row, awaiting_question=True), None, [PostRecord("prompt", prompt)]
             )
 
         await self.tracker.change(ticket.id, ask)
         return None
 
-    async def _resolve(self, actor: Actor, ticket: TicketRow, _argument: str) -> str | None:
-        def resolve(row: TicketRow) -> TicketChange | None:
-            if row.status not in (Status.IN_PROGRESS.value, Status.NEEDS_INFO.value):
+    async def _resolve(self, actor: Actor, ticket: Ticket, _argument: str) -> str | None:
+        def resolve(row: Ticket) -> TicketChange | None:
+            if row.status not in (Status.IN_PROGRESS, Status.NEEDS_INFO):
                 return None
             now = self.clock()
             note = texts.RESOLVED_NOTE.format(name=actor.name)
-            values: dict[str, Any] = {"status": Status.RESOLVED.value, "resolved_at": now}
-            values["status_changed_at"] = now
-            values |= {"awaiting_question": False, "assignee": row.assignee or actor.user_id}
-            values |= {"assignee_name": row.assignee_name or actor.name, "taken_at": row.taken_at or now}
-            event = EventRecord(actor.user_id, row.status, Status.RESOLVED.value, row.level, note, actor.name)
+            resolved = replace(
+                row,
+                status=Status.RESOLVED,
+                resolved_at=now,
+                status_changed_at=now,
+                awaiting_question=False,
+                assignee=row.assignee or actor.user_id,
+                assignee_name=row.assignee_name or actor.name,
+                taken_at=row.taken_at or now,
+            )
+            event = EventRecord(actor.user_id, row.status, Status.RESOLVED, row.level, note, actor.name)
             told = CitizenMessage(texts.RESOLVED.format(number=row.number), outcome="handoff")
             return finishing(
-                row, values, event, note, told, TicketEventKind.RESOLVED, str(row.version), PRESSED
+                row, resolved, event, note, told, TicketEventKind.RESOLVED, str(row.version), PRESSED
             )
 
         done = await self.tracker.change(ticket.id, resolve)
-        return None if done else texts.NOT_NOW.format(status=Status(ticket.status).label)
+        return None if done else texts.NOT_NOW.format(status=ticket.status.label)
 
-    async def _templates(self, ticket: TicketRow) -> str | None:
+    async def _templates(self, ticket: Ticket) -> str | None:
         if self.desk is None or ticket.thread_id is None or ticket.desk_chat_id is None:
             return texts.TICKET_UNKNOWN
         buttons = self.canned.buttons(ticket.id)
         await self.desk.post(ticket.desk_chat_id, ticket.thread_id, texts.TEMPLATES_PROMPT, buttons)
         return None
 
-    async def _template(self, actor: Actor, ticket: TicketRow, argument: str) -> str | None:
+    async def _template(self, actor: Actor, ticket: Ticket, argument: str) -> str | None:
         reply = self.canned.get(argument)
         if reply is None:
             return texts.TICKET_UNKNOWN
@@ -284,51 +293,37 @@ class OperatorActions:
             await self._say(ticket, texts.CLOSED_FOR_CITIZEN)
 
     async def _to_citizen(
-        self, ticket: TicketRow, user_id: str, user_name: str, text: str, files: tuple[dict[str, str], ...]
+        self, ticket: Ticket, user_id: str, user_name: str, text: str, files: tuple[dict[str, str], ...]
     ) -> bool:
         """The operator's words to the citizen; a new ticket is taken by whoever answers first."""
         prefix = f"{user_name}: " if self.config.show_operator_name and user_name else ""
 
-        def relay(row: TicketRow) -> TicketChange | None:
-            if row.status not in (Status.NEW.value, Status.IN_PROGRESS.value, Status.NEEDS_INFO.value):
+        def relay(row: Ticket) -> TicketChange | None:
+            if not row.status.active:
                 return None
             if row.awaiting_question:
                 body = texts.NEEDS_INFO.format(number=row.number, question=text)
                 messages = [CitizenMessage(part) for part in split_text(body, CITIZEN_TEXT_LIMIT)]
                 messages += [CitizenMessage("", media=f) for f in files]
-                now = self.clock()
-                values = {
-                    "status": Status.NEEDS_INFO.value,
-                    "awaiting_question": False,
-                    "status_changed_at": now,
-                }
-                event = EventRecord(
-                    user_id, row.status, Status.NEEDS_INFO.value, row.level, "уточнение", user_name
+                asked = replace(
+                    row, status=Status.NEEDS_INFO, awaiting_question=False, status_changed_at=self.clock()
                 )
-                posts = [
-                    PostRecord("card", PRESSED)
-                ]  # «ждёт уточнения» on the card: one post of the group's budget
-                return TicketChange(row.id, row.version, values, event, posts, messages)
+                event = EventRecord(user_id, row.status, Status.NEEDS_INFO, row.level, "уточнение", user_name)
+                # «требуется уточнение» on the card: one post of the group's budget
+                return TicketChange(row, asked, event, [PostRecord("card", PRESSED)], messages)
             messages = (
                 [CitizenMessage(part) for part in split_text(prefix + text, CITIZEN_TEXT_LIMIT)]
                 if text
                 else []
             )
             messages += [CitizenMessage(prefix.rstrip(": ") if prefix else "", media=f) for f in files]
-            if row.status == Status.NEW.value:
+            if row.status == Status.NEW:
                 taking = self._taking(row, user_id, user_name)
-                return TicketChange(
-                    row.id,
-                    row.version,
-                    taking.values,
-                    taking.event,
-                    taking.posts,
-                    [*taking.to_citizen, *messages],
-                )
-            return TicketChange(row.id, row.version, {}, None, (), messages)
+                return replace(taking, to_citizen=[*taking.to_citizen, *messages])
+            return TicketChange(row, to_citizen=messages)
 
         return await self.tracker.change(ticket.id, relay) is not None
 
-    async def _say(self, ticket: TicketRow, text: str) -> None:
+    async def _say(self, ticket: Ticket, text: str) -> None:
         await self.store.post(ticket, [PostRecord("text", system_post(text))])
         self.tracker.on_change()

@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from dialog.messages import Button
+from dialog.tickets import Ticket
 from handoff.errors import HandoffError
-from storage.models import TicketRow
 
 CANNED_FILE = Path(__file__).parent / "canned.yaml"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -36,7 +36,7 @@ class CannedReplies:
     def buttons(self, ticket_id: int) -> tuple[Button, ...]:
         return tuple(Button(f"tpl:{ticket_id}:{r.id}", r.title) for r in self.replies.values())
 
-    def render(self, reply: CannedReply, ticket: TicketRow) -> str:
+    def render(self, reply: CannedReply, ticket: Ticket) -> str:
         values = self.facts | {"number": ticket.number or "", "operator": ticket.assignee_name or "оператор"}
         return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), reply.text)
 

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 from dialog.identification import display_phone, mask, mask_answer
 from dialog.messages import Button, TicketKind
-from handoff.tickets import Level, Status
-from storage.models import TicketRow
+from dialog.tickets import Level, Status, Ticket
 
 MSK = ZoneInfo("Europe/Moscow")
 CARD_LIMIT = 4000
@@ -40,26 +39,26 @@ _BUTTONS_BY_STATUS = {
 CALLBACK = "📞 Обратный звонок"
 
 
-def is_callback(ticket: TicketRow) -> bool:
+def is_callback(ticket: Ticket) -> bool:
     return ticket.kind == TicketKind.CALLBACK.value
 
 
-def callback_phone(ticket: TicketRow) -> str:
+def callback_phone(ticket: Ticket) -> str:
     """The number to call, in full: calling it is the whole job, so no masking hides it."""
     phone = ticket.phone or str((ticket.identification or {}).get("phone") or "")
     return display_phone(phone) if phone else "не указан"
 
 
-def callback_rows(ticket: TicketRow) -> list[tuple[str, str]]:
+def callback_rows(ticket: Ticket) -> list[tuple[str, str]]:
     """What a callback's card and inbox row show first: the number and the convenient time."""
     if not is_callback(ticket):
         return []
     return [("Позвонить", callback_phone(ticket)), ("Удобное время", ticket.callback_time or "не указано")]
 
 
-def topic_name(ticket: TicketRow, situation: str) -> str:
+def topic_name(ticket: Ticket, situation: str) -> str:
     """«10427-3 · в работе · отказ без объяснения причин», «10428-1 · новое · 📞 Обратный звонок»."""
-    status = Status(ticket.status)
+    status = ticket.status
     # a question to the citizen and the answer flip a ticket back and forth: the card shows that,
     # the topic list is not renamed for it (each rename is a post the group's limit pays for)
     shown = Status.IN_PROGRESS if status is Status.NEEDS_INFO else status
@@ -68,8 +67,8 @@ def topic_name(ticket: TicketRow, situation: str) -> str:
     return name if len(name) <= TOPIC_NAME_LIMIT else name[: TOPIC_NAME_LIMIT - 1] + "…"
 
 
-def card_buttons(ticket: TicketRow) -> tuple[Button, ...]:
-    actions = _BUTTONS_BY_STATUS[Status(ticket.status)]
+def card_buttons(ticket: Ticket) -> tuple[Button, ...]:
+    actions = _BUTTONS_BY_STATUS[ticket.status]
     if ticket.level >= Level.SPECIALIST:
         actions = tuple(a for a in actions if a != "transfer")
     return tuple(Button(f"{action}:{ticket.id}", ACTIONS[action]) for action in actions)
@@ -78,7 +77,7 @@ def card_buttons(ticket: TicketRow) -> tuple[Button, ...]:
 FULL_NAME = "full_name"
 
 
-def citizen_name(ticket: TicketRow, masked: bool) -> str:
+def citizen_name(ticket: Ticket, masked: bool) -> str:
     """The ФИО the citizen gave (shortened for operators), else the messenger's name for them."""
     full_name = str((ticket.identification or {}).get(FULL_NAME) or "")
     if full_name:
@@ -86,7 +85,7 @@ def citizen_name(ticket: TicketRow, masked: bool) -> str:
     return ticket.citizen_name or "имя не указано"
 
 
-def identity_rows(ticket: TicketRow, masked: bool) -> list[tuple[str, str]]:
+def identity_rows(ticket: Ticket, masked: bool) -> list[tuple[str, str]]:
     """What the citizen told for identification, shortened for operators; the ФИО is not among them:
     it names the citizen (`citizen_name`)."""
     shown_in_full = {FULL_NAME, "phone"} if is_callback(ticket) else {FULL_NAME}
@@ -97,8 +96,8 @@ def identity_rows(ticket: TicketRow, masked: bool) -> list[tuple[str, str]]:
     ]
 
 
-def card_text(ticket: TicketRow, situation: str, transcript: Sequence[tuple[str, str]], masked: bool) -> str:
-    status, level = Status(ticket.status), Level(ticket.level)
+def card_text(ticket: Ticket, situation: str, transcript: Sequence[tuple[str, str]], masked: bool) -> str:
+    status, level = ticket.status, Level(ticket.level)
     lines = [CALLBACK] if is_callback(ticket) else []
     lines += [f"{label}: {value}" for label, value in callback_rows(ticket)]
     lines += [

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
-from handoff.tickets import Status
-from storage.models import DeskPost, TicketRow
+from dialog.tickets import Status, Ticket
+from storage.records import QueuedPost
 
 
 class Tier(IntEnum):
@@ -44,7 +44,7 @@ class JobKind(Enum):
 class Job:
     kind: JobKind
     ticket_id: int
-    posts: tuple[DeskPost, ...] = ()
+    posts: tuple[QueuedPost, ...] = ()
     tier: Tier = Tier.OTHER
 
     @property
@@ -54,13 +54,13 @@ class Job:
 
 def plan(
     chat: str,
-    posts: Sequence[DeskPost],
-    tickets: dict[int, TicketRow],
+    posts: Sequence[QueuedPost],
+    tickets: dict[int, Ticket],
     card_wait: Callable[[int], float],
     renames: Sequence[int] = (),
 ) -> tuple[list[Job], float]:
     """The jobs in the order they should go, and — when none may go yet — the seconds until one may."""
-    by_ticket: dict[int, list[DeskPost]] = {}
+    by_ticket: dict[int, list[QueuedPost]] = {}
     for post in posts:
         by_ticket.setdefault(post.ticket_id, []).append(post)
     jobs: list[Job] = []
@@ -79,15 +79,15 @@ def plan(
 
 def _job(
     chat: str,
-    ticket: TicketRow | None,
+    ticket: Ticket | None,
     ticket_id: int,
-    posts: list[DeskPost],
+    posts: list[QueuedPost],
     card_wait: Callable[[int], float],
 ) -> tuple[Job | None, float]:
     if ticket is None or ticket.desk_chat_id != chat:
         return Job(JobKind.MOVE, ticket_id, tuple(posts)), 0.0
     cards = tuple(p for p in posts if p.kind == "card")
-    tier = Tier.OTHER if ticket.status == Status.NEW.value else Tier.LIVE
+    tier = Tier.OTHER if ticket.status == Status.NEW else Tier.LIVE
     if ticket.thread_id is None:
         return Job(JobKind.NEW_TOPIC, ticket_id, cards, tier), 0.0
     wait = card_wait(ticket_id) if cards else 0.0
@@ -101,10 +101,10 @@ def _job(
     return None, wait
 
 
-def first_run(posts: Sequence[DeskPost]) -> list[DeskPost]:
+def first_run(posts: Sequence[QueuedPost]) -> list[QueuedPost]:
     """Consecutive texts go together; every other post stands alone; a close waits for the rest."""
     ordered = [p for p in posts if p.kind != "close"] or list(posts)
-    run: list[DeskPost] = []
+    run: list[QueuedPost] = []
     for post in ordered:
         if run and not (post.kind in TEXTS and run[0].kind in TEXTS):
             break

@@ -20,17 +20,15 @@ from dataclasses import dataclass
 
 from adapters.errors import AdapterError, PermanentFailure, RetryLater, TopicGone
 from dialog.messages import Button
+from dialog.tickets import Status, Ticket
 from handoff.cards import card_buttons, card_text, topic_name
 from handoff.config import HandoffConfig
 from handoff.group_budget import GroupSlots
-from handoff.ports import Desk, DeskFile
+from handoff.ports import Desk, DeskFile, TicketRepository
 from handoff.post_plan import Job, JobKind, Tier, first_run, plan
-from handoff.tickets import Status
 from handoff.waiting import wait_for_either
-from storage.models import DeskPost, TicketRow
 from storage.outage import is_outage
-from storage.records import PostRecord
-from storage.tickets import TicketStore
+from storage.records import PostRecord, QueuedPost
 
 logger = logging.getLogger("okno.handoff.poster")
 
@@ -40,7 +38,7 @@ MAX_BACKOFF = 30.0
 FILE_KINDS = ("photo", "document", "voice", "audio", "video_note")
 TICKETS_AT_ONCE = 8
 POST_ATTEMPTS = 5  # unexplained failures of one ticket's posts before they go to the dead letters
-FINISHED = (Status.RESOLVED.value, Status.CLOSED.value)
+FINISHED = (Status.RESOLVED, Status.CLOSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +49,12 @@ class Card:
 
 
 class CardRenderer:
-    def __init__(self, store: TicketStore, config: HandoffConfig, situations: dict[str, str]) -> None:
+    def __init__(self, store: TicketRepository, config: HandoffConfig, situations: dict[str, str]) -> None:
         self.store = store
         self.config = config
         self.situations = situations
 
-    async def render(self, ticket: TicketRow) -> Card:
+    async def render(self, ticket: Ticket) -> Card:
         situation = self.situations.get(ticket.rule, ticket.rule)
         transcript = await self.store.transcript(
             ticket.channel, ticket.chat_id, self.config.transcript_messages
@@ -85,7 +83,7 @@ class Allowance:
 class GroupPoster:
     def __init__(
         self,
-        store: TicketStore,
+        store: TicketRepository,
         desk: Desk,
         config: HandoffConfig,
         renderer: CardRenderer,
@@ -170,7 +168,7 @@ class GroupPoster:
             raise errors[0]
         return 0.0
 
-    async def _do(self, chat: str, job: Job, ticket: TicketRow | None, card: Card | None) -> None:
+    async def _do(self, chat: str, job: Job, ticket: Ticket | None, card: Card | None) -> None:
         if job.kind is JobKind.MOVE:
             await self._follow(job, ticket)
             return
@@ -196,7 +194,7 @@ class GroupPoster:
         await self.store.finish_posts([p.id for p in job.posts])
         self._failures.pop(ticket.id, None)
 
-    async def _follow(self, job: Job, ticket: TicketRow | None) -> None:
+    async def _follow(self, job: Job, ticket: Ticket | None) -> None:
         """A ticket moved to another group: its card goes there; what was written follows it."""
         await self.store.finish_posts([p.id for p in job.posts])
         posts = [p for p in job.posts if p.kind not in ("card", "close", "reopen")]
@@ -227,18 +225,14 @@ class GroupPoster:
         last = self._edited_at.get(ticket_id)
         return 0.0 if last is None else last + self.config.card_debounce_seconds - now
 
-    async def _give_up(
-        self, ticket: TicketRow, posts: Sequence[DeskPost], reason: str, attempts: int
-    ) -> None:
+    async def _give_up(self, ticket: Ticket, posts: Sequence[QueuedPost], reason: str, attempts: int) -> None:
         """Posts the group will not take go to the dead letters, so the ticket's next posts go on."""
         logger.error(
             "%d post(s) for ticket %s given up (%s); see `okno dlq list`", len(posts), ticket.number, reason
         )
-        await self.store.dead_letters.give_up_posts(list(posts), reason, attempts)
+        await self.store.give_up_posts(list(posts), reason, attempts)
 
-    async def _post_run(
-        self, chat: str, ticket: TicketRow, run: list[DeskPost], allowance: Allowance
-    ) -> None:
+    async def _post_run(self, chat: str, ticket: Ticket, run: list[QueuedPost], allowance: Allowance) -> None:
         kind = run[0].kind
         if kind == "close":
             await self._rename(chat, ticket, allowance)  # the topic list shows it done before it closes
@@ -271,8 +265,8 @@ class GroupPoster:
         return send
 
     async def _in_topic(
-        self, chat: str, ticket: TicketRow, send: Callable[[int], Awaitable[int]], allowance: Allowance
-    ) -> TicketRow:
+        self, chat: str, ticket: Ticket, send: Callable[[int], Awaitable[int]], allowance: Allowance
+    ) -> Ticket:
         await allowance.spend()
         try:
             await send(_thread(ticket))
@@ -286,7 +280,7 @@ class GroupPoster:
             await send(_thread(ticket))
         return ticket
 
-    async def _new_topic(self, chat: str, ticket: TicketRow, allowance: Allowance) -> TicketRow:
+    async def _new_topic(self, chat: str, ticket: Ticket, allowance: Allowance) -> Ticket:
         card = await self.renderer.render(ticket)
         await allowance.spend()
         thread = await self.desk.create_topic(chat, card.topic)
@@ -303,7 +297,7 @@ class GroupPoster:
         refreshed = await self.store.ticket(ticket.id)
         return refreshed or ticket
 
-    async def _needed(self, chat: str, job: Job, ticket: TicketRow | None) -> tuple[bool, Card | None]:
+    async def _needed(self, chat: str, job: Job, ticket: Ticket | None) -> tuple[bool, Card | None]:
         """False for a card or a topic name that already shows what the ticket is; for those two, the
         card as the ticket is now, to send if it is needed."""
         if ticket is None or job.kind not in (JobKind.CARD, JobKind.RENAME):
@@ -320,7 +314,7 @@ class GroupPoster:
         await self.store.finish_posts([p.id for p in job.posts])
         return False, None
 
-    async def _refresh_card(self, chat: str, ticket: TicketRow, allowance: Allowance, card: Card) -> None:
+    async def _refresh_card(self, chat: str, ticket: Ticket, allowance: Allowance, card: Card) -> None:
         """The card as rendered when its slot was taken; its topic's name catches up later."""
         await allowance.spend(edit=True)
         self._edited_at[ticket.id] = self.clock()
@@ -335,7 +329,7 @@ class GroupPoster:
             self.wake()
 
     async def _rename(
-        self, chat: str, ticket: TicketRow, allowance: Allowance, card: Card | None = None
+        self, chat: str, ticket: Ticket, allowance: Allowance, card: Card | None = None
     ) -> None:
         """The topic's name after the ticket's status, if it is behind; a slot only when it is."""
         name = (card or await self.renderer.render(ticket)).topic
@@ -353,7 +347,7 @@ class GroupPoster:
         self.sent += 1
 
 
-def _thread(ticket: TicketRow) -> int:
+def _thread(ticket: Ticket) -> int:
     return ticket.thread_id or 0
 
 
@@ -369,5 +363,5 @@ def _merge(texts: Sequence[str]) -> list[str]:
     return merged
 
 
-def _record(post: DeskPost) -> PostRecord:
+def _record(post: QueuedPost) -> PostRecord:
     return PostRecord(post.kind, post.text, post.file_ref)

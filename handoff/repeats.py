@@ -12,16 +12,17 @@ with its channel; operators' answers go to the chat the ticket was opened in, as
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dialog.identification import display_phone, phone, snils_key
+from dialog.messages import TicketKind
+from dialog.tickets import Ticket
 from handoff import texts
 from handoff.cards import citizen_post, is_callback, system_post
+from handoff.ports import TicketRepository
 from handoff.tracking import Tracker
-from storage.models import HandoffJob, TicketRow
-from storage.records import CitizenMessage, EventRecord, PostRecord, TicketChange
-from storage.tickets import TicketStore
+from storage.records import CitizenMessage, EventRecord, PostRecord, QueuedJob, TicketChange
 
 logger = logging.getLogger("okno.handoff.repeats")
 
@@ -45,7 +46,7 @@ class Identifiers:
         )
 
 
-def matched(ticket: TicketRow, ours: Identifiers) -> str | None:
+def matched(ticket: Ticket, ours: Identifiers) -> str | None:
     """What proves the ticket is this citizen's: the same СНИЛС, or the same phone when no СНИЛС
     on either side says otherwise."""
     if ours.snils and ticket.snils == ours.snils:
@@ -56,7 +57,7 @@ def matched(ticket: TicketRow, ours: Identifiers) -> str | None:
     return None
 
 
-def already_open(ticket: TicketRow, job: HandoffJob) -> CitizenMessage:
+def already_open(ticket: Ticket, job: QueuedJob) -> CitizenMessage:
     """«Ваше обращение № … уже в работе», said in the ticket's own chat or in another one; a request
     for a call that joins a ticket answered in a chat is passed on, and the citizen hears so."""
     number, phone_text = ticket.number, display_phone(ticket.phone or "")
@@ -100,23 +101,24 @@ def callback_note(payload: dict[str, Any]) -> str:
     return texts.REPEAT_CALLBACK.format(details=details)
 
 
-def as_callback(payload: dict[str, Any]) -> dict[str, Any]:
-    """The values that make a reopened ticket a callback, when the request asks for a call."""
-    if payload.get("kind") != "callback":
-        return {}
+def as_callback(ticket: Ticket, payload: dict[str, Any]) -> Ticket | None:
+    """The ticket made a callback, when the request asks for a call; None when it does not."""
+    if payload.get("kind") != TicketKind.CALLBACK:
+        return None
     identification = payload.get("identification") or {}
     ours = Identifiers.of(identification if isinstance(identification, dict) else {})
     if ours.phone is None:
-        return {}
-    return {"kind": "callback", "callback_time": payload.get("callback_time") or None, "phone": ours.phone}
+        return None
+    time = str(payload.get("callback_time") or "") or None
+    return replace(ticket, kind=TicketKind.CALLBACK, callback_time=time, phone=ours.phone)
 
 
 class Repeats:
-    def __init__(self, store: TicketStore, tracker: Tracker) -> None:
+    def __init__(self, store: TicketRepository, tracker: Tracker) -> None:
         self.store = store
         self.tracker = tracker
 
-    async def twin(self, job: HandoffJob) -> tuple[TicketRow, str] | None:
+    async def twin(self, job: QueuedJob) -> tuple[Ticket, str] | None:
         """An open ticket of another chat that is this citizen's, and what matched."""
         identification = job.payload.get("identification") or {}
         ours = Identifiers.of(identification if isinstance(identification, dict) else {})
@@ -131,7 +133,7 @@ class Repeats:
             return None
         return found[0] if found else None
 
-    async def join(self, job: HandoffJob, ticket: TicketRow, how: str) -> None:
+    async def join(self, job: QueuedJob, ticket: Ticket, how: str) -> None:
         """The other chat joins the ticket: linked, shown in its topic and history."""
         await self.store.links.link(ticket.id, job.channel, job.chat_id, job.user_id, how)
         channel = texts.CHANNEL_FROM.get(job.channel, job.channel)
@@ -143,15 +145,15 @@ class Repeats:
         if description := str(job.payload.get("description") or ""):
             posts.append(PostRecord("text", citizen_post(description, job.channel)))
 
-        def joined(row: TicketRow) -> TicketChange:
+        def joined(row: Ticket) -> TicketChange:
             said = texts.REPEAT_EVENT.format(channel=channel)
             event = EventRecord("citizen", None, row.status, row.level, note=said)
-            return TicketChange(row.id, row.version, {}, event, posts)
+            return TicketChange(row, event=event, posts=posts)
 
         await self.tracker.change(ticket.id, joined)
         logger.info("a repeated request from %s joined ticket %s (%s matched)", job.channel, ticket.id, how)
 
-    async def again(self, ticket: TicketRow, payload: dict[str, Any], same_chat: bool) -> None:
+    async def again(self, ticket: Ticket, payload: dict[str, Any], same_chat: bool) -> None:
         """Asked for people again (or a callback) while the ticket is open: its people are told."""
         notes = [texts.REPEAT_SAME_CHAT] if same_chat else []
         if asks_for_a_call(payload):

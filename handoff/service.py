@@ -8,25 +8,24 @@ import functools
 import itertools
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from dialog.identification import display_phone
-from dialog.messages import TicketEventKind
+from dialog.messages import TicketEventKind, TicketKind
 from dialog.ticket_talk import ticket_number
+from dialog.tickets import Status, Ticket
 from handoff import texts
 from handoff.cards import citizen_post, is_callback, system_post
 from handoff.config import HandoffConfig
 from handoff.hours import Schedule, when
 from handoff.jobs import Relay, rate_of
 from handoff.polling import QueueWorker
+from handoff.ports import TicketRepository
 from handoff.repeats import Identifiers, Repeats, already_open, as_callback, callback_note
-from handoff.tickets import Status
-from handoff.tracking import Tracker, aware, chat_event, event_update
-from storage.models import HandoffJob, TicketRow
+from handoff.tracking import Tracker, chat_event, event_update
 from storage.outage import Outage, is_outage, until_back
-from storage.records import CitizenMessage, EventRecord, NewTicket, PostRecord, TicketChange
-from storage.tickets import TicketStore
+from storage.records import CitizenMessage, EventRecord, NewTicket, PostRecord, QueuedJob, TicketChange
 
 logger = logging.getLogger("okno.handoff.service")
 
@@ -41,7 +40,7 @@ class HandoffService:
 
     def __init__(
         self,
-        store: TicketStore,
+        store: TicketRepository,
         config: HandoffConfig,
         schedules: dict[int, Schedule],
         tracker: Tracker,
@@ -65,14 +64,14 @@ class HandoffService:
     async def run(self, stop: asyncio.Event) -> None:
         await self.queue.run(stop, self.run_batch)
 
-    async def run_batch(self, jobs: list[HandoffJob]) -> None:
+    async def run_batch(self, jobs: list[QueuedJob]) -> None:
         """Chats side by side, each chat's jobs in their order."""
-        by_chat: dict[tuple[str, str], list[HandoffJob]] = {}
+        by_chat: dict[tuple[str, str], list[QueuedJob]] = {}
         for job in jobs:
             by_chat.setdefault((job.channel, job.chat_id), []).append(job)
         limit = asyncio.Semaphore(CONCURRENCY)
 
-        async def run_chat(items: list[HandoffJob]) -> None:
+        async def run_chat(items: list[QueuedJob]) -> None:
             async with limit:
                 for job in items:
                     await self._run_job(job)
@@ -81,7 +80,7 @@ class HandoffService:
         await asyncio.gather(*(run_chat(items) for items in by_chat.values()))
         self.on_change()
 
-    async def _run_job(self, job: HandoffJob) -> None:
+    async def _run_job(self, job: QueuedJob) -> None:
         """A job is retried a few times, then given up; a database away is waited for instead,
         without counting (the job is not at fault)."""
         attempt, reason = 1, ""
@@ -102,21 +101,21 @@ class HandoffService:
                 await asyncio.sleep(0.2 * attempt**2)
                 attempt += 1
         logger.error("handoff job %s given up after %d attempts; see `okno dlq list`", job.id, ATTEMPTS)
-        give_up = functools.partial(self.store.dead_letters.give_up_job, job, reason, ATTEMPTS)
+        give_up = functools.partial(self.store.give_up_job, job, reason, ATTEMPTS)
         await until_back(give_up, self.outage)
         await self._release(job)
 
-    async def _release(self, job: HandoffJob) -> None:
+    async def _release(self, job: QueuedJob) -> None:
         """The place kept for the job's reply goes, filled or not, so the chat's next replies leave."""
         slot = _slot(job)
         if slot is not None:
             await until_back(functools.partial(self.store.release_slot, slot), self.outage)
 
-    async def _tell(self, job: HandoffJob, message: CitizenMessage) -> None:
+    async def _tell(self, job: QueuedJob, message: CitizenMessage) -> None:
         """The job's reply to the citizen, in the place its turn kept for it."""
         await self.store.send_to_citizen(job.channel, job.chat_id, [in_slot(job, message)])
 
-    async def handle(self, job: HandoffJob) -> None:
+    async def handle(self, job: QueuedJob) -> None:
         handlers = {"open": self._open, "relay": self._relay, "status": self._status, "rate": self._rate}
         handler = handlers.get(job.kind)
         if handler is None:
@@ -126,7 +125,7 @@ class HandoffService:
 
     # Opening and reopening
 
-    async def _open(self, job: HandoffJob) -> None:
+    async def _open(self, job: QueuedJob) -> None:
         """A new ticket, unless the citizen has one open already: asked for people again in the same
         chat, in a chat linked to it, or in another chat with the same СНИЛС or phone."""
         own = await self.store.active_ticket(job.channel, job.chat_id)
@@ -144,21 +143,20 @@ class HandoffService:
             return
         now = self.clock()
         previous = await self.store.last_resolved(job.channel, job.chat_id)
-        if previous is not None and aware(previous.resolved_at) > now - timedelta(
-            days=self.config.reopen_days
-        ):
+        recent = now - timedelta(days=self.config.reopen_days)
+        if previous is not None and previous.resolved_at is not None and previous.resolved_at > recent:
             await self._reopen(previous, job)
             return
         await self._create(job, previous)
 
-    async def _create(self, job: HandoffJob, previous: TicketRow | None) -> None:
+    async def _create(self, job: QueuedJob, previous: Ticket | None) -> None:
         new = self._new_ticket(job, previous)
         posts = [PostRecord("card")]
         if previous is not None:
             posts.append(
                 PostRecord("text", system_post(texts.NEW_TICKET_LINK.format(number=previous.number)))
             )
-        event = EventRecord("bot", None, Status.NEW.value, new.level, note=new.rule)
+        event = EventRecord("bot", None, Status.NEW, new.level, note=new.rule)
         ticket, created = await self.store.open_ticket(
             new, lambda sequence: ticket_number(FIRST_NUMBER + sequence), event, posts
         )
@@ -173,9 +171,9 @@ class HandoffService:
             return
         position = await self.tracker.position(ticket)
         await self._tell(job, self._opened_message(ticket, position))
-        await self.store.note(ticket.id, {"queue_told": position})
+        await self.store.mark_queue_told(ticket.id, position)
 
-    def _new_ticket(self, job: HandoffJob, previous: TicketRow | None) -> NewTicket:
+    def _new_ticket(self, job: QueuedJob, previous: Ticket | None) -> NewTicket:
         payload = job.payload
         level = int(payload.get("level") or 2)
         identification = {str(k): str(v) for k, v in (payload.get("identification") or {}).items()}
@@ -189,14 +187,14 @@ class HandoffService:
             rule=str(payload.get("rule") or "explicit_request"),
             level=level,
             priority=int(payload.get("priority") or 0),
-            status=Status.NEW.value,
+            status=Status.NEW,
             identification=identification,
             description=str(payload.get("description") or "")[:2000],
             # the groups with the expertise in the problem's category, round robin over them
             desk_chat_id=self.config.desk_for(level, next(self._spread), category),
             opened_at=self.clock(),
             reopened_from_id=previous.id if previous else None,
-            kind=str(payload.get("kind") or "question"),
+            kind=TicketKind.CALLBACK if payload.get("kind") == TicketKind.CALLBACK else TicketKind.QUESTION,
             callback_time=_text(payload.get("callback_time")),
             category=category,
             category_title=_text(payload.get("category_title")),
@@ -204,7 +202,7 @@ class HandoffService:
             phone=identifiers.phone,
         )
 
-    def _opened_message(self, ticket: TicketRow, position: int) -> CitizenMessage:
+    def _opened_message(self, ticket: Ticket, position: int) -> CitizenMessage:
         """The ticket's number and when people will answer (or call) by their hours."""
         now = self.clock()
         schedule = self.schedules[min(ticket.level, 3)]
@@ -221,12 +219,12 @@ class HandoffService:
             values["back"] = when(schedule.next_opening(now), now)
         return CitizenMessage(template.format(**values), button, outcome="handoff")
 
-    async def _reopen(self, ticket: TicketRow, job: HandoffJob) -> None:
+    async def _reopen(self, ticket: Ticket, job: QueuedJob) -> None:
         description = str(job.payload.get("description") or "")
         status = Status.IN_PROGRESS if ticket.assignee else Status.NEW
 
-        def change(row: TicketRow) -> TicketChange | None:
-            if row.status != Status.RESOLVED.value:
+        def change(row: Ticket) -> TicketChange | None:
+            if row.status != Status.RESOLVED:
                 return None
             posts = [
                 PostRecord("reopen"),
@@ -235,18 +233,25 @@ class HandoffService:
             if description:
                 posts.append(PostRecord("text", citizen_post(description)))
             told = texts.REOPENED.format(number=row.number)
-            callback = as_callback(job.payload)  # the citizen now asks to be called about it
-            if callback:
+            reopened = replace(
+                row,
+                status=status,
+                resolved_at=None,
+                reopen_count=row.reopen_count + 1,
+                status_changed_at=self.clock(),
+                rating=None,
+                rating_comment=None,
+            )
+            callback = as_callback(reopened, job.payload)  # the citizen now asks to be called about it
+            if callback is not None:
+                reopened = callback
                 posts.append(PostRecord("text", system_post(callback_note(job.payload))))
-                phone = display_phone(str(callback["phone"]))
+                phone = display_phone(str(callback.phone))
                 told = texts.REOPENED_CALLBACK.format(number=row.number, phone=phone)
             return TicketChange(
-                row.id,
-                row.version,
-                {"status": status.value, "resolved_at": None, "reopen_count": row.reopen_count + 1}
-                | {"status_changed_at": self.clock(), "rating": None, "rating_comment": None}
-                | callback,
-                EventRecord("citizen", row.status, status.value, row.level, note="повторное обращение"),
+                row,
+                reopened,
+                EventRecord("citizen", row.status, status, row.level, note="повторное обращение"),
                 [*posts, PostRecord("card")],
                 [in_slot(job, CitizenMessage(told, outcome="handoff"))],
             )
@@ -258,7 +263,7 @@ class HandoffService:
 
     # Messages from the citizen
 
-    async def _relay(self, job: HandoffJob) -> None:
+    async def _relay(self, job: QueuedJob) -> None:
         """The citizen's message to their open ticket, or to the one their chat was linked to."""
         relay = Relay.from_payload(job.payload)
         own = await self.store.active_ticket(job.channel, job.chat_id)
@@ -272,7 +277,7 @@ class HandoffService:
             await self.repeats.again(ticket, job.payload, same_chat=own is not None)
             await self._tell(job, already_open(ticket, job))
 
-    async def _closed_meanwhile(self, job: HandoffJob) -> None:
+    async def _closed_meanwhile(self, job: QueuedJob) -> None:
         """The chat's ticket — its own, or the one it was linked to later — is closed: said, and
         the conversation goes back to the bot."""
         await self._tell(job, CitizenMessage(texts.NO_TICKET, outcome="handoff"))
@@ -285,23 +290,23 @@ class HandoffService:
         elif own is not None:
             await self.tracker.inject(event_update(own, TicketEventKind.CLOSED, "relay"))
 
-    async def _to_ticket(self, ticket: TicketRow, relay: Relay, via: str | None) -> None:
+    async def _to_ticket(self, ticket: Ticket, relay: Relay, via: str | None) -> None:
         posts = []
         if relay.text or not relay.files:
             posts.append(PostRecord("text", citizen_post(relay.text, via)))
         posts += [PostRecord(f.kind, f.name or "", f.ref) for f in relay.files]
-        if ticket.status != Status.NEEDS_INFO.value:
+        if ticket.status != Status.NEEDS_INFO:
             await self.store.post(ticket, posts)
             return
 
-        def answered(row: TicketRow) -> TicketChange | None:
-            if row.status != Status.NEEDS_INFO.value:
-                return TicketChange(row.id, row.version, {}, None, posts)
+        def answered(row: Ticket) -> TicketChange | None:
+            if row.status != Status.NEEDS_INFO:
+                return TicketChange(row, posts=posts)
             event = EventRecord(
-                "citizen", row.status, Status.IN_PROGRESS.value, row.level, note="ответ на уточнение"
+                "citizen", row.status, Status.IN_PROGRESS, row.level, note="ответ на уточнение"
             )
-            values = {"status": Status.IN_PROGRESS.value, "status_changed_at": self.clock()}
-            return TicketChange(row.id, row.version, values, event, [*posts, PostRecord("card")])
+            back = replace(row, status=Status.IN_PROGRESS, status_changed_at=self.clock())
+            return TicketChange(row, back, event, [*posts, PostRecord("card")])
 
         await self.tracker.change(ticket.id, answered)
 
@@ -314,7 +319,7 @@ class HandoffService:
 
     # Questions about tickets
 
-    async def _status(self, job: HandoffJob) -> None:
+    async def _status(self, job: QueuedJob) -> None:
         number = job.payload.get("number")
         if number:
             ticket = await self.store.by_number(str(number))
@@ -333,37 +338,35 @@ class HandoffService:
             lines = [await self._status_line(t) for t in tickets] or [texts.STATUS_NONE]
         await self._tell(job, CitizenMessage("\n".join(lines), outcome="status"))
 
-    async def _status_line(self, ticket: TicketRow) -> str:
-        opened = aware(ticket.opened_at).astimezone(self.tracker.timezone).strftime("%d.%m.%Y %H:%M")
-        line = texts.STATUS_LINE.format(
-            number=ticket.number, status=Status(ticket.status).label, opened=opened
-        )
-        if ticket.status == Status.NEW.value:
+    async def _status_line(self, ticket: Ticket) -> str:
+        opened = ticket.opened_at.astimezone(self.tracker.timezone).strftime("%d.%m.%Y %H:%M")
+        line = texts.STATUS_LINE.format(number=ticket.number, status=ticket.status.label, opened=opened)
+        if ticket.status == Status.NEW:
             line += texts.STATUS_QUEUE.format(position=await self.tracker.position(ticket))
         return line
 
-    async def _rate(self, job: HandoffJob) -> None:
+    async def _rate(self, job: QueuedJob) -> None:
         rating = rate_of(job.payload)
         ticket = await self.store.by_number(rating.number)
         if ticket is None or (ticket.channel, ticket.chat_id) != (job.channel, job.chat_id):
             logger.info("a rating for a ticket that is not the citizen's was ignored")
             return
 
-        def rate(row: TicketRow) -> TicketChange:
-            values: dict[str, Any] = {}
+        def rate(row: Ticket) -> TicketChange:
+            rated = row
             posts, notes = [], []
             if rating.score is not None and 1 <= rating.score <= 5:
-                values["rating"] = rating.score
+                rated = replace(rated, rating=rating.score)
                 notes.append(texts.RATING_NOTE.format(score=rating.score))
             if rating.comment:
-                values["rating_comment"] = rating.comment[:2000]
+                rated = replace(rated, rating_comment=rating.comment[:2000])
                 notes.append(texts.COMMENT_NOTE.format(comment=rating.comment))
             posts = [PostRecord("text", system_post(note)) for note in notes]
             # an event in the history, which also tells open inbox pages (a resolved ticket has no
             # other mark they watch)
             note = " ".join(notes)
             event = EventRecord("citizen", None, row.status, row.level, note=note) if notes else None
-            return TicketChange(row.id, row.version, values, event, [*posts, PostRecord("card")])
+            return TicketChange(row, rated, event, [*posts, PostRecord("card")])
 
         await self.tracker.change(ticket.id, rate)
 
@@ -372,10 +375,10 @@ def _text(value: object) -> str | None:
     return str(value) if value else None
 
 
-def _slot(job: HandoffJob) -> int | None:
+def _slot(job: QueuedJob) -> int | None:
     slot = job.payload.get("slot")
     return slot if isinstance(slot, int) else None
 
 
-def in_slot(job: HandoffJob, message: CitizenMessage) -> CitizenMessage:
+def in_slot(job: QueuedJob, message: CitizenMessage) -> CitizenMessage:
     return dataclasses.replace(message, slot=_slot(job))

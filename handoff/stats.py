@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
-from handoff.tickets import Level, Status
+from dialog.tickets import Level, Status
 from storage.stats import StatsData, TicketFacts
 
 log = logging.getLogger("okno.handoff.stats")

@@ -1,49 +1,12 @@
-"""Tickets: statuses and the legal transitions between them, levels, and citizen-facing numbers."""
+"""Where a ticket's status may go, and citizen-facing ticket numbers."""
 
 from __future__ import annotations
 
-from enum import IntEnum, StrEnum
-
 from dialog.ticket_talk import parse_ticket_number, ticket_number
+from dialog.tickets import Status
 from handoff.errors import IllegalTransition
 
-__all__ = ["TRANSITIONS", "Level", "Status", "check_transition", "parse_ticket_number", "ticket_number"]
-
-
-class Status(StrEnum):
-    NEW = "new"
-    IN_PROGRESS = "in_progress"
-    NEEDS_INFO = "needs_info"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-    @property
-    def label(self) -> str:
-        """As citizens and operators read it."""
-        return _LABELS[self]
-
-
-_LABELS = {
-    Status.NEW: "новое",
-    Status.IN_PROGRESS: "в работе",
-    Status.NEEDS_INFO: "требуется уточнение",
-    Status.RESOLVED: "решено",
-    Status.CLOSED: "закрыто",
-}
-
-
-class Level(IntEnum):
-    BOT = 1
-    OPERATOR = 2
-    SPECIALIST = 3
-
-    @property
-    def label(self) -> str:
-        """As the contact center's documents name the levels: «2 — оператор»."""
-        return f"{int(self)} — {_LEVEL_NAMES[self]}"
-
-
-_LEVEL_NAMES = {Level.BOT: "бот", Level.OPERATOR: "оператор", Level.SPECIALIST: "старший специалист"}
+__all__ = ["TRANSITIONS", "check_transition", "parse_ticket_number", "ticket_number"]
 
 
 # Where each status may go. «Решено» may be reopened when the citizen writes again in time.
@@ -58,7 +21,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
-def check_transition(before: str, after: str) -> None:
+def check_transition(before: Status, after: Status) -> None:
     """Raise IllegalTransition unless a ticket may go from `before` to `after` (staying put is fine)."""
-    if before != after and Status(after) not in TRANSITIONS[Status(before)]:
-        raise IllegalTransition(f"{Status(before).label} → {Status(after).label} is not allowed")
+    if before != after and after not in TRANSITIONS[before]:
+        raise IllegalTransition(f"{before.label} → {after.label} is not allowed")

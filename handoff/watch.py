@@ -7,17 +7,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from dialog.messages import TicketEventKind
+from dialog.tickets import Status, Ticket
 from handoff import texts
 from handoff.config import HandoffConfig
 from handoff.hours import Schedule
-from handoff.tickets import Status
-from handoff.tracking import Tracker, aware, finishing
-from storage.models import TicketRow
+from handoff.ports import TicketRepository
+from handoff.tracking import Tracker, finishing
 from storage.records import CitizenMessage, EventRecord, PostRecord, TicketChange
-from storage.tickets import TicketStore
 
 logger = logging.getLogger("okno.handoff.watch")
 
@@ -27,7 +27,7 @@ INTERVAL_SECONDS = 15.0
 class TicketWatch:
     def __init__(
         self,
-        store: TicketStore,
+        store: TicketRepository,
         config: HandoffConfig,
         schedules: dict[int, Schedule],
         tracker: Tracker,
@@ -57,13 +57,13 @@ class TicketWatch:
             schedule = self.schedules[min(ticket.level, 3)]
             if schedule.is_open(now):
                 # the wait counts from when people were there to take it, not from a night in the queue
-                await self._sla(ticket, now, schedule.next_opening(aware(ticket.status_changed_at)))
+                await self._sla(ticket, now, schedule.next_opening(ticket.status_changed_at))
         await self._queue_moves(waiting, now)
         limit = now - timedelta(days=self.config.needs_info_days)
-        for ticket in await self.store.with_status(Status.NEEDS_INFO.value, limit):
+        for ticket in await self.store.with_status(Status.NEEDS_INFO, limit):
             await self._expire(ticket)
 
-    async def _sla(self, ticket: TicketRow, now: datetime, waiting_since: datetime) -> None:
+    async def _sla(self, ticket: Ticket, now: datetime, waiting_since: datetime) -> None:
         late = waiting_since < now - timedelta(minutes=self.config.take_sla_minutes)
         if ticket.sla_alerted or not late:
             return
@@ -71,11 +71,11 @@ class TicketWatch:
         alert = PostRecord("alert", texts.SLA_ALERT.format(number=ticket.number, minutes=minutes))
         alert = PostRecord("alert", alert.text, ",".join(sorted(self.config.supervisors)))
         await self.store.post(ticket, [alert])
-        await self.store.note(ticket.id, {"sla_alerted": True})
+        await self.store.mark_sla_alerted(ticket.id)
         logger.warning("ticket %s waits over %s min; supervisors called", ticket.number, minutes)
         self.tracker.on_change()
 
-    async def _queue_moves(self, waiting: list[TicketRow], now: datetime) -> None:
+    async def _queue_moves(self, waiting: list[Ticket], now: datetime) -> None:
         for ticket in waiting:
             if not self.schedules[min(ticket.level, 3)].is_open(now) or ticket.queue_told is None:
                 continue
@@ -87,23 +87,20 @@ class TicketWatch:
                 await self.store.send_to_citizen(
                     ticket.channel, ticket.chat_id, [CitizenMessage(message, outcome="handoff")]
                 )
-                await self.store.note(ticket.id, {"queue_told": position})
+                await self.store.mark_queue_told(ticket.id, position)
                 self.tracker.on_change()
 
-    async def _expire(self, ticket: TicketRow) -> None:
+    async def _expire(self, ticket: Ticket) -> None:
         days = f"{self.config.needs_info_days:g}"
 
-        def close(row: TicketRow) -> TicketChange | None:
-            if row.status != Status.NEEDS_INFO.value:
+        def close(row: Ticket) -> TicketChange | None:
+            if row.status != Status.NEEDS_INFO:
                 return None
             note = texts.EXPIRED_NOTE.format(days=days)
-            values = {
-                "status": Status.CLOSED.value,
-                "closed_at": self.clock(),
-                "status_changed_at": self.clock(),
-            }
-            event = EventRecord("bot", row.status, Status.CLOSED.value, row.level, note)
+            now = self.clock()
+            closed = replace(row, status=Status.CLOSED, closed_at=now, status_changed_at=now)
+            event = EventRecord("bot", row.status, Status.CLOSED, row.level, note)
             told = CitizenMessage(texts.EXPIRED.format(number=row.number), outcome="handoff")
-            return finishing(row, values, event, note, told, TicketEventKind.CLOSED, "expired")
+            return finishing(row, closed, event, note, told, TicketEventKind.CLOSED, "expired")
 
         await self.tracker.change(ticket.id, close)

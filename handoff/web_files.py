@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from adapters.web.ranges import ranged
-from storage.tickets import TicketStore
+from handoff.ports import TicketRepository
 from storage.web import WebStore
 
 logger = logging.getLogger("okno.handoff.web")
@@ -29,7 +29,7 @@ HEADERS = {
 
 
 class CitizenFiles:
-    def __init__(self, tickets: TicketStore, store: WebStore, fetch_file: FetchFile | None) -> None:
+    def __init__(self, tickets: TicketRepository, store: WebStore, fetch_file: FetchFile | None) -> None:
         self.tickets = tickets
         self.store = store
         self.fetch_file = fetch_file

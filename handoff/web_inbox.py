@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from dialog.ticket_talk import AttachmentPolicy, image_type
+from dialog.tickets import Ticket
 from handoff import web_pages
 from handoff.accounts import (
     NAME_LIMIT,
@@ -31,12 +32,11 @@ from handoff.actions import Actor, OperatorActions
 from handoff.canned import CannedReplies
 from handoff.config import HandoffConfig
 from handoff.errors import IllegalTransition
+from handoff.ports import TicketRepository
 from handoff.texts import CLOSED_FOR_CITIZEN
 from handoff.web_files import CitizenFiles, FetchFile
 from handoff.web_guard import COOKIE, FLASH, FORM, SESSION, InboxGuard, back
-from storage.models import TicketRow
 from storage.state import StateStore
-from storage.tickets import TicketStore
 from storage.web import WebStore
 
 logger = logging.getLogger("okno.handoff.web")
@@ -98,7 +98,7 @@ class WebInbox:
 
     def __init__(
         self,
-        tickets: TicketStore,
+        tickets: TicketRepository,
         store: WebStore,
         desk: OperatorActions,
         config: HandoffConfig,
@@ -282,7 +282,7 @@ class WebInbox:
         logger.info("ticket %s: %s by %s in the web inbox", ticket.number, action, actor.user_id)
         return back(answer or "", page)
 
-    async def _reply(self, ticket: TicketRow, actor: Actor, form: dict[str, Any]) -> str:
+    async def _reply(self, ticket: Ticket, actor: Actor, form: dict[str, Any]) -> str:
         text = str(form.get("text", "")).strip()[:4000]
         files: tuple[dict[str, str], ...] = ()
         upload = form.get("file")
@@ -297,7 +297,7 @@ class WebInbox:
         sent = await self.desk.reply(actor, ticket, text, files)
         return SENT if sent else CLOSED_FOR_CITIZEN
 
-    async def _ticket(self, request: web.Request) -> TicketRow:
+    async def _ticket(self, request: web.Request) -> Ticket:
         ticket = await self.tickets.ticket(int(request.match_info["id"]))
         if ticket is None:
             raise web.HTTPNotFound(text="Такого обращения нет.")

@@ -9,6 +9,7 @@ from html import escape
 
 from dialog.identification import mask_answer
 from dialog.presses import event_sentence, is_event
+from dialog.tickets import Level, Status, Ticket
 from handoff.accounts import Role, Session
 from handoff.canned import CannedReply
 from handoff.cards import (
@@ -22,18 +23,19 @@ from handoff.cards import (
     identity_rows,
     is_callback,
 )
-from handoff.tickets import Level, Status
-from handoff.tracking import MSK, aware
-from storage.models import TicketEvent, TicketNote, TicketRow
+from handoff.tracking import MSK
+from storage.models import TicketNote
+from storage.records import EventRecord
+from storage.ticket_rows import aware
 from storage.web import LOCAL_FILE, HistoryItem, file_url
 
 QUEUE_TABS = (
-    ("open", "Открытые", ("new", "in_progress", "needs_info")),
-    ("new", "Новые", ("new",)),
-    ("in_progress", "В работе", ("in_progress",)),
-    ("needs_info", "Уточнение", ("needs_info",)),
-    ("resolved", "Решённые", ("resolved",)),
-    ("closed", "Закрытые", ("closed",)),
+    ("open", "Открытые", (Status.NEW, Status.IN_PROGRESS, Status.NEEDS_INFO)),
+    ("new", "Новые", (Status.NEW,)),
+    ("in_progress", "В работе", (Status.IN_PROGRESS,)),
+    ("needs_info", "Уточнение", (Status.NEEDS_INFO,)),
+    ("resolved", "Решённые", (Status.RESOLVED,)),
+    ("closed", "Закрытые", (Status.CLOSED,)),
 )
 QUEUE_COLUMNS = ("Номер", "Статус", "Уровень", "Канал", "Направление", "Ситуация", "Ждёт", "Исполнитель")
 
@@ -110,7 +112,7 @@ class Shown:
 
 def queue(
     shown: Shown,
-    tickets: Sequence[TicketRow],
+    tickets: Sequence[Ticket],
     counts: dict[str, int],
     now: datetime,
     situations: dict[str, str],
@@ -157,15 +159,15 @@ def _category_filter(shown: Shown, categories: Mapping[str, str]) -> str:
     )
 
 
-def _queue_row(ticket: TicketRow, now: datetime, situation: str) -> str:
-    waited = _since(aware(ticket.opened_at if ticket.status == "new" else ticket.status_changed_at), now)
+def _queue_row(ticket: Ticket, now: datetime, situation: str) -> str:
+    waited = _since(ticket.opened_at if ticket.status == Status.NEW else ticket.status_changed_at, now)
     number = escape(ticket.number or "")
     kind = " callback" if is_callback(ticket) else ""
     if is_callback(ticket):  # what to do at a glance: whom to call, and when it suits them
         situation = f"{CALLBACK}: {callback_phone(ticket)}, удобное время — {ticket.callback_time or 'любое'}"
     cells = (
         f'<a href="/inbox/ticket/{ticket.id}">{number}</a>',
-        escape(Status(ticket.status).label),
+        escape(ticket.status.label),
         str(ticket.level),
         escape(CHANNELS.get(ticket.channel, ticket.channel)),
         escape(ticket.category_title or "—"),
@@ -179,10 +181,10 @@ def _queue_row(ticket: TicketRow, now: datetime, situation: str) -> str:
 
 
 def ticket_view(
-    ticket: TicketRow,
+    ticket: Ticket,
     situation: str,
     history: Sequence[HistoryItem],
-    events: Sequence[TicketEvent],
+    events: Sequence[EventRecord],
     notes: Sequence[TicketNote],
     session: Session,
     masked: bool,
@@ -203,8 +205,8 @@ def ticket_view(
     )
 
 
-def reply_forms(ticket: TicketRow, canned: Iterable[CannedReply], allowed: bool, csrf: str) -> str:
-    if ticket.status in (Status.RESOLVED.value, Status.CLOSED.value):
+def reply_forms(ticket: Ticket, canned: Iterable[CannedReply], allowed: bool, csrf: str) -> str:
+    if ticket.status in (Status.RESOLVED, Status.CLOSED):
         return '<p class="muted">Обращение закрыто для ответов.</p>'
     options = "".join(f'<option value="{escape(c.id)}">{escape(c.title)}</option>' for c in canned)
     disabled = "" if allowed else " disabled"
@@ -228,8 +230,8 @@ def reply_forms(ticket: TicketRow, canned: Iterable[CannedReply], allowed: bool,
     )
 
 
-def _card(ticket: TicketRow, situation: str, masked: bool) -> str:
-    status, level = Status(ticket.status), Level(ticket.level)
+def _card(ticket: Ticket, situation: str, masked: bool) -> str:
+    status, level = ticket.status, Level(ticket.level)
     rows = [("Тип", CALLBACK)] if is_callback(ticket) else []
     rows += callback_rows(ticket)
     rows += [
@@ -255,7 +257,7 @@ def _card(ticket: TicketRow, situation: str, masked: bool) -> str:
     return f'<dl class="card">{cells}</dl>'
 
 
-def _actions(ticket: TicketRow, allowed: bool, csrf: str) -> str:
+def _actions(ticket: Ticket, allowed: bool, csrf: str) -> str:
     if not allowed:
         return (
             '<p class="muted">Это обращение уровня специалиста: '
@@ -352,7 +354,7 @@ def _notes(notes: Sequence[TicketNote]) -> str:
 _ACTORS = {"bot": "Бот", "citizen": "Гражданин"}
 
 
-def _event(event: TicketEvent, rule: str, situation: str) -> str:
+def _event(event: EventRecord, rule: str, situation: str) -> str:
     moved = f"{Status(event.before).label} → " if event.before else ""
     to = Status(event.after).label if event.after else ""
     who = event.actor_name or _ACTORS.get(event.actor, event.actor)

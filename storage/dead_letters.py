@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import DeadLetter, DeskPost, HandoffJob, InboxUpdate, OutboxMessage
+from storage.records import QueuedJob, QueuedPost
 from storage.safe import fit, safe_json, safe_text
 
 _FAILED_SIZE = 250  # OutboxMessage.failed
@@ -29,7 +30,7 @@ class DeadLetterStore:
                 session, "update", row.id, row.key, row.channel, row.chat_key, reason, attempts, row.payload
             )
 
-    async def give_up_job(self, job: HandoffJob, reason: str, attempts: int) -> None:
+    async def give_up_job(self, job: QueuedJob, reason: str, attempts: int) -> None:
         async with self._sessions.begin() as session:
             await session.execute(update(HandoffJob).where(HandoffJob.id == job.id).values(done=True))
             chat = f"{job.channel}:{job.chat_id}"
@@ -49,7 +50,7 @@ class DeadLetterStore:
                 session, "reply", row.id, f"outbox:{row.id}", row.channel, chat, reason, attempts, payload
             )
 
-    async def give_up_posts(self, posts: Sequence[DeskPost], reason: str, attempts: int) -> None:
+    async def give_up_posts(self, posts: Sequence[QueuedPost], reason: str, attempts: int) -> None:
         """Posts for an operators' topic that the group refuses: done with, one letter each."""
         async with self._sessions.begin() as session:
             ids = [post.id for post in posts]

@@ -6,9 +6,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialog.tickets import ACTIVE, Ticket
 from storage.models import TicketLink, TicketRow
-
-ACTIVE = ("new", "in_progress", "needs_info")
+from storage.ticket_rows import maybe_ticket, tickets_of_rows
 
 
 class LinkStore:
@@ -19,7 +19,7 @@ class LinkStore:
 
     async def open_with(
         self, snils: str | None, phone: str | None, channel: str, chat_id: str
-    ) -> list[TicketRow]:
+    ) -> list[Ticket]:
         """Open tickets of other chats with exactly this СНИЛС or phone, newest first."""
         conditions = []
         if snils:
@@ -30,14 +30,14 @@ class LinkStore:
             return []
         query = (
             select(TicketRow)
-            .where(TicketRow.status.in_(ACTIVE))
+            .where(TicketRow.status.in_(sorted(ACTIVE)))
             .where(conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1])
             .where((TicketRow.channel != channel) | (TicketRow.chat_id != chat_id))
             .order_by(TicketRow.id.desc())
             .limit(20)
         )
         async with self._sessions() as session:
-            return list((await session.scalars(query)).all())
+            return tickets_of_rows((await session.scalars(query)).all())
 
     async def link(self, ticket_id: int, channel: str, chat_id: str, user_id: str, matched: str) -> None:
         """The chat's messages go to the ticket from now on; linking twice changes nothing."""
@@ -63,14 +63,15 @@ class LinkStore:
         except IntegrityError:  # linked at the same moment by a job run twice: it is there
             return
 
-    async def linked_open(self, channel: str, chat_id: str) -> TicketRow | None:
+    async def linked_open(self, channel: str, chat_id: str) -> Ticket | None:
         """The open ticket this chat was linked to, if any."""
         async with self._sessions() as session:
-            return await session.scalar(_linked(channel, chat_id).where(TicketRow.status.in_(ACTIVE)))
+            query = _linked(channel, chat_id).where(TicketRow.status.in_(sorted(ACTIVE)))
+            return maybe_ticket(await session.scalar(query))
 
-    async def last_linked(self, channel: str, chat_id: str) -> TicketRow | None:
+    async def last_linked(self, channel: str, chat_id: str) -> Ticket | None:
         async with self._sessions() as session:
-            return await session.scalar(_linked(channel, chat_id))
+            return maybe_ticket(await session.scalar(_linked(channel, chat_id)))
 
     async def is_linked(self, ticket_id: int, channel: str, chat_id: str) -> bool:
         async with self._sessions() as session:

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dialog.messages import TicketKind
+from dialog.tickets import Status, Ticket
+
 
 @dataclass(frozen=True, slots=True)
 class NewUpdate:
@@ -67,6 +70,31 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class QueuedJob:
+    """Work a turn asked of the handoff side, waiting to be done."""
+
+    id: int
+    key: str  # the update that asked for it: a job run twice opens one ticket
+    channel: str
+    chat_id: str
+    user_id: str
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedPost:
+    """Something waiting to be posted in a ticket's topic (see PostRecord)."""
+
+    id: int
+    desk_chat_id: str
+    ticket_id: int
+    kind: str
+    text: str = ""
+    file_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NewTicket:
     source_key: str
     channel: str
@@ -75,13 +103,13 @@ class NewTicket:
     rule: str
     level: int
     priority: int
-    status: str
+    status: Status
     identification: dict[str, str]
     description: str
     desk_chat_id: str | None
     opened_at: datetime
     reopened_from_id: int | None = None
-    kind: str = "question"
+    kind: TicketKind = TicketKind.QUESTION
     callback_time: str | None = None
     category: str | None = None
     category_title: str | None = None
@@ -99,6 +127,7 @@ class EventRecord:
     level: int
     note: str = ""
     actor_name: str | None = None
+    at: datetime | None = None  # when it happened; set when read back
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +154,13 @@ class CitizenMessage:
 class TicketChange:
     """Everything one action on a ticket changes, written in one transaction.
 
-    `values` apply only if the ticket is still at `version` (someone else may have acted first).
+    `after` is the ticket the action wants (built with `dataclasses.replace` from `before`); the
+    fields that differ are written only if the ticket is still at `before.version` — someone else
+    may have acted first. None: the ticket stays as it is and only the rest is written.
     """
 
-    ticket_id: int
-    version: int
-    values: dict[str, Any] = field(default_factory=dict)
+    before: Ticket
+    after: Ticket | None = None
     event: EventRecord | None = None
     posts: Sequence[PostRecord] = ()
     to_citizen: Sequence[CitizenMessage] = ()

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, Update, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialog.tickets import ACTIVE, Status, Ticket
 from storage.dead_letters import DeadLetterStore
 from storage.links import LinkStore
 from storage.models import (
@@ -23,11 +24,18 @@ from storage.models import (
     TicketRow,
     utcnow,
 )
-from storage.records import CitizenMessage, EventRecord, NewTicket, NewUpdate, PostRecord, TicketChange
+from storage.records import (
+    CitizenMessage,
+    EventRecord,
+    NewTicket,
+    NewUpdate,
+    PostRecord,
+    QueuedJob,
+    QueuedPost,
+    TicketChange,
+)
 from storage.repositories import insert_updates
-
-ACTIVE = ("new", "in_progress", "needs_info")
-
+from storage.ticket_rows import aware, changed_values, maybe_ticket, ticket_of, tickets_of_rows
 
 # a citizen's button press reads differently in a transcript from what they wrote
 _PRESS_OR_DIRECTION = case(
@@ -45,7 +53,7 @@ class TicketStore:
 
     # Jobs
 
-    async def pending_jobs(self, after_id: int, limit: int) -> list[HandoffJob]:
+    async def pending_jobs(self, after_id: int, limit: int) -> list[QueuedJob]:
         async with self._sessions() as session:
             query = (
                 select(HandoffJob)
@@ -53,17 +61,23 @@ class TicketStore:
                 .order_by(HandoffJob.id)
                 .limit(limit)
             )
-            return list((await session.scalars(query)).all())
+            return [_job(row) for row in (await session.scalars(query)).all()]
 
-    async def jobs_among(self, ids: Sequence[int]) -> list[HandoffJob]:
+    async def jobs_among(self, ids: Sequence[int]) -> list[QueuedJob]:
         async with self._sessions() as session:
             query = select(HandoffJob).where(HandoffJob.done.is_(False), HandoffJob.id.in_(list(ids)))
-            return list((await session.scalars(query.order_by(HandoffJob.id))).all())
+            return [_job(row) for row in (await session.scalars(query.order_by(HandoffJob.id))).all()]
 
     async def release_slot(self, slot: int) -> None:
         """A job said nothing in its place: the chat's later replies stop waiting for it."""
         async with self._sessions.begin() as session:
             await session.execute(_release(slot))
+
+    async def give_up_job(self, job: QueuedJob, reason: str, attempts: int) -> None:
+        await self.dead_letters.give_up_job(job, reason, attempts)
+
+    async def give_up_posts(self, posts: Sequence[QueuedPost], reason: str, attempts: int) -> None:
+        await self.dead_letters.give_up_posts(posts, reason, attempts)
 
     async def finish_jobs(self, job_ids: Sequence[int]) -> None:
         async with self._sessions.begin() as session:
@@ -75,13 +89,13 @@ class TicketStore:
 
     async def open_ticket(
         self, new: NewTicket, numbering: Callable[[int], str], event: EventRecord, posts: Sequence[PostRecord]
-    ) -> tuple[TicketRow, bool]:
+    ) -> tuple[Ticket, bool]:
         """The ticket for `new.source_key`: created with its number, event and posts, or the one
         already created for that key (a job run twice). True when it is new."""
         async with self._sessions.begin() as session:
             found = await session.scalar(select(TicketRow).where(TicketRow.source_key == new.source_key))
             if found is not None:
-                return found, False
+                return ticket_of(found), False
             contact = await session.scalar(
                 select(Contact).where(Contact.channel == new.channel, Contact.external_id == new.user_id)
             )
@@ -96,26 +110,26 @@ class TicketStore:
             await session.flush()
             row.number = numbering(row.id)
             await _write_event(session, row.id, event)
-            await _write_posts(session, row, posts)
-            return row, True
+            await _write_posts(session, row.desk_chat_id, row.id, posts)
+            return ticket_of(row), True
 
-    async def ticket(self, ticket_id: int) -> TicketRow | None:
+    async def ticket(self, ticket_id: int) -> Ticket | None:
         async with self._sessions() as session:
-            return await session.get(TicketRow, ticket_id)
+            return maybe_ticket(await session.get(TicketRow, ticket_id))
 
-    async def tickets(self, ids: Sequence[int]) -> dict[int, TicketRow]:
+    async def tickets(self, ids: Sequence[int]) -> dict[int, Ticket]:
         """Several tickets by id in one query; missing ids are left out."""
         if not ids:
             return {}
         async with self._sessions() as session:
             rows = await session.scalars(select(TicketRow).where(TicketRow.id.in_(list(ids))))
-            return {row.id: row for row in rows.all()}
+            return {row.id: ticket_of(row) for row in rows.all()}
 
-    async def by_number(self, number: str) -> TicketRow | None:
+    async def by_number(self, number: str) -> Ticket | None:
         async with self._sessions() as session:
-            return await session.scalar(select(TicketRow).where(TicketRow.number == number))
+            return maybe_ticket(await session.scalar(select(TicketRow).where(TicketRow.number == number)))
 
-    async def by_thread(self, desk_chat_id: str, thread_id: int) -> TicketRow | None:
+    async def by_thread(self, desk_chat_id: str, thread_id: int) -> Ticket | None:
         async with self._sessions() as session:
             query = (
                 select(TicketRow)
@@ -123,40 +137,46 @@ class TicketStore:
                 .order_by(TicketRow.id.desc())
                 .limit(1)
             )
-            return await session.scalar(query)
+            return maybe_ticket(await session.scalar(query))
 
-    async def active_ticket(self, channel: str, chat_id: str) -> TicketRow | None:
+    async def active_ticket(self, channel: str, chat_id: str) -> Ticket | None:
         async with self._sessions() as session:
-            return await session.scalar(_of_chat(channel, chat_id).where(TicketRow.status.in_(ACTIVE)))
+            query = _of_chat(channel, chat_id).where(TicketRow.status.in_(sorted(ACTIVE)))
+            return maybe_ticket(await session.scalar(query))
 
-    async def last_resolved(self, channel: str, chat_id: str) -> TicketRow | None:
+    async def last_resolved(self, channel: str, chat_id: str) -> Ticket | None:
         async with self._sessions() as session:
-            return await session.scalar(_of_chat(channel, chat_id).where(TicketRow.status == "resolved"))
+            query = _of_chat(channel, chat_id).where(TicketRow.status == Status.RESOLVED)
+            return maybe_ticket(await session.scalar(query))
 
-    async def tickets_of(self, channel: str, chat_id: str, limit: int = 5) -> list[TicketRow]:
+    async def tickets_of(self, channel: str, chat_id: str, limit: int = 5) -> list[Ticket]:
         async with self._sessions() as session:
-            return list((await session.scalars(_of_chat(channel, chat_id).limit(limit))).all())
+            return tickets_of_rows((await session.scalars(_of_chat(channel, chat_id).limit(limit))).all())
 
-    async def waiting(self, level: int | None = None) -> list[TicketRow]:
+    async def waiting(self, level: int | None = None) -> list[Ticket]:
         """Tickets nobody has taken yet, in the order they will be taken."""
         async with self._sessions() as session:
-            query = select(TicketRow).where(TicketRow.status == "new")
+            query = select(TicketRow).where(TicketRow.status == Status.NEW)
             if level is not None:
                 query = query.where(TicketRow.level == level)
             query = query.order_by(TicketRow.priority.desc(), TicketRow.id)  # as queue_position counts
-            return list((await session.scalars(query)).all())
+            return tickets_of_rows((await session.scalars(query)).all())
 
-    async def with_status(self, status: str, changed_before: datetime) -> list[TicketRow]:
+    async def with_status(self, status: Status, changed_before: datetime) -> list[Ticket]:
         async with self._sessions() as session:
             query = select(TicketRow).where(
                 TicketRow.status == status, TicketRow.status_changed_at < changed_before
             )
-            return list((await session.scalars(query)).all())
+            return tickets_of_rows((await session.scalars(query)).all())
 
-    async def events(self, ticket_id: int) -> list[TicketEvent]:
+    async def events(self, ticket_id: int) -> list[EventRecord]:
+        """The ticket's audit trail, oldest first."""
         async with self._sessions() as session:
             query = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
-            return list((await session.scalars(query)).all())
+            return [
+                EventRecord(e.actor, e.before, e.after, e.level, e.note, e.actor_name, aware(e.at))
+                for e in (await session.scalars(query)).all()
+            ]
 
     async def transcript(self, channel: str, chat_id: str, limit: int) -> list[tuple[str, str]]:
         """The conversation's last messages, oldest first: (direction, text); a button the citizen
@@ -172,23 +192,24 @@ class TicketStore:
             rows = (await session.execute(query)).all()
             return [(str(direction), str(text)) for direction, text in reversed(rows)]
 
-    async def apply(self, change: TicketChange) -> TicketRow | None:
+    async def apply(self, change: TicketChange) -> Ticket | None:
         """Apply a change if the ticket is still at its version; None if someone else changed it first."""
+        before = change.before
+        values = changed_values(before, change.after) if change.after is not None else {}
         async with self._sessions.begin() as session:
-            values = change.values | {"version": change.version + 1}
             result = await session.execute(
                 update(TicketRow)
-                .where(TicketRow.id == change.ticket_id, TicketRow.version == change.version)
-                .values(**values)
+                .where(TicketRow.id == before.id, TicketRow.version == before.version)
+                .values(**values, version=before.version + 1)
                 .returning(TicketRow.id)
             )
             if result.scalar_one_or_none() is None:
                 return None
-            row = await session.get(TicketRow, change.ticket_id, populate_existing=True)
+            row = await session.get(TicketRow, before.id, populate_existing=True)
             assert row is not None  # updated above in this transaction
             if change.event is not None:
                 await _write_event(session, row.id, change.event)
-            await _write_posts(session, row, change.posts)
+            await _write_posts(session, row.desk_chat_id, row.id, change.posts)
             await _to_citizen(session, row.channel, row.chat_id, change.to_citizen)
             if change.inbox:
                 await session.execute(
@@ -198,19 +219,19 @@ class TicketStore:
                         for u in change.inbox
                     ],
                 )
-            return row
+            return ticket_of(row)
 
     # Messages that are not ticket changes
 
-    async def post(self, ticket: TicketRow, posts: Sequence[PostRecord]) -> None:
+    async def post(self, ticket: Ticket, posts: Sequence[PostRecord]) -> None:
         async with self._sessions.begin() as session:
-            await _write_posts(session, ticket, posts)
+            await _write_posts(session, ticket.desk_chat_id, ticket.id, posts)
 
     async def send_to_citizen(self, channel: str, chat_id: str, messages: Sequence[CitizenMessage]) -> None:
         async with self._sessions.begin() as session:
             await _to_citizen(session, channel, chat_id, messages)
 
-    async def pending_posts(self, desk_chat_id: str, limit: int = 200) -> list[DeskPost]:
+    async def pending_posts(self, desk_chat_id: str, limit: int = 200) -> list[QueuedPost]:
         async with self._sessions() as session:
             query = (
                 select(DeskPost)
@@ -218,7 +239,7 @@ class TicketStore:
                 .order_by(DeskPost.id)
                 .limit(limit)
             )
-            return list((await session.scalars(query)).all())
+            return [_post(row) for row in (await session.scalars(query)).all()]
 
     async def desks_with_posts(self) -> list[str]:
         async with self._sessions() as session:
@@ -239,19 +260,26 @@ class TicketStore:
                 .values(thread_id=thread_id, card_message_id=card_message_id)
             )
 
-    async def note(self, ticket_id: int, values: dict[str, Any]) -> None:
-        """Bookkeeping fields (sla_alerted, queue_told) that do not change what operators act on."""
+    async def mark_sla_alerted(self, ticket_id: int) -> None:
+        """Bookkeeping that does not change what operators act on, so no version bump."""
+        await self._note(ticket_id, sla_alerted=True)
+
+    async def mark_queue_told(self, ticket_id: int, position: int) -> None:
+        """The queue position the citizen was last told; bookkeeping, so no version bump."""
+        await self._note(ticket_id, queue_told=position)
+
+    async def _note(self, ticket_id: int, **values: Any) -> None:
         async with self._sessions.begin() as session:
             await session.execute(update(TicketRow).where(TicketRow.id == ticket_id).values(**values))
 
-    async def queue_position(self, ticket: TicketRow) -> int:
+    async def queue_position(self, ticket: Ticket) -> int:
         """1 for the next ticket to be taken at its level: higher priority first, then older first."""
         async with self._sessions() as session:
             ahead = (
                 select(func.count())
                 .select_from(TicketRow)
                 .where(
-                    TicketRow.status == "new",
+                    TicketRow.status == Status.NEW,
                     TicketRow.level == ticket.level,
                     TicketRow.id != ticket.id,
                     (TicketRow.priority > ticket.priority)
@@ -275,18 +303,28 @@ def _of_chat(channel: str, chat_id: str) -> Select[TicketRow]:
 
 
 async def _write_event(session: AsyncSession, ticket_id: int, event: EventRecord) -> None:
-    values = {k: getattr(event, k) for k in EventRecord.__dataclass_fields__}
+    values = {k: getattr(event, k) for k in EventRecord.__dataclass_fields__ if k != "at"}
     await session.execute(insert(TicketEvent).values(ticket_id=ticket_id, at=utcnow(), **values))
 
 
-async def _write_posts(session: AsyncSession, ticket: TicketRow, posts: Sequence[PostRecord]) -> None:
-    if posts and ticket.desk_chat_id:
+async def _write_posts(
+    session: AsyncSession, desk_chat_id: str | None, ticket_id: int, posts: Sequence[PostRecord]
+) -> None:
+    if posts and desk_chat_id:
         rows = [
-            {"desk_chat_id": ticket.desk_chat_id, "ticket_id": ticket.id, "kind": p.kind, "text": p.text}
+            {"desk_chat_id": desk_chat_id, "ticket_id": ticket_id, "kind": p.kind, "text": p.text}
             | {"file_ref": p.file_ref}
             for p in posts
         ]
         await session.execute(insert(DeskPost), rows)
+
+
+def _job(row: HandoffJob) -> QueuedJob:
+    return QueuedJob(row.id, row.key, row.channel, row.chat_id, row.user_id, row.kind, dict(row.payload))
+
+
+def _post(row: DeskPost) -> QueuedPost:
+    return QueuedPost(row.id, row.desk_chat_id, row.ticket_id, row.kind, row.text, row.file_ref)
 
 
 def _release(slot: int) -> Update:

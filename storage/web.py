@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialog.tickets import ACTIVE, Ticket
 from storage.errors import StorageError
 from storage.models import (
     Conversation,
@@ -24,8 +25,8 @@ from storage.models import (
     TicketRow,
     WebFile,
 )
+from storage.ticket_rows import tickets_of_rows
 
-OPEN_STATUSES = ("new", "in_progress", "needs_info")
 LOCAL_FILE = "web:"  # a ref to a file kept here, as other channels and the desk see it
 
 
@@ -124,7 +125,7 @@ class WebStore:
             )
         return items
 
-    async def ticket_history(self, ticket: TicketRow, limit: int = 100) -> list[HistoryItem]:
+    async def ticket_history(self, ticket: Ticket, limit: int = 100) -> list[HistoryItem]:
         """The ticket's conversation, with the citizen's other chats whose repeated request joined
         it, in the order things were said; those chats' messages carry their channel."""
         items = await self.history(ticket.channel, ticket.chat_id, limit)
@@ -152,7 +153,7 @@ class WebStore:
             select(func.max(Message.id)).scalar_subquery(),
             select(func.max(TicketEvent.id)).scalar_subquery(),
             select(func.max(TicketNote.id)).scalar_subquery(),
-            select(func.sum(TicketRow.version)).where(TicketRow.status.in_(OPEN_STATUSES)).scalar_subquery(),
+            select(func.sum(TicketRow.version)).where(TicketRow.status.in_(sorted(ACTIVE))).scalar_subquery(),
         )
         async with self._sessions() as session:  # one round trip, twice a second while pages watch
             values = (await session.execute(marker)).one()
@@ -162,7 +163,7 @@ class WebStore:
 
     async def tickets(
         self, statuses: Sequence[str], level: int | None = None, category: str | None = None
-    ) -> list[TicketRow]:
+    ) -> list[Ticket]:
         async with self._sessions() as session:
             query = select(TicketRow).where(TicketRow.status.in_(list(statuses)))
             if level is not None:
@@ -170,7 +171,7 @@ class WebStore:
             if category is not None:  # the tickets of one expertise
                 query = query.where(TicketRow.category == category)
             query = query.order_by(TicketRow.priority.desc(), TicketRow.id).limit(500)
-            return list((await session.scalars(query)).all())
+            return tickets_of_rows((await session.scalars(query)).all())
 
     async def counts(self) -> dict[str, int]:
         async with self._sessions() as session:

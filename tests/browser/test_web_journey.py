@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from handoff.tickets import Status
+from dialog.tickets import Status
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,

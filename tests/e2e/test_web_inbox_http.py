@@ -15,11 +15,11 @@ import pytest
 from yarl import URL
 
 from dialog.engine import ConversationEngine
+from dialog.tickets import Ticket
 from handoff import texts
 from handoff.accounts import UNNAMED, Role, hash_password
 from handoff.web_guard import CSRF_FAILED
 from handoff.web_inbox import LOGIN_FAILED, LOGIN_THROTTLED, NOT_ALLOWED, NOTE_SAVED, SENT
-from storage.models import TicketRow
 from tests.e2e.web_helpers import (
     Operator,
     Site,
@@ -64,7 +64,7 @@ def card_text_of(card: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", card))
 
 
-async def ticket_of(site: Site, number: str) -> TicketRow:
+async def ticket_of(site: Site, number: str) -> Ticket:
     ticket = await site.runtime.handoff.store.by_number(number)
     assert ticket is not None
     return ticket

@@ -27,7 +27,7 @@ from adapters.web.server import (
 from bots.settings import Settings
 from bots.wiring import Runtime
 from dialog.engine import ConversationEngine
-from storage.models import TicketRow
+from dialog.tickets import Ticket
 from storage.web import HistoryItem
 from tests.e2e.conftest import free_port, running
 
@@ -303,7 +303,7 @@ class Operator:
         async with self.http.get(f"{self.url}{path}", allow_redirects=False) as response:
             return response.status, await response.text()
 
-    async def act(self, ticket: TicketRow, action: str, **fields: str) -> str:
+    async def act(self, ticket: Ticket, action: str, **fields: str) -> str:
         """Post a ticket form as the page would (with this session's CSRF token unless given);
         the flash the page shows after the redirect."""
         form = {"csrf": self.csrf} | fields

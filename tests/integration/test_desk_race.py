@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialog.tickets import Ticket
 from handoff import texts
 from handoff.actions import OperatorActions
 from handoff.canned import CannedReplies
@@ -19,7 +20,7 @@ from handoff.config import HandoffConfig
 from handoff.ports import DeskMessage, DeskPress
 from handoff.tracking import Tracker
 from storage.db import make_engine, make_sessions
-from storage.models import OutboxMessage, TicketRow
+from storage.models import OutboxMessage
 from storage.records import TicketChange
 from storage.tickets import TicketStore
 from tests.fakes.desk import MemoryDesk, as_desk
@@ -34,7 +35,7 @@ class CountingStore(TicketStore):
 
     stale = 0
 
-    async def apply(self, change: TicketChange) -> TicketRow | None:
+    async def apply(self, change: TicketChange) -> Ticket | None:
         applied = await super().apply(change)
         if applied is None:
             self.stale += 1
@@ -66,11 +67,11 @@ async def setup(database_url: str) -> AsyncIterator[Setup]:
     await engine.dispose()
 
 
-def press(ticket: TicketRow, user: str, callback: str, action: str = "take") -> DeskPress:
+def press(ticket: Ticket, user: str, callback: str, action: str = "take") -> DeskPress:
     return DeskPress(DESK, ticket.thread_id, user, NAMES[user], callback, action, ticket.id)
 
 
-def message(ticket: TicketRow, user: str, text: str) -> DeskMessage:
+def message(ticket: Ticket, user: str, text: str) -> DeskMessage:
     return DeskMessage(DESK, ticket.thread_id, user, NAMES[user], text)
 
 
@@ -80,7 +81,7 @@ async def outbox(sessions: async_sessionmaker[AsyncSession], chat_id: str) -> li
         return [str(text) for text in (await session.scalars(query)).all()]
 
 
-def snapshot(ticket: TicketRow | None) -> tuple[Any, ...]:
+def snapshot(ticket: Ticket | None) -> tuple[Any, ...]:
     assert ticket is not None
     return (ticket.status, ticket.assignee, ticket.assignee_name, ticket.version, ticket.taken_at)
 

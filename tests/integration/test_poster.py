@@ -6,15 +6,16 @@ import asyncio
 import contextlib
 import itertools
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from adapters.errors import PermanentFailure, RetryLater, TemporaryFailure
+from dialog.tickets import Ticket
 from handoff.config import HandoffConfig
 from handoff.group_budget import GroupBudget, GroupSlots
 from handoff.poster import POST_ATTEMPTS, POST_LIMIT, TICKETS_AT_ONCE, CardRenderer, GroupPoster
-from storage.models import TicketRow
 from storage.records import PostRecord, TicketChange
 from storage.state import MemoryStore
 from storage.tickets import TicketStore
@@ -37,18 +38,18 @@ def make_poster(store: TicketStore, desk: MemoryDesk, **config: Any) -> GroupPos
     return GroupPoster(store, as_desk(desk), settings, renderer, GroupSlots(budget, MemoryStore().take_slot))
 
 
-async def fresh(store: TicketStore, ticket: TicketRow) -> TicketRow:
+async def fresh(store: TicketStore, ticket: Ticket) -> Ticket:
     found = await store.ticket(ticket.id)
     assert found is not None
     return found
 
 
-async def change(store: TicketStore, ticket: TicketRow, posts: list[PostRecord], **values: Any) -> None:
+async def change(store: TicketStore, ticket: Ticket, posts: list[PostRecord], **values: Any) -> None:
     current = await fresh(store, ticket)
-    assert await store.apply(TicketChange(current.id, current.version, values, None, posts)) is not None
+    assert await store.apply(TicketChange(current, replace(current, **values), None, posts)) is not None
 
 
-async def say(store: TicketStore, ticket: TicketRow, *lines: str) -> None:
+async def say(store: TicketStore, ticket: Ticket, *lines: str) -> None:
     """Posts for the topic, each written on its own, as citizens' messages arrive."""
     for line in lines:
         await store.post(ticket, [PostRecord("text", line)])
@@ -306,7 +307,7 @@ async def test_a_refusal_for_one_ticket_does_not_post_the_others_twice(
     assert set(desk.topics) == threads  # one topic per ticket, none left without its ticket
 
 
-async def a_ticket_saying(store: TicketStore, desk: MemoryDesk, text: str) -> tuple[GroupPoster, TicketRow]:
+async def a_ticket_saying(store: TicketStore, desk: MemoryDesk, text: str) -> tuple[GroupPoster, Ticket]:
     """A ticket whose topic and card are posted, and a citizen's text waiting for it."""
     poster = make_poster(store, desk)
     ticket = await open_ticket(store, "tg:1:1")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from dialog.tickets import Status, Ticket
 from handoff.config import HandoffConfig
 from handoff.group_budget import WINDOW_SECONDS, GroupBudget, GroupSlots
 from handoff.post_plan import PRESSED
 from handoff.poster import CardRenderer, GroupPoster
-from storage.models import TicketRow
 from storage.records import PostRecord, TicketChange
 from storage.state import MemoryStore
 from storage.tickets import TicketStore
@@ -69,20 +70,20 @@ class Group:
         )
 
 
-async def fresh(store: TicketStore, ticket: TicketRow) -> TicketRow:
+async def fresh(store: TicketStore, ticket: Ticket) -> Ticket:
     found = await store.ticket(ticket.id)
     assert found is not None
     return found
 
 
-async def take(store: TicketStore, ticket: TicketRow, name: str = "Анна") -> None:
+async def take(store: TicketStore, ticket: Ticket, name: str = "Анна") -> None:
     """What pressing «Взять» writes: the ticket in progress and its card to refresh."""
     row = await fresh(store, ticket)
-    values = {"status": "in_progress", "assignee": "7", "assignee_name": name}
-    assert await store.apply(TicketChange(row.id, row.version, values, None, [PostRecord("card", PRESSED)]))
+    taken = replace(row, status=Status.IN_PROGRESS, assignee="7", assignee_name=name)
+    assert await store.apply(TicketChange(row, taken, None, [PostRecord("card", PRESSED)]))
 
 
-async def busy_group(store: TicketStore, tickets: int) -> tuple[Group, list[TicketRow]]:
+async def busy_group(store: TicketStore, tickets: int) -> tuple[Group, list[Ticket]]:
     """Tickets with their topics posted, the window then full of the posts that made them."""
     group = Group(store)
     rows = [await open_ticket(store, f"tg:{i}:1") for i in range(tickets)]
@@ -204,7 +205,7 @@ async def test_a_card_the_citizen_changed_waits_its_turn_behind_a_press(store: T
     group, (pressed, answered) = await busy_group(store, 2)
     await take(store, pressed)
     row = await fresh(store, answered)
-    rated = TicketChange(row.id, row.version, {"rating": 5}, None, [PostRecord("card")])  # no press
+    rated = TicketChange(row, replace(row, rating=5), None, [PostRecord("card")])  # no press
     assert await store.apply(rated)
 
     await group.run_for(3)

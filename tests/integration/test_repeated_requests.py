@@ -5,6 +5,7 @@ proved by an exactly matching СНИЛС or phone."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialog.knowledge import load_knowledge
+from dialog.tickets import Status, Ticket
 from handoff.config import HandoffConfig
 from handoff.hours import load_calendar, schedules
 from handoff.service import HandoffService
 from handoff.tracking import Tracker
-from storage.models import DeskPost, HandoffJob, InboxUpdate, OutboxMessage, TicketRow
+from storage.models import DeskPost, HandoffJob, InboxUpdate, OutboxMessage
 from storage.records import TicketChange
 from storage.tickets import TicketStore
 
@@ -66,13 +68,13 @@ async def told(sessions: async_sessionmaker[AsyncSession], chat: str) -> list[st
         return list((await session.scalars(query)).all())
 
 
-async def posted(sessions: async_sessionmaker[AsyncSession], ticket: TicketRow) -> list[str]:
+async def posted(sessions: async_sessionmaker[AsyncSession], ticket: Ticket) -> list[str]:
     async with sessions() as session:
         query = select(DeskPost.text).where(DeskPost.ticket_id == ticket.id).order_by(DeskPost.id)
         return list((await session.scalars(query)).all())
 
 
-async def only_ticket(store: TicketStore, channel: str, chat: str) -> TicketRow:
+async def only_ticket(store: TicketStore, channel: str, chat: str) -> Ticket:
     (ticket,) = await store.tickets_of(channel, chat)
     return ticket
 
@@ -173,7 +175,7 @@ async def test_a_linked_chat_goes_back_to_the_bot_once_the_ticket_is_closed(
 ) -> None:
     await service.handle(job("open", "web", "w1", request()))  # a ticket of its own, long closed
     (old,) = await store.tickets_of("web", "w1")
-    await service.tracker.change(old.id, lambda row: TicketChange(row.id, row.version, {"status": "closed"}))
+    await service.tracker.change(old.id, lambda row: TicketChange(row, replace(row, status=Status.CLOSED)))
     await service.handle(job("open", "telegram", "701", request(phone=PHONE)))
     ticket = await only_ticket(store, "telegram", "701")
     await service.handle(job("open", "web", "w1", callback(PHONE)))  # asks for a call this time
@@ -183,8 +185,8 @@ async def test_a_linked_chat_goes_back_to_the_bot_once_the_ticket_is_closed(
         "придёт туда же — в Telegram" in notice and "Просьбу перезвонить на номер +7 912 345-67-89" in notice
     )
 
-    def close(row: TicketRow) -> TicketChange:
-        return TicketChange(row.id, row.version, {"status": "closed"})
+    def close(row: Ticket) -> TicketChange:
+        return TicketChange(row, replace(row, status=Status.CLOSED))
 
     await service.tracker.change(ticket.id, close)
     await service.handle(job("relay", "web", "w1", {"text": "ну что там?", "files": []}))
@@ -203,8 +205,8 @@ async def test_a_callback_request_reopens_a_ticket_solved_days_ago_as_a_callback
     ticket = await only_ticket(store, "telegram", "701")
 
     def solve(status: str) -> Any:
-        def change(row: TicketRow) -> TicketChange:
-            return TicketChange(row.id, row.version, {"status": status, "resolved_at": IN_HOURS})
+        def change(row: Ticket) -> TicketChange:
+            return TicketChange(row, replace(row, status=Status(status), resolved_at=IN_HOURS))
 
         return change
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import FrozenInstanceError, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialog.tickets import Status, Ticket
 from storage.models import Conversation, DeskPost, InboxUpdate, Message, OutboxMessage, TicketEvent, TicketRow
 from storage.records import CitizenMessage, EventRecord, NewTicket, NewUpdate, PostRecord, TicketChange
 from storage.tickets import TicketStore
@@ -47,7 +49,7 @@ def opened_event(level: int = 2) -> EventRecord:
 
 async def open_one(
     store: TicketStore, key: str, numbering: Callable[[int], str] = numbered, **fields: Any
-) -> TicketRow:
+) -> Ticket:
     ticket, created = await store.open_ticket(
         new_ticket(key, **fields), numbering, opened_event(), [PostRecord("card")]
     )
@@ -108,15 +110,12 @@ async def test_a_change_at_a_stale_version_changes_nothing(
     store: TicketStore, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     ticket = await open_one(store, "tg:1:1")
-    taken = await store.apply(
-        TicketChange(ticket.id, ticket.version, {"status": "in_progress", "assignee": "1"})
-    )
+    taken = await store.apply(TicketChange(ticket, replace(ticket, status=Status.IN_PROGRESS, assignee="1")))
     assert taken is not None and taken.version == ticket.version + 1
 
     late = TicketChange(
-        ticket.id,
-        ticket.version,  # what the second operator saw before the first one took it
-        {"status": "in_progress", "assignee": "2"},
+        ticket,  # what the second operator saw before the first one took it
+        replace(ticket, status=Status.IN_PROGRESS, assignee="2"),
         EventRecord("2", "new", "in_progress", 2, "взято", "Борис"),
         [PostRecord("card"), PostRecord("text", "взято")],
         [CitizenMessage("Вашим обращением занимается оператор Борис.")],
@@ -133,6 +132,38 @@ async def test_a_change_at_a_stale_version_changes_nothing(
     assert await count(sessions, InboxUpdate) == 0
 
 
+async def test_a_change_writes_only_what_the_action_changed(store: TicketStore) -> None:
+    """The watch's bookkeeping (no version bump) written between an operator's read and their
+    press is kept: the press writes the fields it changed, not the whole ticket it read."""
+    ticket = await open_one(store, "tg:1:1")
+    read_by_operator = await store.ticket(ticket.id)
+    assert read_by_operator is not None
+    await store.mark_sla_alerted(ticket.id)
+    await store.mark_queue_told(ticket.id, 4)
+
+    taken = await store.apply(
+        TicketChange(read_by_operator, replace(read_by_operator, status=Status.IN_PROGRESS, assignee="1"))
+    )
+
+    assert taken is not None
+    assert (taken.status, taken.assignee, taken.sla_alerted, taken.queue_told) == (
+        Status.IN_PROGRESS,
+        "1",
+        True,
+        4,
+    )
+
+
+async def test_a_ticket_reads_back_typed_with_its_times_in_utc(store: TicketStore) -> None:
+    ticket = await open_one(store, "tg:1:1", opened_at=START)
+    found = await store.ticket(ticket.id)
+
+    assert found == ticket and isinstance(found.status, Status) and found.status.label == "новое"
+    assert found.opened_at == START and found.opened_at.utcoffset() == timedelta(0)
+    with pytest.raises(FrozenInstanceError):  # changed only through a change the store checks
+        found.status = Status.CLOSED  # type: ignore[misc]
+
+
 async def test_queue_position_puts_higher_priority_first_then_older(store: TicketStore) -> None:
     first = await open_one(store, "tg:1:1", opened_at=START)
     second = await open_one(store, "tg:1:2", opened_at=START + timedelta(minutes=1))
@@ -142,7 +173,7 @@ async def test_queue_position_puts_higher_priority_first_then_older(store: Ticke
     assert [await store.queue_position(t) for t in (urgent, first, second)] == [1, 2, 3]
     assert [t.id for t in await store.waiting(level=2)] == [urgent.id, first.id, second.id]
 
-    taken = await store.apply(TicketChange(urgent.id, urgent.version, {"status": "in_progress"}))
+    taken = await store.apply(TicketChange(urgent, replace(urgent, status=Status.IN_PROGRESS)))
     assert taken is not None
     assert [await store.queue_position(t) for t in (first, second)] == [1, 2]
 
@@ -155,9 +186,8 @@ async def test_a_change_writes_event_posts_citizen_messages_and_updates_together
         session.add(Conversation(channel="telegram", chat_id=ticket.chat_id))
     media = {"kind": "document", "ref": "file-1"}
     change = TicketChange(
-        ticket.id,
-        ticket.version,
-        {"status": "in_progress", "assignee": "1", "assignee_name": "Анна"},
+        ticket,
+        replace(ticket, status=Status.IN_PROGRESS, assignee="1", assignee_name="Анна"),
         EventRecord("1", "new", "in_progress", 2, "взято", "Анна"),
         [PostRecord("card"), PostRecord("text", "ℹ️ взято"), PostRecord("document", "справка.pdf", "file-9")],
         [
@@ -202,9 +232,8 @@ async def test_a_ticket_without_a_group_gets_no_posts_but_the_citizen_is_told(
 ) -> None:
     ticket = await open_one(store, "tg:1:1", desk_chat_id=None)
     change = TicketChange(
-        ticket.id,
-        ticket.version,
-        {"status": "in_progress"},
+        ticket,
+        replace(ticket, status=Status.IN_PROGRESS),
         EventRecord("1", "new", "in_progress", 2),
         [PostRecord("card"), PostRecord("text", "взято")],
         [CitizenMessage("Вашим обращением занимается оператор.")],
@@ -224,9 +253,8 @@ async def test_a_change_that_fails_halfway_leaves_no_trace(
     update = NewUpdate(f"event:{ticket.id}:resolved:0", "telegram", f"telegram:{ticket.chat_id}", {})
     await store.inject([update])
     change = TicketChange(
-        ticket.id,
-        ticket.version,
-        {"status": "resolved"},
+        ticket,
+        replace(ticket, status=Status.RESOLVED),
         EventRecord("1", "new", "resolved", 2),
         [PostRecord("text", "решено")],
         [CitizenMessage("Обращение решено.")],
@@ -270,7 +298,7 @@ async def test_an_illegal_move_is_refused_and_nothing_is_stored(
     event = EventRecord("op", "new", "resolved", 2)
     with pytest.raises(IllegalTransition):
         await tracker.change(
-            ticket.id, lambda row: TicketChange(row.id, row.version, {"status": "resolved"}, event)
+            ticket.id, lambda row: TicketChange(row, replace(row, status=Status.RESOLVED), event)
         )
     unchanged = await store.ticket(ticket.id)
     assert unchanged is not None and unchanged.status == "new" and unchanged.version == ticket.version

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from dialog.ticket_talk import ticket_number
-from storage.models import TicketRow
+from dialog.tickets import Status, Ticket
 from storage.records import EventRecord, NewTicket, PostRecord
 from storage.tickets import TicketStore
 
@@ -13,7 +13,7 @@ DESK = "-1001500"
 RULE = "refusal_without_reason"
 
 
-async def open_ticket(store: TicketStore, key: str, thread: int | None = None) -> TicketRow:
+async def open_ticket(store: TicketStore, key: str, thread: int | None = None) -> Ticket:
     """A new level-2 ticket with its card waiting to be posted; in topic `thread` if one is given."""
     new = NewTicket(
         source_key=key,
@@ -23,7 +23,7 @@ async def open_ticket(store: TicketStore, key: str, thread: int | None = None) -
         rule=RULE,
         level=2,
         priority=0,
-        status="new",
+        status=Status.NEW,
         identification={},
         description="",
         desk_chat_id=DESK,

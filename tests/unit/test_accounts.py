@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from dialog.tickets import Level
 from handoff import accounts
 from handoff.accounts import Role, SessionSigner, check_password, hash_password, may_act, sees_identification
-from handoff.tickets import Level
 
 SECRET = b"unit-test-secret-unit-test-secret"
 

@@ -8,12 +8,12 @@ from dialog.knowledge import load_knowledge
 from handoff.canned import load_canned
 from handoff.config import HandoffConfig
 from handoff.errors import HandoffError
-from storage.models import TicketRow
+from tests.builders import a_ticket
 
 
 def test_shipped_replies_fill_every_placeholder() -> None:
     canned = load_canned(load_knowledge().facts)
-    ticket = TicketRow(number="10427-3", assignee_name="Анна")
+    ticket = a_ticket(number="10427-3", assignee_name="Анна")
     for reply in canned.replies.values():
         text = canned.render(reply, ticket)
         assert "{" not in text, reply.id

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dialog.tickets import Level
 from handoff.stats import level_label
-from handoff.tickets import Level
 
 
 def test_each_level_has_its_number_and_its_name() -> None:

@@ -7,7 +7,7 @@ import pytest
 from dialog.classifier import Classifier
 from dialog.presses import event_sentence, is_event, press_label
 from handoff.cards import card_text
-from storage.models import TicketRow
+from tests.builders import a_ticket
 
 
 @pytest.mark.parametrize(
@@ -43,9 +43,7 @@ def test_a_ticket_event_is_a_sentence_not_a_press() -> None:
 
 
 def test_the_card_says_which_button_the_citizen_pressed() -> None:
-    ticket = TicketRow(
-        number="A-1", level=2, status="new", channel="telegram", chat_id="1", identification={}
-    )
+    ticket = a_ticket(number="A-1")
     text = card_text(
         ticket, "отказ без объяснения причин", [("in", "позовите оператора"), ("press", "Пропустить")], False
     )

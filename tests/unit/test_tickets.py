@@ -2,15 +2,16 @@ import itertools
 
 import pytest
 
+from dialog.tickets import Status
 from handoff.errors import IllegalTransition
-from handoff.tickets import Status, check_transition, parse_ticket_number, ticket_number
+from handoff.tickets import check_transition, parse_ticket_number, ticket_number
 
 LIFE = ["new", "in_progress", "needs_info", "in_progress", "resolved", "in_progress", "new", "in_progress"]
 
 
 def test_the_usual_life_of_a_ticket_is_allowed() -> None:
     for before, after in itertools.pairwise(LIFE):
-        check_transition(before, after)
+        check_transition(Status(before), Status(after))
 
 
 @pytest.mark.parametrize(
@@ -19,7 +20,7 @@ def test_the_usual_life_of_a_ticket_is_allowed() -> None:
 )
 def test_illegal_transitions_are_refused(before: str, after: str) -> None:
     with pytest.raises(IllegalTransition):
-        check_transition(before, after)
+        check_transition(Status(before), Status(after))
 
 
 def test_labels_are_the_documents_words() -> None:
