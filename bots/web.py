@@ -27,6 +27,7 @@ from bots.settings import Settings
 from dialog.ticket_talk import AttachmentPolicy
 from handoff.accounts import UNNAMED, Role, SessionSigner, hash_password
 from handoff.web_inbox import WebInbox
+from handoff.web_settings import InboxSettings
 from handoff.web_stats import stats_page
 from storage.db import make_sessions
 from storage.queues import queue_snapshot
@@ -103,21 +104,24 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
         secret = settings.web_secret.get_secret_value().encode() if settings.web_secret else None
         if secret is None:
             logger.warning("OKNO_WEB_SECRET is not set: operators sign in again after every restart")
+        options = InboxSettings(
+            attachments=policy,
+            situations=handoff.situations,
+            categories=handoff.categories,
+            mask_identification=handoff.config.mask_identification,
+            secure_cookies=settings.web_secure_cookies,
+        )
         parts.inbox = WebInbox(
             handoff.store,
             store,
             handoff.operators,
-            handoff.config,
             handoff.canned,
-            handoff.situations,
             SessionSigner(secret or secrets.token_bytes(32)),
             runtime.states,
             lambda: stats_page(runtime.database),
-            policy,
-            settings.web_secure_cookies,
+            options,
             address_of,
             functools.partial(citizen_file, runtime, store),
-            handoff.categories,
         )
     return parts
 

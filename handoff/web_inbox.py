@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from dialog.ticket_talk import AttachmentPolicy, image_type
+from dialog.ticket_talk import image_type
 from handoff import web_pages
 from handoff.accounts import (
     NAME_LIMIT,
@@ -29,11 +29,11 @@ from handoff.accounts import (
 )
 from handoff.actions import Actor, OperatorActions
 from handoff.canned import CannedReplies
-from handoff.config import HandoffConfig
 from handoff.errors import IllegalTransition
 from handoff.texts import CLOSED_FOR_CITIZEN
 from handoff.web_files import CitizenFiles, FetchFile
 from handoff.web_guard import COOKIE, FLASH, FORM, SESSION, InboxGuard, back
+from handoff.web_settings import InboxSettings
 from storage.models import TicketRow
 from storage.state import StateStore
 from storage.tickets import TicketStore
@@ -101,34 +101,26 @@ class WebInbox:
         tickets: TicketStore,
         store: WebStore,
         desk: OperatorActions,
-        config: HandoffConfig,
         canned: CannedReplies,
-        situations: dict[str, str],
         signer: SessionSigner,
         states: StateStore,
         report: Report,
-        attachments: AttachmentPolicy,
-        secure_cookies: bool = False,
+        settings: InboxSettings,
         address_of: Callable[[web.Request], str] | None = None,
         fetch_file: FetchFile | None = None,
-        categories: dict[str, str] | None = None,  # the knowledge base's: id → title, for the filter
     ) -> None:
         self.tickets = tickets
         self.store = store
         self.desk = desk
-        self.config = config
         self.canned = canned
-        self.situations = situations
         self.signer = signer
         self.states = states  # sign-in throttling and signed-out sessions, shared by every process
         self.report = report
-        self.attachments = attachments  # an operator's photo keeps to the same limits as a citizen's
-        self.secure_cookies = secure_cookies
+        self.settings = settings
         self.address_of = address_of or (lambda request: request.remote or "unknown")
         self.files = CitizenFiles(tickets, store, fetch_file)  # recordings for the page's players
-        self.categories = categories or {}
         self.feed = InboxFeed(store)
-        self.guard = InboxGuard(store, signer, states, attachments.max_bytes)
+        self.guard = InboxGuard(store, signer, states, settings.attachments.max_bytes)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/", self.root)
@@ -178,9 +170,8 @@ class WebInbox:
     def _signed_in_as(self, login: str, name: str, role: Role) -> web.HTTPSeeOther:
         _, cookie = self.signer.issue(login, name, role)
         response = web.HTTPSeeOther("/inbox")
-        response.set_cookie(
-            COOKIE, cookie, httponly=True, samesite="Strict", secure=self.secure_cookies, path="/"
-        )
+        secure = self.settings.secure_cookies
+        response.set_cookie(COOKIE, cookie, httponly=True, samesite="Strict", secure=secure, path="/")
         return response
 
     async def name_page(self, request: web.Request) -> web.StreamResponse:
@@ -217,21 +208,22 @@ class WebInbox:
             tab, statuses = "open", web_pages.QUEUE_TABS[0][2]
         level_text = request.query.get("level", "")
         level = int(level_text) if level_text in ("2", "3") else None
-        category = request.query.get("category", "")
-        shown = web_pages.Shown(tab, level, category if category in self.categories else None)
+        category, categories = request.query.get("category", ""), self.settings.categories
+        shown = web_pages.Shown(tab, level, category if category in categories else None)
         tickets = await self.store.tickets(statuses, level, shown.category)
         counts = await self.store.counts()
-        body = web_pages.queue(shown, tickets, counts, datetime.now(UTC), self.situations, self.categories)
+        now, situations = datetime.now(UTC), self.settings.situations
+        body = web_pages.queue(shown, tickets, counts, now, situations, categories)
         return self._page(request, session, "Очередь", body)
 
     async def ticket(self, request: web.Request) -> web.StreamResponse:
         session = request[SESSION]
         ticket = await self._ticket(request)
         allowed = may_act(session.role, ticket.level)
-        masked = self.config.mask_identification and not sees_identification(session.role)
+        masked = self.settings.mask_identification and not sees_identification(session.role)
         live = web_pages.ticket_view(
             ticket,
-            self.situations.get(ticket.rule, ticket.rule),
+            self.settings.situations.get(ticket.rule, ticket.rule),
             await self.store.ticket_history(ticket, 200),
             await self.tickets.events(ticket.id),
             await self.store.notes(ticket.id),
@@ -287,9 +279,9 @@ class WebInbox:
         files: tuple[dict[str, str], ...] = ()
         upload = form.get("file")
         if isinstance(upload, bytes) and upload:
-            mime = image_type(upload)
-            if mime is None or len(upload) > self.attachments.max_bytes:
-                return BAD_FILE.format(limit=self.attachments.limit)
+            mime, policy = image_type(upload), self.settings.attachments
+            if mime is None or len(upload) > policy.max_bytes:
+                return BAD_FILE.format(limit=policy.limit)
             ref = await self.store.save_file(ticket.chat_id, str(form.get("file_name", "")), mime, upload)
             files = ({"kind": "photo", "ref": ref, "source": "web"},)
         if not text and not files:
