@@ -26,6 +26,7 @@ from bots.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bots.settings import Settings
 from dialog.ticket_talk import AttachmentPolicy
 from handoff.accounts import UNNAMED, Role, SessionSigner, hash_password
+from handoff.web_guard import InboxGuard
 from handoff.web_inbox import WebInbox
 from handoff.web_settings import InboxSettings
 from handoff.web_stats import stats_page
@@ -111,16 +112,15 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             mask_identification=handoff.config.mask_identification,
             secure_cookies=settings.web_secure_cookies,
         )
+        signer = SessionSigner(secret or secrets.token_bytes(32))
         parts.inbox = WebInbox(
+            InboxGuard(store, signer, runtime.states, options, address_of),
             handoff.store,
             store,
             handoff.operators,
             handoff.canned,
-            SessionSigner(secret or secrets.token_bytes(32)),
-            runtime.states,
             lambda: stats_page(runtime.database),
             options,
-            address_of,
             functools.partial(citizen_file, runtime, store),
         )
     return parts
