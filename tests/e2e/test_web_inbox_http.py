@@ -18,7 +18,7 @@ from dialog.engine import ConversationEngine
 from handoff import texts
 from handoff.accounts import UNNAMED, Role, hash_password
 from handoff.web_guard import CSRF_FAILED, LOGIN_FAILED, LOGIN_THROTTLED
-from handoff.web_inbox import NOT_ALLOWED, NOTE_SAVED, SENT
+from handoff.web_tickets import NOT_ALLOWED, NOTE_SAVED, SENT
 from storage.models import TicketRow
 from tests.e2e.web_helpers import (
     Operator,
