@@ -26,8 +26,13 @@ from bots.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bots.settings import Settings
 from dialog.ticket_talk import AttachmentPolicy
 from handoff.accounts import UNNAMED, Role, SessionSigner, hash_password
+from handoff.web_feed import InboxFeed
+from handoff.web_files import CitizenFiles
+from handoff.web_guard import InboxGuard
 from handoff.web_inbox import WebInbox
-from handoff.web_stats import stats_page
+from handoff.web_settings import InboxSettings
+from handoff.web_stats import StatsPages, stats_page
+from handoff.web_tickets import TicketPages
 from storage.db import make_sessions
 from storage.queues import queue_snapshot
 from storage.records import NewUpdate
@@ -69,7 +74,7 @@ def client_address(trusted: frozenset[str]) -> Callable[[web.Request], str]:
 
 
 def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> WebParts:
-    settings, handoff = runtime.settings, runtime.handoff
+    settings = runtime.settings
     parts = WebParts()
     address_of = client_address(frozenset(settings.web_trusted_proxies))
     policy = AttachmentPolicy.from_facts(runtime.engine.knowledge.facts)
@@ -99,27 +104,35 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             address_of,
             other_ways(runtime),
         )
-    if settings.web_inbox and handoff.operators is not None and handoff.canned is not None:
-        secret = settings.web_secret.get_secret_value().encode() if settings.web_secret else None
-        if secret is None:
-            logger.warning("OKNO_WEB_SECRET is not set: operators sign in again after every restart")
-        parts.inbox = WebInbox(
-            handoff.store,
-            store,
-            handoff.operators,
-            handoff.config,
-            handoff.canned,
-            handoff.situations,
-            SessionSigner(secret or secrets.token_bytes(32)),
-            runtime.states,
-            lambda: stats_page(runtime.database),
-            policy,
-            settings.web_secure_cookies,
-            address_of,
-            functools.partial(citizen_file, runtime, store),
-            handoff.categories,
-        )
+    parts.inbox = build_inbox(runtime, store, policy, address_of)
     return parts
+
+
+def build_inbox(
+    runtime: Runtime, store: WebStore, policy: AttachmentPolicy, address_of: Callable[[web.Request], str]
+) -> WebInbox | None:
+    """The operators' inbox from its parts, if it is on and there are tickets to work."""
+    settings, handoff = runtime.settings, runtime.handoff
+    if not settings.web_inbox or handoff.operators is None or handoff.canned is None:
+        return None
+    secret = settings.web_secret.get_secret_value().encode() if settings.web_secret else None
+    if secret is None:
+        logger.warning("OKNO_WEB_SECRET is not set: operators sign in again after every restart")
+    options = InboxSettings(
+        attachments=policy,
+        situations=handoff.situations,
+        categories=handoff.categories,
+        mask_identification=handoff.config.mask_identification,
+        secure_cookies=settings.web_secure_cookies,
+    )
+    signer = SessionSigner(secret or secrets.token_bytes(32))
+    return WebInbox(
+        InboxGuard(store, signer, runtime.states, options, address_of),
+        TicketPages(handoff.store, store, handoff.operators, handoff.canned, options),
+        CitizenFiles(handoff.store, store, functools.partial(citizen_file, runtime, store)),
+        InboxFeed(store),
+        StatsPages(lambda: stats_page(runtime.database)),
+    )
 
 
 async def citizen_file(runtime: Runtime, store: WebStore, channel: str, ref: str) -> bytes | None:

@@ -1,45 +1,69 @@
-"""Who may open the web inbox's pages: the sign-in and role middleware of its sub-application.
+"""Who may use the web inbox: the sign-in, name and sign-out pages, and the middleware that lets
+only a live session of an enabled, named account through to the rest.
 
 Every route of the inbox is guarded by name: a few are open to anyone (sign-in, static files),
 a few only to supervisors; the rest need a live session of an enabled account with a name. The
-guard reads the posted form once, checks its CSRF token and hands the session and the form to
-the page through typed request keys.
+guard reads the posted form once, checks its CSRF token and hands the session, the form and the
+token for the page's own forms to the page through typed request keys.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Handler
 
-from handoff.accounts import SESSION_SECONDS, Role, Session, SessionSigner, needs_name
+from handoff import web_pages
+from handoff.accounts import (
+    NAME_LIMIT,
+    SESSION_SECONDS,
+    Role,
+    Session,
+    SessionSigner,
+    check_password,
+    name_problem,
+    needs_name,
+)
+from handoff.web_responses import back, html_response, page_response
+from handoff.web_settings import InboxSettings
 from storage.state import StateStore
 from storage.web import WebStore
 
 logger = logging.getLogger("okno.handoff.web")
 
 COOKIE = "okno_session"
-FLASH = "okno_flash"
 CSRF_FAILED = "Форма устарела. Обновите страницу и повторите действие."
+LOGIN_FAILED = "Неверный логин или пароль."
+LOGIN_THROTTLED = "Слишком много попыток входа. Подождите минуту и попробуйте снова."
 PUBLIC = frozenset({"login_page", "login", "static"})  # route names open without signing in
 SUPERVISORS_ONLY = frozenset({"stats", "stats_chart"})
 NAMELESS = frozenset({"name_page", "set_name", "logout", "events"})  # open before a name is given
 
 Form = dict[str, Any]
+AddressOf = Callable[[web.Request], str]  # the address a request came from, for sign-in throttling
 SESSION: web.RequestKey[Session] = web.RequestKey("okno_inbox_session", Session)
 FORM: web.RequestKey[Form] = web.RequestKey("okno_inbox_form", dict)
+CSRF: web.RequestKey[str] = web.RequestKey("okno_inbox_csrf", str)  # for the page's own forms
 
 
 class InboxGuard:
-    def __init__(self, store: WebStore, signer: SessionSigner, states: StateStore, file_limit: int) -> None:
-        self.store = store
+    def __init__(
+        self,
+        accounts: WebStore,
+        signer: SessionSigner,
+        states: StateStore,
+        settings: InboxSettings,
+        address_of: AddressOf | None = None,
+    ) -> None:
+        self.accounts = accounts
         self.signer = signer
-        self.states = states  # signed-out sessions, shared by every process
-        self.file_limit = file_limit  # a posted file is read up to this size
+        self.states = states  # sign-in throttling and signed-out sessions, shared by every process
+        self.settings = settings
+        self.address_of = address_of or (lambda request: request.remote or "unknown")
 
     async def session(self, request: web.Request) -> Session | None:
         """The signed session, unless its owner signed out since it was issued."""
@@ -59,7 +83,7 @@ class InboxGuard:
         if request.match_info.http_exception is not None or route in PUBLIC:
             return await handler(request)  # a 404 or 405 stays one; open pages need no one
         session = await self.session(request)
-        account = await self.store.account(session.login) if session else None
+        account = await self.accounts.account(session.login) if session else None
         if session is None or account is None or account.disabled:
             if request.method == "GET" and route != "events":
                 raise web.HTTPSeeOther("/inbox/login")
@@ -70,24 +94,70 @@ class InboxGuard:
             raise web.HTTPForbidden(text="Эта страница только для руководителей.")
         form: Form = {}
         if request.method == "POST":
-            form = await read_form(request, self.file_limit)
+            form = await read_form(request, self.settings.attachments.max_bytes)
             if not self.signer.check_csrf(session, str(form.get("csrf", ""))):
                 return back(CSRF_FAILED, "/inbox")
         request[SESSION] = session
         request[FORM] = form
+        request[CSRF] = self.signer.csrf(session)
         return await handler(request)
+
+    # The pages of one's own session
+
+    async def login_page(self, request: web.Request) -> web.StreamResponse:
+        if await self.session(request) is not None:
+            raise web.HTTPSeeOther("/inbox")
+        return html_response(web_pages.page("Вход", web_pages.login_form()))
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        login, password = str(form.get("login", "")).strip()[:64], str(form.get("password", ""))
+        throttle = await self.states.take_token(f"login:{self.address_of(request)}:{login}", 5 / 60, 5)
+        if throttle > 0:
+            return html_response(web_pages.page("Вход", web_pages.login_form(LOGIN_THROTTLED, login)), 429)
+        account = await self.accounts.account(login)
+        # a missing login costs the same hashing time as a wrong password: no telling which it was
+        stored = account.password_hash if account else _DUMMY_HASH
+        if not check_password(password, stored) or account is None or account.disabled:
+            logger.info("a failed sign-in to the web inbox")
+            return html_response(web_pages.page("Вход", web_pages.login_form(LOGIN_FAILED, login)), 401)
+        raise self._signed_in_as(account.login, account.name, Role(account.role))
+
+    def _signed_in_as(self, login: str, name: str, role: Role) -> web.HTTPSeeOther:
+        _, cookie = self.signer.issue(login, name, role)
+        response = web.HTTPSeeOther("/inbox")
+        secure = self.settings.secure_cookies
+        response.set_cookie(COOKIE, cookie, httponly=True, samesite="Strict", secure=secure, path="/")
+        return response
+
+    async def name_page(self, request: web.Request) -> web.StreamResponse:
+        session, csrf = request[SESSION], request[CSRF]
+        known = "" if needs_name(session.name, session.login) else session.name
+        return page_response(request, "Ваше имя", web_pages.name_form(csrf, known), session, csrf)
+
+    async def set_name(self, request: web.Request) -> web.StreamResponse:
+        """The name citizens and colleagues see; the session is issued again with it."""
+        session, form, csrf = request[SESSION], request[FORM], request[CSRF]
+        name = " ".join(str(form.get("name", "")).split())
+        problem = name_problem(name)
+        if problem is not None:
+            body = web_pages.name_form(csrf, name[:NAME_LIMIT], problem)
+            return page_response(request, "Ваше имя", body, session, csrf)
+        await self.accounts.set_account(session.login, name=name)
+        raise self._signed_in_as(session.login, name, session.role)
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        await self.end_sessions(request[SESSION].login)
+        response = web.HTTPSeeOther("/inbox/login")
+        response.del_cookie(COOKIE, path="/")
+        raise response
+
+
+_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 
 def _signed_out(login: str) -> str:
     return f"inbox:signed-out:{login}"
-
-
-def back(notice: str, to: str) -> web.StreamResponse:
-    """To `to`, with a notice shown once there."""
-    response = web.Response(status=303, headers={"Location": to})
-    if notice:
-        response.set_cookie(FLASH, quote(notice), max_age=30, httponly=True, samesite="Strict", path="/")
-    return response
 
 
 async def read_form(request: web.Request, file_limit: int) -> Form:

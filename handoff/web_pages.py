@@ -115,7 +115,7 @@ def queue(
     tickets: Sequence[Ticket],
     counts: dict[str, int],
     now: datetime,
-    situations: dict[str, str],
+    situations: Mapping[str, str],
     categories: Mapping[str, str] | None = None,
 ) -> str:
     tab, level = shown.tab, shown.level

@@ -1,19 +1,26 @@
-"""The supervisor page: the `okno stats` figures of the last days as HTML, and their chart as PNG."""
+"""The supervisor page: the `okno stats` figures of the last days as HTML and their chart as PNG, served
+at /inbox/stats."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from html import escape
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff.stats import MOSCOW, Report, build_report, duration_text, level_label, status_label, table_lines
 from handoff.stats_plot import write_plot
+from handoff.web_guard import CSRF, SESSION
+from handoff.web_responses import page_response
 from storage.stats import stats_of
 
 DAYS = 30
+
+StatsSource = Callable[[], Awaitable[tuple[str, bytes]]]  # the page's body, and its chart (`stats_page`)
 
 
 async def stats_page(database: AsyncEngine, now: datetime | None = None) -> tuple[str, bytes]:
@@ -51,3 +58,18 @@ def _body(report: Report) -> str:
         f"<section><h2>По уровню</h2><ul>{levels}</ul></section></div>"
         f"<h2>Отчёт (как в okno stats)</h2><pre>{table}</pre>"
     )
+
+
+class StatsPages:
+    """/inbox/stats and its chart, for supervisors (the guard checks the role)."""
+
+    def __init__(self, report: StatsSource) -> None:
+        self.report = report
+
+    async def stats(self, request: web.Request) -> web.StreamResponse:
+        body, _ = await self.report()
+        return page_response(request, "Статистика", body, request[SESSION], request[CSRF])
+
+    async def stats_chart(self, request: web.Request) -> web.StreamResponse:
+        _, chart = await self.report()
+        return web.Response(body=chart, content_type="image/png", headers={"Cache-Control": "no-store"})

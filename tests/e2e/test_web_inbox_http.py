@@ -18,8 +18,8 @@ from dialog.engine import ConversationEngine
 from dialog.tickets import Ticket
 from handoff import texts
 from handoff.accounts import UNNAMED, Role, hash_password
-from handoff.web_guard import CSRF_FAILED
-from handoff.web_inbox import LOGIN_FAILED, LOGIN_THROTTLED, NOT_ALLOWED, NOTE_SAVED, SENT
+from handoff.web_guard import CSRF_FAILED, LOGIN_FAILED, LOGIN_THROTTLED
+from handoff.web_tickets import NOT_ALLOWED, NOTE_SAVED, SENT
 from tests.e2e.web_helpers import (
     Operator,
     Site,
