@@ -24,10 +24,9 @@ from handoff.cards import (
     is_callback,
 )
 from handoff.tracking import MSK
-from storage.models import TicketNote
 from storage.records import EventRecord
 from storage.ticket_rows import aware
-from storage.web import LOCAL_FILE, HistoryItem, file_url
+from storage.web import LOCAL_FILE, HistoryItem, Note, file_url
 
 QUEUE_TABS = (
     ("open", "Открытые", (Status.NEW, Status.IN_PROGRESS, Status.NEEDS_INFO)),
@@ -185,7 +184,7 @@ def ticket_view(
     situation: str,
     history: Sequence[HistoryItem],
     events: Sequence[EventRecord],
-    notes: Sequence[TicketNote],
+    notes: Sequence[Note],
     session: Session,
     masked: bool,
     allowed: bool,
@@ -341,11 +340,11 @@ def _player(attachment: dict[str, object], url: str, key: str) -> str:
     )
 
 
-def _notes(notes: Sequence[TicketNote]) -> str:
+def _notes(notes: Sequence[Note]) -> str:
     if not notes:
         return '<li class="muted">Заметок нет.</li>'
     return "".join(
-        f'<li><span class="who">{escape(n.author_name)}</span> <time>{_clock(n.created_at)}</time>'
+        f'<li><span class="who">{escape(n.author_name)}</span> <time>{_clock(n.at)}</time>'
         f'<p class="text">{escape(n.text)}</p></li>'
         for n in notes
     )

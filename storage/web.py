@@ -25,7 +25,7 @@ from storage.models import (
     TicketRow,
     WebFile,
 )
-from storage.ticket_rows import tickets_of_rows
+from storage.ticket_rows import aware, tickets_of_rows
 
 LOCAL_FILE = "web:"  # a ref to a file kept here, as other channels and the desk see it
 
@@ -37,6 +37,16 @@ def file_url(ref: str) -> str:
 
 class AccountExists(StorageError):
     """An operator account with this login is already there."""
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """An operator's private note on a ticket."""
+
+    author: str
+    author_name: str
+    text: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +188,11 @@ class WebStore:
             rows = await session.execute(select(TicketRow.status, func.count()).group_by(TicketRow.status))
             return {str(status): int(count) for status, count in rows.all()}
 
-    async def notes(self, ticket_id: int) -> list[TicketNote]:
+    async def notes(self, ticket_id: int) -> list[Note]:
         async with self._sessions() as session:
             query = select(TicketNote).where(TicketNote.ticket_id == ticket_id).order_by(TicketNote.id)
-            return list((await session.scalars(query)).all())
+            rows = (await session.scalars(query)).all()
+            return [Note(n.author, n.author_name, n.text, aware(n.created_at)) for n in rows]
 
     async def add_note(self, ticket_id: int, author: str, author_name: str, text: str) -> None:
         async with self._sessions.begin() as session:

@@ -56,3 +56,28 @@ def test_the_check_itself_catches_an_sdk_import(tmp_path: Path) -> None:
     module = tmp_path / "leaky.py"
     module.write_text("import json\nfrom aiogram import Bot\nfrom .local import x\n", encoding="utf-8")
     assert imported_roots(module) & FORBIDDEN == {"aiogram"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.add(node.module)
+    return modules
+
+
+def test_database_rows_never_leave_storage() -> None:
+    """The handoff side works on frozen tickets and records: no ORM model, no SQL."""
+    handoff = DIALOG.parent / "handoff"
+    offenders = {
+        f"{path.name}: {sorted(found)}"
+        for path in handoff.rglob("*.py")
+        if (
+            found := {
+                m for m in imported_modules(path) if m == "storage.models" or m.startswith("sqlalchemy")
+            }
+        )
+    }
+    assert not offenders
