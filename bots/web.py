@@ -36,6 +36,7 @@ from handoff.web_tickets import TicketPages
 from storage.db import make_sessions
 from storage.queues import queue_snapshot
 from storage.records import NewUpdate
+from storage.stats import stats_of
 from storage.web import LOCAL_FILE, WebStore
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def build_inbox(
         TicketPages(handoff.store, store, handoff.operators, handoff.canned, options),
         CitizenFiles(handoff.store, store, functools.partial(citizen_file, runtime, store)),
         InboxFeed(store),
-        StatsPages(lambda: stats_page(runtime.database)),
+        StatsPages(lambda: stats_page(functools.partial(stats_of, runtime.database))),
     )
 
 

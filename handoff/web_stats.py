@@ -10,23 +10,23 @@ from datetime import datetime, timedelta
 from html import escape
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff.stats import MOSCOW, Report, build_report, duration_text, level_label, status_label, table_lines
 from handoff.stats_plot import write_plot
 from handoff.web_guard import CSRF, SESSION
 from handoff.web_responses import page_response
-from storage.stats import stats_of
+from storage.stats import StatsData
 
 DAYS = 30
 
 StatsSource = Callable[[], Awaitable[tuple[str, bytes]]]  # the page's body, and its chart (`stats_page`)
+ReadStats = Callable[[datetime, datetime], Awaitable[StatsData]]  # the figures from `since` to `until`
 
 
-async def stats_page(database: AsyncEngine, now: datetime | None = None) -> tuple[str, bytes]:
-    """The page body and the chart, over the last DAYS days, read through the process's own pool."""
+async def stats_page(read: ReadStats, now: datetime | None = None) -> tuple[str, bytes]:
+    """The page body and the chart, over the last DAYS days."""
     until = (now or datetime.now(MOSCOW)).replace(microsecond=0) + timedelta(seconds=1)
-    report = build_report(await stats_of(database, until - timedelta(days=DAYS), until))
+    report = build_report(await read(until - timedelta(days=DAYS), until))
     chart = io.BytesIO()
     await asyncio.to_thread(write_plot, report, chart)  # drawing takes a moment: not on the loop
     return _body(report), chart.getvalue()
