@@ -28,7 +28,7 @@ from handoff.polling import QueueWorker
 from handoff.ports import DeskEvent
 from storage.models import InboxUpdate
 from storage.outage import Outage, is_outage, left_for_next_start, until_back
-from storage.records import MessageRecord, TurnRecord
+from storage.records import CITIZENS_QUEUE, MessageRecord, TurnRecord
 from storage.repositories import Repository
 from storage.state import StateStore
 
@@ -65,7 +65,12 @@ class UpdateWorker:
         self.on_replies = on_replies
         self.desk = desk
         self.outage = Outage("inbox", logger)
-        self.queue = QueueWorker(repository.pending_updates, repository.updates_among, BATCH, self.outage)
+        self.queue = QueueWorker(
+            functools.partial(repository.pending_updates, CITIZENS_QUEUE),
+            functools.partial(repository.updates_among, CITIZENS_QUEUE),
+            BATCH,
+            self.outage,
+        )
         self.metrics = Metrics()  # the wiring shares one with /metrics
         # tells the people on the citizen's ticket at once that replies will not arrive; set by the wiring
         self.on_blocked: Callable[[str, str], Awaitable[None]] | None = None
@@ -93,7 +98,8 @@ class UpdateWorker:
                     raise
                 await self.outage.wait(exc)
                 ids = [row.id for row in rows]
-                rows = await until_back(functools.partial(self.repository.updates_among, ids), self.outage)
+                among = functools.partial(self.repository.updates_among, CITIZENS_QUEUE, ids)
+                rows = await until_back(among, self.outage)
                 continue
             self.outage.recovered()
             return

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# the inbox's queues, each read by its own worker: citizens' chats, and the operators' groups
+CITIZENS_QUEUE = "citizens"
+DESK_QUEUE = "desk"
+
 
 @dataclass(frozen=True, slots=True)
 class NewUpdate:
@@ -14,6 +18,7 @@ class NewUpdate:
     channel: str
     chat_key: str
     payload: dict[str, Any]
+    queue: str = CITIZENS_QUEUE
 
 
 @dataclass(frozen=True, slots=True)

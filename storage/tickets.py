@@ -24,7 +24,7 @@ from storage.models import (
     utcnow,
 )
 from storage.records import CitizenMessage, EventRecord, NewTicket, NewUpdate, PostRecord, TicketChange
-from storage.repositories import insert_updates
+from storage.repositories import inbox_row, insert_updates
 
 ACTIVE = ("new", "in_progress", "needs_info")
 
@@ -191,13 +191,7 @@ class TicketStore:
             await _write_posts(session, row, change.posts)
             await _to_citizen(session, row.channel, row.chat_id, change.to_citizen)
             if change.inbox:
-                await session.execute(
-                    insert(InboxUpdate),
-                    [
-                        {"key": u.key, "channel": u.channel, "chat_key": u.chat_key, "payload": u.payload}
-                        for u in change.inbox
-                    ],
-                )
+                await session.execute(insert(InboxUpdate), [inbox_row(u) for u in change.inbox])
             return row
 
     # Messages that are not ticket changes
