@@ -1,18 +1,26 @@
-"""The inbox's two queues on both databases: each worker reads its own, and pending updates are
-refiled by the chats the desk has now."""
+"""The inbox's two queues on both databases: each worker reads its own, pending updates are refiled
+by the chats the desk has now, and the desk worker runs topics side by side, each in order."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import select, text
 
+from bots.desk_updates import DeskUpdate, DeskWorker
+from handoff.ports import DeskEvent, DeskMessage
 from storage.db import make_engine, make_sessions
 from storage.migrate import upgrade
+from storage.models import InboxUpdate
 from storage.records import CITIZENS_QUEUE, DESK_QUEUE, NewUpdate
 from storage.repositories import Repository
 
 DESK_KEY = "telegram:-1001500"
+WAIT = 30  # ceiling for a condition that holds at once when things work
 
 
 def citizen(key: str, chat_key: str = "telegram:701") -> NewUpdate:
@@ -80,3 +88,85 @@ async def test_rows_stored_before_the_upgrade_are_the_citizens(empty_database_ur
         assert await pending(repository, DESK_QUEUE) == ["tg:1"]
     finally:
         await engine.dispose()
+
+
+def decode(payload: dict[str, Any]) -> DeskUpdate:
+    if payload.get("unreadable"):
+        raise ValueError("an update nobody can read")
+    event = DeskMessage(DESK_KEY, 1, "9001", "Анна", str(payload["text"]))
+    return DeskUpdate(str(payload["topic"]), event)
+
+
+class Handled:
+    """The desk's side, recording what it was given; a topic's first event may be held back."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.hold: dict[str, asyncio.Event] = {}
+        self.fail = {"bad"}
+        self.away_once = {"flaky"}
+
+    async def __call__(self, event: DeskEvent) -> None:
+        assert isinstance(event, DeskMessage)
+        if event.text in self.hold:
+            await asyncio.wait_for(self.hold[event.text].wait(), WAIT)
+        if event.text in self.away_once:
+            self.away_once.discard(event.text)
+            raise ConnectionRefusedError("the database restarts")
+        if event.text in self.fail:
+            raise RuntimeError("an operator's action failed")
+        self.texts.append(event.text)
+
+
+async def test_topics_run_side_by_side_each_in_order(repository: Repository) -> None:
+    handled = Handled()
+    handled.hold["a1"] = asyncio.Event()
+    await repository.enqueue_updates([desk("a1"), desk("a2"), desk("b1", "b"), desk("b2", "b")])
+    worker = DeskWorker(repository, handled, decode)
+    batch = asyncio.create_task(worker.handle_batch(await repository.pending_updates(DESK_QUEUE, 0, 100)))
+    # topic b goes on while topic a's first event is held: were topics run one by one, this would hang
+    await asyncio.wait_for(until(lambda: handled.texts == ["b1", "b2"]), WAIT)
+    handled.hold["a1"].set()
+    await asyncio.wait_for(batch, WAIT)
+    assert handled.texts == ["b1", "b2", "a1", "a2"]
+    assert await pending(repository, DESK_QUEUE) == []
+
+
+async def test_a_failing_update_is_logged_and_skipped_and_an_outage_waited_out(
+    repository: Repository, caplog: pytest.LogCaptureFixture
+) -> None:
+    handled = Handled()
+    unreadable = NewUpdate("unreadable", "telegram", DESK_KEY, {"unreadable": True}, DESK_QUEUE)
+    await repository.enqueue_updates([desk("bad"), desk("after-bad"), unreadable, desk("flaky", "b")])
+    worker = DeskWorker(repository, handled, decode)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    with caplog.at_level(logging.WARNING, "okno.bots.desk_updates"):
+        await asyncio.wait_for(until(lambda: sorted(handled.texts) == ["after-bad", "flaky"]), WAIT)
+        await repository.enqueue_updates([desk("later", "c")])  # received while the worker runs
+        worker.wake()
+        await asyncio.wait_for(until(lambda: "later" in handled.texts), WAIT)
+        stop.set()
+        await asyncio.wait_for(running, WAIT)
+    assert worker.outage.waits == 1 and not worker.outage.away  # the flaky one was tried again, once
+    failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("failed and was skipped" in m for m in failures)
+    assert any("unreadable" in m for m in failures)
+    assert await pending(repository, DESK_QUEUE) == []
+
+
+async def test_the_desk_worker_leaves_the_citizens_updates_alone(repository: Repository) -> None:
+    await repository.enqueue_updates([citizen("c1"), desk("d1")])
+    handled = Handled()
+    worker = DeskWorker(repository, handled, decode)
+    await worker.handle_batch(await worker.queue.reader.next(100))
+    assert handled.texts == ["d1"]
+    assert await pending(repository, CITIZENS_QUEUE) == ["c1"]
+    async with repository._sessions() as session:
+        queues = (await session.execute(select(InboxUpdate.key, InboxUpdate.queue))).all()
+    assert sorted(queues) == [("c1", CITIZENS_QUEUE), ("d1", DESK_QUEUE)]
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
