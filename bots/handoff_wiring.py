@@ -12,19 +12,18 @@ from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.settings import Settings, SettingsError
-from bots.updates import DeskUpdate
 from dialog.engine import ConversationEngine
 from handoff.actions import OperatorActions
 from handoff.canned import CannedReplies, load_canned
 from handoff.config import HandoffConfig
 from handoff.group_budget import GroupBudget, GroupSlots
 from handoff.hours import load_calendar, schedules
-from handoff.ports import DeskEvent
 from handoff.poster import CardRenderer, GroupPoster
 from handoff.service import HandoffService
-from handoff.telegram_desk import TelegramDesk, decode_desk, desk_chat, desk_topic
+from handoff.telegram_desk import TelegramDesk, desk_chat
 from handoff.tracking import Tracker
 from handoff.watch import TicketWatch
+from storage.records import CITIZENS_QUEUE, DESK_QUEUE
 from storage.state import StateStore
 from storage.tickets import TicketStore
 from storage.web import WebStore
@@ -78,22 +77,15 @@ class Wakers:
             wake()
 
 
-class TelegramDeskRoute:
-    """Updates from the operators' groups, taken out of the citizens' stream for the desk."""
+def update_queues(desk_chats: Collection[str]) -> Callable[[dict[str, Any]], str]:
+    """Which queue a received Telegram update is filed in, told from its raw JSON: the desk's for the
+    operators' groups (a press on a card, a message or a membership change there), else the citizens'."""
+    chats = frozenset(desk_chats)
 
-    def __init__(self, desk: OperatorActions) -> None:
-        self.desk = desk
+    def queue_of(payload: dict[str, Any]) -> str:
+        return DESK_QUEUE if chats and desk_chat(payload) in chats else CITIZENS_QUEUE
 
-    def decode(self, payload: dict[str, Any]) -> DeskUpdate | None:
-        """The desk's event in the update, decoded once; None for a citizen's update. A group's update
-        that is no event (a bot's own message, a malformed one) comes back with no event, to be dropped."""
-        chat = desk_chat(payload)
-        if chat is None or not self.desk.owns(chat):
-            return None
-        return DeskUpdate(desk_topic(payload), decode_desk(payload))
-
-    async def handle(self, event: DeskEvent) -> None:
-        await self.desk.handle(event)
+    return queue_of
 
 
 @dataclass
@@ -106,10 +98,14 @@ class HandoffParts:
     operators: OperatorActions | None = None
     poster: GroupPoster | None = None
     watch: TicketWatch | None = None
-    route: TelegramDeskRoute | None = None
     situations: dict[str, str] = field(default_factory=dict)
     categories: dict[str, str] = field(default_factory=dict)  # id → title: the inbox's expertise filter
     canned: CannedReplies | None = None
+
+    @property
+    def telegram_desks(self) -> tuple[str, ...]:
+        """The groups whose updates the desk worker handles: none without the Telegram desk."""
+        return self.config.all_desks() if self.desk is not None else ()
 
 
 def build_handoff(
@@ -148,6 +144,4 @@ def build_handoff(
         parts.poster = GroupPoster(store, parts.desk, config, renderer, GroupSlots(budget, states.take_slot))
         wakers.callbacks.append(parts.poster.wake)
     parts.operators = OperatorActions(store, parts.desk, config, tracker, parts.canned, clock, web_store)
-    if parts.desk is not None:
-        parts.route = TelegramDeskRoute(parts.operators)
     return parts

@@ -8,6 +8,7 @@ import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from adapters.telegram.mapping import CHANNEL as TELEGRAM
 from adapters.telegram.receiving import Polling
 from adapters.vk.receiving import LongPoll
 from bots.settings import Settings
@@ -37,20 +38,28 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 
 async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Receivers stop first; the update worker finishes what was received; then the outbox drains."""
+    """Receivers stop first; the update workers finish what was received; then the outbox drains."""
     handoff = runtime.handoff
     if handoff.desk is not None:  # a group the bot cannot run tickets in stops the start, saying why
         await check_desks(handoff.desk, handoff.config.all_desks())
+    await refile_updates(runtime)
+    workers: dict[str, Loop] = {"updates": runtime.updates.run}
+    if runtime.desk_updates is not None:
+        workers["desk-updates"] = runtime.desk_updates.run
     delivered = asyncio.Event()
+    running = set(workers)
 
-    async def updates_then_outbox() -> None:
+    async def then_outbox(name: str, worker: Loop) -> None:
         try:
-            await runtime.updates.run(stop)
-        finally:
-            delivered.set()
+            await worker(stop)
+        finally:  # the replies written by the last of them go out before the outbox stops
+            running.discard(name)
+            if not running:
+                delivered.set()
 
     async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(updates_then_outbox(), name="updates")
+        for name, worker in workers.items():
+            tasks.create_task(then_outbox(name, worker), name=name)
         tasks.create_task(runtime.outbox.run(delivered), name="outbox")
         tasks.create_task(handoff.service.run(stop), name="handoff")
         for name, loop in (("desk-poster", handoff.poster), ("ticket-watch", handoff.watch)):
@@ -60,12 +69,26 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
             tasks.create_task(receiver(stop), name=name)
 
 
+async def refile_updates(runtime: Runtime) -> None:
+    """Before the workers start, pending updates go to the queue the settings now say: those stored by
+    a version that filed nothing, or while a group was not (or was) an operators' group."""
+    keys = [f"{TELEGRAM}:{chat}" for chat in runtime.handoff.telegram_desks]
+    to_desk, to_citizens = await runtime.repository.refile_pending(keys)
+    if to_desk or to_citizens:
+        logger.info(
+            "pending updates refiled: %d to the operators' groups' queue, %d to the citizens'",
+            to_desk,
+            to_citizens,
+        )
+
+
 def receivers(runtime: Runtime) -> dict[str, Loop]:
     settings = runtime.settings
     found: dict[str, Loop] = {}
     telegram, vk = runtime.telegram, runtime.vk
     if telegram is not None and settings.telegram_mode == "polling":
-        found["telegram-polling"] = Polling(telegram.bot, runtime.repository, runtime.updates.wake).run
+        polling = Polling(telegram.bot, runtime.repository, runtime.wake, runtime.queue_of)
+        found["telegram-polling"] = polling.run
     if vk is not None and settings.vk_mode == "longpoll":
         found["vk-longpoll"] = LongPoll(vk.client, vk.group_id, runtime.repository, runtime.updates.wake).run
     webhooks = (telegram is not None and settings.telegram_mode == "webhook") or (

@@ -1,4 +1,5 @@
-"""The update worker: stored updates → the engine → one transaction of effects and replies per batch.
+"""The update worker: citizens' stored updates → the engine → one transaction of effects and replies per
+batch. (The operators' groups' updates have a queue and a worker of their own: bots/desk_updates.py.)
 
 Updates are taken in the order they were stored. Within a batch each chat's updates run
 through the engine one after another with the chat's state carried along, so a chat is
@@ -14,7 +15,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from adapters.base import Blocked, Channel, Decoded, Ignore, Notice
 from bots.metrics import Metrics
@@ -25,10 +25,9 @@ from dialog.splitting import split_text
 from dialog.state import ConversationState
 from handoff.jobs import effects_to_jobs
 from handoff.polling import QueueWorker
-from handoff.ports import DeskEvent
 from storage.models import InboxUpdate
 from storage.outage import Outage, is_outage, left_for_next_start, until_back
-from storage.records import MessageRecord, TurnRecord
+from storage.records import CITIZENS_QUEUE, MessageRecord, TurnRecord
 from storage.repositories import Repository
 from storage.state import StateStore
 
@@ -36,7 +35,6 @@ logger = logging.getLogger("okno.bots.updates")
 
 ATTEMPTS = 3
 BATCH = 200
-DESK_CONCURRENCY = 16  # operators' topics handled at once
 
 
 @dataclass
@@ -56,16 +54,19 @@ class UpdateWorker:
         engine: ConversationEngine,
         states: StateStore,
         on_replies: Callable[[], None],
-        desk: DeskRoute | None = None,
     ) -> None:
         self.repository = repository
         self.channels = channels
         self.engine = engine
         self.states = states
         self.on_replies = on_replies
-        self.desk = desk
         self.outage = Outage("inbox", logger)
-        self.queue = QueueWorker(repository.pending_updates, repository.updates_among, BATCH, self.outage)
+        self.queue = QueueWorker(
+            functools.partial(repository.pending_updates, CITIZENS_QUEUE),
+            functools.partial(repository.updates_among, CITIZENS_QUEUE),
+            BATCH,
+            self.outage,
+        )
         self.metrics = Metrics()  # the wiring shares one with /metrics
         # tells the people on the citizen's ticket at once that replies will not arrive; set by the wiring
         self.on_blocked: Callable[[str, str], Awaitable[None]] | None = None
@@ -93,7 +94,8 @@ class UpdateWorker:
                     raise
                 await self.outage.wait(exc)
                 ids = [row.id for row in rows]
-                rows = await until_back(functools.partial(self.repository.updates_among, ids), self.outage)
+                among = functools.partial(self.repository.updates_among, CITIZENS_QUEUE, ids)
+                rows = await until_back(among, self.outage)
                 continue
             self.outage.recovered()
             return
@@ -101,10 +103,6 @@ class UpdateWorker:
     async def handle_batch(self, rows: list[InboxUpdate]) -> None:
         """One transaction for the batch; an outage is raised before anything is written, so the
         same rows can be handled again."""
-        if self.desk is not None:
-            rows = await self._desk_updates(rows, self.desk)
-            if not rows:
-                return
         try:
             batch = await self._process(rows)
             await self.repository.record_turns(batch.turns, batch.done_ids)
@@ -116,34 +114,6 @@ class UpdateWorker:
                 await self._handle_alone(row)
             return
         await self._after_write(batch)
-
-    async def _desk_updates(self, rows: list[InboxUpdate], desk: DeskRoute) -> list[InboxUpdate]:
-        """Updates from the operators' groups go to the desk, each topic's in order, topics side by
-        side; the citizens' updates are returned."""
-        citizens: list[InboxUpdate] = []
-        topics: dict[str, list[DeskEvent]] = {}
-        done: list[int] = []
-        for row in rows:
-            routed = desk.decode(row.payload)
-            if routed is None:
-                citizens.append(row)
-                continue
-            done.append(row.id)
-            if routed.event is not None:
-                topics.setdefault(routed.order_key, []).append(routed.event)
-        limit = asyncio.Semaphore(DESK_CONCURRENCY)
-
-        async def run_topic(events: list[DeskEvent]) -> None:
-            async with limit:
-                for event in events:
-                    try:
-                        await until_back(functools.partial(desk.handle, event), self.outage)
-                    except Exception:  # one operator's update must not hold up the group
-                        logger.exception("an update from the operators' group failed and was skipped")
-
-        await asyncio.gather(*(run_topic(events) for events in topics.values()))
-        await until_back(lambda: self.repository.mark_updates_done(done), self.outage)
-        return citizens
 
     async def _handle_alone(self, row: InboxUpdate) -> None:
         reason = ""
@@ -285,24 +255,6 @@ class UpdateWorker:
             keep_state=turn is None,
             jobs=effects_to_jobs(turn.effects) if turn else (),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class DeskUpdate:
-    """An update from an operators' group, decoded once."""
-
-    order_key: str  # updates with the same key are handled in order (one ticket's topic)
-    event: DeskEvent | None  # None: nothing for the desk to do (a bot's post, a malformed update)
-
-
-class DeskRoute(Protocol):
-    """Where updates from the operators' groups go instead of the conversation engine."""
-
-    def decode(self, payload: dict[str, Any]) -> DeskUpdate | None:
-        """The desk's part of an update; None when it is a citizen's."""
-        ...
-
-    async def handle(self, event: DeskEvent) -> None: ...
 
 
 def state_key(message: InboundMessage | SystemEvent) -> str:

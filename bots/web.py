@@ -213,7 +213,7 @@ async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awai
         me = await bot_id(telegram.bot)
         app.router.add_post(
             settings.telegram_webhook_path,
-            webhook_handler(me, secret, runtime.repository, runtime.updates.wake),
+            webhook_handler(me, secret, runtime.repository, runtime.wake, runtime.queue_of),
         )
         url = (settings.telegram_webhook_url or "").rstrip("/") + settings.telegram_webhook_path
         register = functools.partial(register_webhook, telegram.bot, url, secret)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,7 +17,8 @@ from adapters.telegram.channel import TelegramChannel, make_bot
 from adapters.vk.channel import VkChannel
 from adapters.vk.client import PACE_MARGIN, EvenPace, Pace, VkClient
 from adapters.web.channel import WebChannel
-from bots.handoff_wiring import HandoffParts, build_handoff
+from bots.desk_updates import DeskWorker
+from bots.handoff_wiring import HandoffParts, build_handoff, update_queues
 from bots.metrics import Metrics
 from bots.outbox import OutboxDispatcher
 from bots.ratelimit import RateLimiter, SharedPace
@@ -29,6 +31,7 @@ from dialog.knowledge import load_knowledge
 from dialog.secrets import mask_payload
 from storage.db import make_engine, make_sessions
 from storage.fanout import RedisFanout
+from storage.records import DESK_QUEUE
 from storage.repositories import Repository
 from storage.state import MemoryStore, RedisStateStore, StateStore
 from storage.web import WebStore
@@ -77,6 +80,16 @@ class Runtime:
     web_store: WebStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    desk_updates: DeskWorker | None = None  # only with an operators' group in Telegram
+    # the inbox queue each received Telegram update is filed in
+    queue_of: Callable[[dict[str, Any]], str] = field(default_factory=lambda: update_queues(()))
+
+    def wake(self, queue: str) -> None:
+        """Updates were stored in `queue`: its worker looks now."""
+        if queue == DESK_QUEUE and self.desk_updates is not None:
+            self.desk_updates.wake()
+        else:
+            self.updates.wake()
 
     async def close(self) -> None:
         for close in reversed(self.closers):
@@ -143,7 +156,7 @@ def build_runtime(
         outbox.wake()
         handoff.service.wake()
 
-    updates = UpdateWorker(repository, channels, engine, states, replies_and_jobs, handoff.route)
+    updates = UpdateWorker(repository, channels, engine, states, replies_and_jobs)
     handoff.wakers.callbacks += [outbox.wake, updates.wake]
     outbox.on_blocked = updates.on_blocked = handoff.service.citizen_blocked
     runtime = Runtime(
@@ -151,9 +164,20 @@ def build_runtime(
     )
     runtime.web_store = web_store
     runtime.metrics = updates.metrics = outbox.metrics = Metrics()
+    add_desk_worker(runtime)
     runtime.web = build_web(runtime, web_store, web_channel)
     runtime.closers += [database.dispose, states.close, *closers]
     for channel in (telegram, vk):
         if channel is not None:
             runtime.closers.append(channel.close)
     return runtime
+
+
+def add_desk_worker(runtime: Runtime) -> None:
+    """With an operators' group in Telegram, its updates are filed apart and have a worker of their own."""
+    handoff = runtime.handoff
+    if handoff.desk is None or handoff.operators is None:
+        return
+    runtime.desk_updates = DeskWorker(runtime.repository, handoff.operators.handle)
+    runtime.desk_updates.metrics = runtime.metrics
+    runtime.queue_of = update_queues(handoff.telegram_desks)

@@ -56,9 +56,6 @@ class OperatorActions:
         self.clock = clock
         self.notes = notes  # where private notes are kept, so the web inbox shows them too
 
-    def owns(self, chat_id: str) -> bool:
-        return chat_id in self.config.all_desks()
-
     async def handle(self, event: DeskEvent) -> None:
         if isinstance(event, DeskPress):
             await self._press(event)

@@ -27,6 +27,7 @@ logger = logging.getLogger("okno.handoff.telegram")
 T = TypeVar("T")
 _MEMBERS = ("creator", "administrator", "member", "restricted")
 _FILE_NAMES = {"voice": "voice.ogg", "photo": "photo.jpg"}  # an upload's name when the citizen gave none
+_GROUP_KINDS = ("message", "edited_message", "my_chat_member")  # the update kinds that carry a chat
 
 
 class GetRawChat(TelegramMethod[dict[str, Any]]):
@@ -203,20 +204,25 @@ def _with_mentions(text: str, user_ids: Sequence[str]) -> tuple[str, list[Messag
 
 
 def desk_chat(payload: dict[str, Any]) -> str | None:
-    """The group an update comes from, if it is a group at all."""
-    for kind in ("message", "edited_message"):
-        chat = (payload.get(kind) or {}).get("chat") or {}
+    """The group an update comes from, if it is a group at all. Read on receipt from the raw JSON, in
+    which any part may be of the wrong type: such an update comes from no group."""
+    query = _object(payload.get("callback_query"))
+    for source in (*(payload.get(kind) for kind in _GROUP_KINDS), query.get("message")):
+        chat = _object(_object(source).get("chat"))
         if chat.get("type") in ("group", "supergroup"):
             return str(chat.get("id"))
-    query = payload.get("callback_query") or {}
-    chat = (query.get("message") or {}).get("chat") or {}
-    return str(chat["id"]) if chat.get("type") in ("group", "supergroup") else None
+    return None
 
 
 def desk_topic(payload: dict[str, Any]) -> str:
     """The group and topic an update belongs to: one topic's updates are handled in order."""
-    message = payload.get("message") or (payload.get("callback_query") or {}).get("message") or {}
+    query = _object(payload.get("callback_query"))
+    message = _object(payload.get("message")) or _object(query.get("message"))
     return f"{desk_chat(payload)}:{message.get('message_thread_id')}"
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def decode_desk(payload: dict[str, Any]) -> DeskEvent | None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.db import Base
+from storage.records import CITIZENS_QUEUE
 
 ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
 
@@ -86,12 +87,15 @@ class InboxUpdate(Base):
     __table_args__ = (
         UniqueConstraint("key"),
         Index("ix_inbox_updates_pending", "done", "id"),
+        Index("ix_inbox_updates_queue", "queue", "done", "id"),  # each worker reads its own queue
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(128))  # e.g. "telegram:<bot id>:<update_id>"
     channel: Mapped[str] = mapped_column(String(32))
     chat_key: Mapped[str] = mapped_column(String(96))  # updates of one chat are handled in order
+    # the worker that handles it, decided on receipt: the citizens' or the operators' groups' (desk)
+    queue: Mapped[str] = mapped_column(String(16), default=CITIZENS_QUEUE, server_default=CITIZENS_QUEUE)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     done: Mapped[bool] = mapped_column(default=False)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

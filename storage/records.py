@@ -10,6 +10,10 @@ from typing import Any
 from dialog.messages import TicketKind
 from dialog.tickets import Status, Ticket
 
+# the inbox's queues, each read by its own worker: citizens' chats, and the operators' groups
+CITIZENS_QUEUE = "citizens"
+DESK_QUEUE = "desk"
+
 
 @dataclass(frozen=True, slots=True)
 class NewUpdate:
@@ -17,6 +21,7 @@ class NewUpdate:
     channel: str
     chat_key: str
     payload: dict[str, Any]
+    queue: str = CITIZENS_QUEUE
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Any, cast
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Result, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.bulk import update_by_id, upsert
 from storage.dead_letters import DeadLetterStore
 from storage.models import Contact, Conversation, Cursor, InboxUpdate, Message, OutboxMessage, utcnow
-from storage.records import Delivery, NewUpdate, TurnRecord
+from storage.records import CITIZENS_QUEUE, DESK_QUEUE, Delivery, NewUpdate, TurnRecord
 from storage.safe import fit, safe_json
 from storage.turns import write_turns
 
@@ -43,20 +43,39 @@ class Repository:
         async with self._sessions.begin() as session:
             return await insert_updates(session, updates)
 
-    async def pending_updates(self, after_id: int, limit: int) -> list[InboxUpdate]:
+    async def pending_updates(self, queue: str, after_id: int, limit: int) -> list[InboxUpdate]:
         async with self._sessions() as session:
             query = (
                 select(InboxUpdate)
-                .where(InboxUpdate.done.is_(False), InboxUpdate.id > after_id)
+                .where(InboxUpdate.queue == queue, InboxUpdate.done.is_(False), InboxUpdate.id > after_id)
                 .order_by(InboxUpdate.id)
                 .limit(limit)
             )
             return list((await session.scalars(query)).all())
 
-    async def updates_among(self, ids: Sequence[int]) -> list[InboxUpdate]:
+    async def updates_among(self, queue: str, ids: Sequence[int]) -> list[InboxUpdate]:
         async with self._sessions() as session:
-            query = select(InboxUpdate).where(InboxUpdate.done.is_(False), InboxUpdate.id.in_(list(ids)))
+            query = select(InboxUpdate).where(
+                InboxUpdate.queue == queue, InboxUpdate.done.is_(False), InboxUpdate.id.in_(list(ids))
+            )
             return list((await session.scalars(query.order_by(InboxUpdate.id))).all())
+
+    async def refile_pending(self, desk_chat_keys: Collection[str]) -> tuple[int, int]:
+        """Pending updates filed by the chats the desk has now: the citizens' queue's updates from its
+        chats go to the desk's (stored before updates were filed, or while a group was not a desk),
+        the desk's from chats that are no desk any more go back. How many moved each way."""
+        keys = list(desk_chat_keys)
+        pending = InboxUpdate.done.is_(False)
+        to_desk = update(InboxUpdate).where(
+            pending, InboxUpdate.queue == CITIZENS_QUEUE, InboxUpdate.chat_key.in_(keys)
+        )
+        to_citizens = update(InboxUpdate).where(
+            pending, InboxUpdate.queue == DESK_QUEUE, InboxUpdate.chat_key.not_in(keys)
+        )
+        async with self._sessions.begin() as session:
+            moved = await session.execute(to_desk.values(queue=DESK_QUEUE))
+            back = await session.execute(to_citizens.values(queue=CITIZENS_QUEUE))
+        return _count(moved), _count(back)
 
     async def conversation_states(
         self, chats: Sequence[tuple[str, str]]
@@ -193,8 +212,21 @@ async def insert_updates(session: AsyncSession, updates: Sequence[NewUpdate]) ->
     """Store updates in the inbox within `session`; keys already there are skipped. How many were new."""
     if not updates:
         return 0
-    rows = [
-        {"key": u.key, "channel": u.channel, "chat_key": u.chat_key, "payload": u.payload} for u in updates
-    ]
+    rows = [inbox_row(u) for u in updates]
     statement = upsert(session, InboxUpdate).on_conflict_do_nothing(index_elements=["key"])
     return len((await session.execute(statement.returning(InboxUpdate.id), rows)).all())
+
+
+def inbox_row(update: NewUpdate) -> dict[str, Any]:
+    """The inbox table's values of an update."""
+    return {
+        "key": update.key,
+        "channel": update.channel,
+        "chat_key": update.chat_key,
+        "payload": update.payload,
+        "queue": update.queue,
+    }
+
+
+def _count(result: Result[Any]) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -34,7 +34,7 @@ from storage.records import (
     QueuedPost,
     TicketChange,
 )
-from storage.repositories import insert_updates
+from storage.repositories import inbox_row, insert_updates
 from storage.ticket_rows import aware, changed_values, maybe_ticket, ticket_of, tickets_of_rows
 
 # a citizen's button press reads differently in a transcript from what they wrote
@@ -212,13 +212,7 @@ class TicketStore:
             await _write_posts(session, row.desk_chat_id, row.id, change.posts)
             await _to_citizen(session, row.channel, row.chat_id, change.to_citizen)
             if change.inbox:
-                await session.execute(
-                    insert(InboxUpdate),
-                    [
-                        {"key": u.key, "channel": u.channel, "chat_key": u.chat_key, "payload": u.payload}
-                        for u in change.inbox
-                    ],
-                )
+                await session.execute(insert(InboxUpdate), [inbox_row(u) for u in change.inbox])
             return ticket_of(row)
 
     # Messages that are not ticket changes

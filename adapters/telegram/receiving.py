@@ -20,7 +20,7 @@ from aiohttp import web
 from adapters.errors import AdapterError
 from adapters.stopping import sleep_unless, until_stopped
 from adapters.telegram.mapping import ALLOWED_UPDATES, CHANNEL, chat_key
-from storage.records import NewUpdate
+from storage.records import CITIZENS_QUEUE, NewUpdate
 from storage.repositories import Repository
 
 logger = logging.getLogger("okno.adapters.telegram")
@@ -46,12 +46,19 @@ class BadToken(AdapterError):
     """Telegram refused the token: nothing can work until it is fixed."""
 
 
-def new_update(bot_id: int, payload: dict[str, Any]) -> NewUpdate:
+# the inbox queue an update is filed in, told from its raw JSON (citizens' or the operators' groups')
+QueueOf = Callable[[dict[str, Any]], str]
+# stored updates wait in this queue: its worker looks now
+Wake = Callable[[str], None]
+
+
+def new_update(bot_id: int, payload: dict[str, Any], queue: str = CITIZENS_QUEUE) -> NewUpdate:
     return NewUpdate(
         key=f"{CHANNEL}:{bot_id}:{payload['update_id']}",
         channel=CHANNEL,
         chat_key=chat_key(payload),
         payload=payload,
+        queue=queue,
     )
 
 
@@ -65,10 +72,11 @@ async def bot_id(bot: Bot) -> int:
 class Polling:
     """getUpdates in a loop; the offset advances only after the updates are stored."""
 
-    def __init__(self, bot: Bot, repository: Repository, on_stored: Callable[[], None]) -> None:
+    def __init__(self, bot: Bot, repository: Repository, on_stored: Wake, queue_of: QueueOf) -> None:
         self.bot = bot
         self.repository = repository
         self.on_stored = on_stored
+        self.queue_of = queue_of
 
     async def run(self, stop: asyncio.Event) -> None:
         me = await bot_id(self.bot)
@@ -101,13 +109,15 @@ class Polling:
             logger.warning("%d malformed entries in getUpdates skipped", len(answer) - len(payloads))
         if not payloads:
             return offset
-        await self.repository.enqueue_updates([new_update(me, p) for p in payloads])
-        self.on_stored()
+        updates = [new_update(me, p, self.queue_of(p)) for p in payloads]
+        await self.repository.enqueue_updates(updates)
+        for queue in dict.fromkeys(u.queue for u in updates):
+            self.on_stored(queue)
         return max(int(p["update_id"]) for p in payloads) + 1
 
 
 def webhook_handler(
-    me: int, secret: str, repository: Repository, on_stored: Callable[[], None]
+    me: int, secret: str, repository: Repository, on_stored: Wake, queue_of: QueueOf
 ) -> Callable[[web.Request], Any]:
     """The aiohttp handler Telegram posts updates to; it answers only after storing them."""
 
@@ -122,12 +132,13 @@ def webhook_handler(
             return web.json_response({"ok": False, "error": "body is not JSON"}, status=400)
         if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
             return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
+        update = new_update(me, payload, queue_of(payload))
         try:
-            await repository.enqueue_updates([new_update(me, payload)])
+            await repository.enqueue_updates([update])
         except Exception:  # Telegram retries a failed call, so nothing is lost
             logger.exception("could not store a webhook update")
             return web.json_response({"ok": False, "error": "try again"}, status=500)
-        on_stored()
+        on_stored(update.queue)
         return web.json_response({"ok": True})
 
     return handle

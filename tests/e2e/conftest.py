@@ -122,6 +122,8 @@ async def running(
     runtime = build_runtime(settings, engine, clock)
     if not inbox:  # receive and store only, as if the process died before handling
         runtime.updates.run = _idle  # type: ignore[method-assign]
+        if runtime.desk_updates is not None:
+            runtime.desk_updates.run = _idle  # type: ignore[method-assign]
     stop = asyncio.Event()
     task = asyncio.create_task(run_runtime(runtime, stop))
     try:

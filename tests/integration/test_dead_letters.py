@@ -17,7 +17,7 @@ from dialog.engine import ConversationEngine
 from dialog.messages import Button, InboundMessage
 from storage.db import make_engine, make_sessions
 from storage.models import HandoffJob, InboxUpdate
-from storage.records import CitizenMessage, NewUpdate
+from storage.records import CITIZENS_QUEUE, CitizenMessage, NewUpdate
 from storage.repositories import Repository
 from storage.state import MemoryStore
 from storage.tickets import TicketStore
@@ -65,9 +65,9 @@ async def test_an_update_that_fails_for_good_becomes_a_dead_letter_and_can_be_re
         ]
     )
     worker = UpdateWorker(repository, {"test": PickyChannel()}, engine, MemoryStore(), lambda: None)  # type: ignore[dict-item]
-    await worker.handle_batch(await repository.pending_updates(0, 10))
+    await worker.handle_batch(await repository.pending_updates(CITIZENS_QUEUE, 0, 10))
 
-    assert await repository.pending_updates(0, 10) == []  # neither holds the inbox
+    assert await repository.pending_updates(CITIZENS_QUEUE, 0, 10) == []  # neither holds the inbox
     assert [r.chat_id for r in await repository.pending_outbox(0, 10)] == ["6"]  # the other one answered
     [letter] = await repository.dead_letters.letters()
     assert (letter.kind, letter.key, letter.attempts) == ("update", "test:1", 3)
@@ -81,7 +81,8 @@ async def test_an_update_that_fails_for_good_becomes_a_dead_letter_and_can_be_re
     assert await cli(["dlq", "show", str(letter.id)]) == 0
     assert '"boom": true' in capsys.readouterr().out
     assert await cli(["dlq", "retry", str(letter.id)]) == 0
-    assert [u.key for u in await repository.pending_updates(0, 10)] == ["test:1"]  # back in the inbox
+    back = await repository.pending_updates(CITIZENS_QUEUE, 0, 10)
+    assert [u.key for u in back] == ["test:1"]  # back in the inbox
     assert await repository.dead_letters.letters() == []
     assert await cli(["dlq", "drop", str(letter.id)]) == 2  # gone already: said so
 
@@ -99,7 +100,7 @@ async def test_an_unknown_dead_letter_is_reported_with_what_to_do(
 
 async def test_done_is_set_with_the_letter(repository: Repository) -> None:
     await repository.enqueue_updates([NewUpdate("test:9", "test", "test:9", {"chat": 9})])
-    [row] = await repository.pending_updates(0, 10)
+    [row] = await repository.pending_updates(CITIZENS_QUEUE, 0, 10)
     await repository.dead_letters.give_up_update(row, "a reason\x00 with a NUL", 3)
     async with repository._sessions() as session:
         done = await session.scalar(select(InboxUpdate.done).where(InboxUpdate.id == row.id))

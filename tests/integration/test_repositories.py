@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from storage.db import make_engine, make_sessions
 from storage.models import Contact, Message, OutboxMessage
-from storage.records import Delivery, MessageRecord, NewUpdate, TurnRecord
+from storage.records import CITIZENS_QUEUE, Delivery, MessageRecord, NewUpdate, TurnRecord
 from storage.repositories import Repository
 
 
@@ -43,19 +43,19 @@ async def test_updates_are_stored_once(repository: Repository) -> None:
     assert await repository.enqueue_updates(updates) == 3
     again = [*updates[1:], NewUpdate("tg:9", "telegram", "telegram:1", {})]
     assert await repository.enqueue_updates(again) == 1
-    pending = await repository.pending_updates(after_id=0, limit=10)
+    pending = await repository.pending_updates(CITIZENS_QUEUE, after_id=0, limit=10)
     assert [u.key for u in pending] == ["tg:0", "tg:1", "tg:2", "tg:9"]
     assert pending[0].payload == {"update_id": 0}
 
 
 async def test_a_turn_is_recorded_exactly_once(repository: Repository) -> None:
     await repository.enqueue_updates([NewUpdate("tg:1", "telegram", "telegram:42", {})])
-    (update,) = await repository.pending_updates(0, 10)
+    (update,) = await repository.pending_updates(CITIZENS_QUEUE, 0, 10)
     assert await repository.record_turns([turn("tg:1", update.id)]) == {"tg:1"}
     assert await repository.record_turns([turn("tg:1", update.id)]) == set()  # a redelivery
     assert await count(repository, Message) == 3
     assert await count(repository, OutboxMessage) == 2
-    assert await repository.pending_updates(0, 10) == []
+    assert await repository.pending_updates(CITIZENS_QUEUE, 0, 10) == []
     assert await repository.conversation_states([("telegram", "42")]) == {("telegram", "42"): {"turns": 1}}
 
 
