@@ -25,6 +25,6 @@ class PermanentFailure(AdapterError):
     """The platform refused this message for good (bad request); retrying will not help."""
 
 
-class TopicGone(PermanentFailure):
-    """The thread posted to (a forum topic of the operators' group) was deleted or closed by hand:
-    it has to be created again."""
+class ThreadGone(PermanentFailure):
+    """The thread or message addressed is no more (a forum topic deleted or closed by hand, a message
+    deleted): what lives in it has to be created again."""

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.telegram.desk import decode_desk, desk_topic
 from bots.metrics import Metrics
 from handoff.polling import QueueWorker
 from handoff.ports import DeskEvent
-from handoff.telegram_desk import decode_desk, desk_topic
 from storage.models import InboxUpdate
 from storage.outage import Outage, left_for_next_start, until_back
 from storage.records import DESK_QUEUE

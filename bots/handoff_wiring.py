@@ -11,6 +11,7 @@ from typing import Any
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.telegram.desk import TelegramDesk, desk_chat
 from bots.settings import Settings, SettingsError
 from dialog.engine import ConversationEngine
 from handoff.actions import OperatorActions
@@ -20,7 +21,6 @@ from handoff.group_budget import GroupBudget, GroupSlots
 from handoff.hours import load_calendar, schedules
 from handoff.poster import CardRenderer, GroupPoster
 from handoff.service import HandoffService
-from handoff.telegram_desk import TelegramDesk, desk_chat
 from handoff.tracking import Tracker
 from handoff.watch import TicketWatch
 from storage.records import CITIZENS_QUEUE, DESK_QUEUE

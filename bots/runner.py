@@ -8,13 +8,13 @@ import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from adapters.telegram.desk import check_desks
 from adapters.telegram.mapping import CHANNEL as TELEGRAM
 from adapters.telegram.receiving import Polling
 from adapters.vk.receiving import LongPoll
 from bots.settings import Settings
 from bots.web import first_sign_in, serve_web
 from bots.wiring import Runtime, build_runtime
-from handoff.telegram_desk import check_desks
 from storage.migrate import upgrade_async
 
 logger = logging.getLogger("okno.bots.runner")

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from adapters.errors import AdapterError
 from dialog.messages import TicketEventKind
 from dialog.splitting import split_text
 from dialog.tickets import Level, Status, Ticket
@@ -15,6 +14,7 @@ from handoff import texts
 from handoff.canned import CannedReplies
 from handoff.cards import system_post
 from handoff.config import HandoffConfig
+from handoff.errors import DeskError
 from handoff.ports import Desk, DeskEvent, DeskMessage, DeskPress, TicketRepository
 from handoff.post_plan import PRESSED
 from handoff.tracking import Tracker, finishing
@@ -81,7 +81,7 @@ class OperatorActions:
             return False
         try:
             return await self.desk.is_member(chat_id, user_id)
-        except AdapterError:
+        except DeskError:
             logger.warning("membership of %s could not be checked; the action is refused", user_id)
             return False
 
@@ -205,7 +205,7 @@ class OperatorActions:
             if ticket.card_message_id:  # the old card's buttons would act on a ticket that moved on
                 await self.desk.edit(ticket.desk_chat_id, ticket.card_message_id, system_post(note))
             await self.desk.close_topic(ticket.desk_chat_id, ticket.thread_id)
-        except AdapterError as exc:
+        except DeskError as exc:
             logger.info("the old topic of ticket %s was not closed: %s", ticket.id, exc)
 
     async def _ask(self, actor: Actor, ticket: Ticket, _argument: str) -> str | None:

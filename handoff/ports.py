@@ -58,7 +58,7 @@ DeskEvent = DeskMessage | DeskPress
 
 
 class Desk(Protocol):
-    """The operators' group: one topic per ticket. Methods raise adapters.errors.AdapterError subclasses."""
+    """The operators' group: one topic per ticket. Methods raise handoff.errors.DeskError subclasses."""
 
     async def create_topic(self, chat_id: str, name: str) -> int:
         """A new topic; returns its thread id."""

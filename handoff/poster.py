@@ -18,11 +18,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from adapters.errors import AdapterError, PermanentFailure, RetryLater, TopicGone
 from dialog.messages import Button
 from dialog.tickets import Status, Ticket
 from handoff.cards import card_buttons, card_text, topic_name
 from handoff.config import HandoffConfig
+from handoff.errors import DeskBusy, DeskError, DeskRefused, TopicGone
 from handoff.group_budget import GroupSlots
 from handoff.ports import Desk, DeskFile, TicketRepository
 from handoff.post_plan import Job, JobKind, Tier, first_run, plan
@@ -122,7 +122,7 @@ class GroupPoster:
             try:
                 delay = await self.flush_one(chat)
                 failures = 0
-            except RetryLater as exc:
+            except DeskBusy as exc:
                 delay = exc.seconds
             except Exception:  # the group's loop must survive anything; the posts wait in the database
                 failures += 1
@@ -186,7 +186,7 @@ class GroupPoster:
                 await self._refresh_card(chat, ticket, allowance, card)
             else:
                 await self._post_run(chat, ticket, list(job.posts), allowance)
-        except PermanentFailure as exc:
+        except DeskRefused as exc:
             if isinstance(exc, TopicGone):
                 raise
             await self._give_up(ticket, list(job.posts), f"refused by Telegram: {exc}", 1)
@@ -205,7 +205,7 @@ class GroupPoster:
     async def _out_of_attempts(self, chat: str, job: Job, error: Exception) -> bool:
         """An error no outage explains, met POST_ATTEMPTS times in a row: the ticket's first waiting
         posts are given up, so its later ones (and the loop) are not held for ever."""
-        if isinstance(error, AdapterError) or is_outage(error):
+        if isinstance(error, DeskError) or is_outage(error):
             return False  # the API or the database away, a 429, a group that refuses the bot: waited out
         ticket_id = job.ticket_id
         self._failures[ticket_id] = attempts = self._failures.get(ticket_id, 0) + 1

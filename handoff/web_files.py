@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from adapters.web.ranges import ranged
 from handoff.ports import TicketRepository
+from handoff.ranges import ranged
 from storage.web import WebStore
 
 logger = logging.getLogger("okno.handoff.web")

@@ -22,7 +22,7 @@ from adapters.errors import (
     PermanentFailure,
     RetryLater,
     TemporaryFailure,
-    TopicGone,
+    ThreadGone,
 )
 
 # how the Bot API says a forum topic (or a message in it) is no more
@@ -53,7 +53,7 @@ def translated(exc: AiogramError) -> AdapterError:
 def _refused(message: str) -> AdapterError:
     lowered = message.lower()
     if any(marker in lowered for marker in _GONE):
-        return TopicGone(message)
+        return ThreadGone(message)
     if "chat not found" in lowered:
         return ChatBlocked(message)
     return PermanentFailure(message)

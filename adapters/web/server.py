@@ -19,10 +19,10 @@ from aiohttp import BodyPartReader, WSMsgType, web
 
 from adapters.web.channel import CHANNEL, WebChannel, history_frame
 from adapters.web.embedding import Contacts, EmbedCheck
-from adapters.web.ranges import ranged
 from adapters.web.voice import OGG_MIME, NotARecording, as_ogg, audio_type, ogg_seconds
 from dialog.presses import is_event
 from dialog.ticket_talk import IMAGE_TYPES, image_type
+from handoff.ranges import ranged
 from storage.models import WebFile
 from storage.records import NewUpdate
 

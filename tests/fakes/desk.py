@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from adapters.errors import AdapterError, PermanentFailure, TopicGone
 from dialog.messages import Button
+from handoff.errors import DeskError, DeskRefused, TopicGone
 from handoff.ports import Desk, DeskFile
 
 
@@ -37,7 +37,7 @@ class MemoryDesk:
         self.stamps: list[float] = []  # the clock (time.monotonic) at each call in `calls`
         self.deleted: set[int] = set()  # threads deleted by hand
         self._ids = itertools.count(100)
-        self._failures: dict[str, list[AdapterError]] = {}
+        self._failures: dict[str, list[DeskError]] = {}
 
     # Test helpers
 
@@ -63,7 +63,7 @@ class MemoryDesk:
         assert len(found) == 1, f"{callback_id} answered {len(found)} times"
         return found[0]
 
-    def fail_next(self, method: str, error: AdapterError) -> None:
+    def fail_next(self, method: str, error: DeskError) -> None:
         """The next call of `method` raises `error` (after being recorded)."""
         self._failures.setdefault(method, []).append(error)
 
@@ -120,7 +120,7 @@ class MemoryDesk:
         await self._record("post", chat_id, thread_id, text)
         self._open_topic(chat_id, thread_id)
         if not text:
-            raise PermanentFailure("Bad Request: message text is empty")
+            raise DeskRefused("Bad Request: message text is empty")
         message_id = next(self._ids)
         self.messages[message_id] = {
             "chat": chat_id,

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from adapters.errors import PermanentFailure, RetryLater, TemporaryFailure
 from dialog.tickets import Ticket
 from handoff.config import HandoffConfig
+from handoff.errors import DeskBusy, DeskRefused, DeskUnavailable
 from handoff.group_budget import GroupBudget, GroupSlots
 from handoff.poster import POST_ATTEMPTS, POST_LIMIT, TICKETS_AT_ONCE, CardRenderer, GroupPoster
 from storage.records import PostRecord, TicketChange
@@ -290,7 +290,7 @@ async def test_a_refusal_for_one_ticket_does_not_post_the_others_twice(
 ) -> None:
     poster = make_poster(store, desk, group_posts_per_minute=300)  # one post each 0.2 s
     tickets = [await open_ticket(store, f"tg:{i}:1") for i in range(3)]
-    desk.fail_next("create_topic", RetryLater(0.01))  # Telegram's 429 for one of them
+    desk.fail_next("create_topic", DeskBusy(0.01))  # Telegram's 429 for one of them
     stop = asyncio.Event()
     loop = asyncio.create_task(poster.run(stop))
     try:
@@ -320,7 +320,7 @@ async def test_a_post_refused_for_good_goes_to_the_dead_letters_and_the_next_one
     store: TicketStore, desk: MemoryDesk
 ) -> None:
     poster, ticket = await a_ticket_saying(store, desk, "первое сообщение")
-    desk.fail_next("post", PermanentFailure("Bad Request: can't parse entities"))
+    desk.fail_next("post", DeskRefused("Bad Request: can't parse entities"))
     await drain(poster, store)
     await say(store, ticket, "второе сообщение")
     await drain(poster, store)
@@ -341,9 +341,9 @@ async def test_an_unexplained_failure_is_retried_then_given_up_but_an_outage_is_
 ) -> None:
     poster, ticket = await a_ticket_saying(store, desk, "во время сбоя")
     for _ in range(POST_ATTEMPTS * 2):  # the API away for a long while: never given up
-        desk.fail_next("post", TemporaryFailure("Bad Gateway"))
+        desk.fail_next("post", DeskUnavailable("Bad Gateway"))
     for _ in range(POST_ATTEMPTS * 2):
-        with contextlib.suppress(TemporaryFailure):
+        with contextlib.suppress(DeskUnavailable):
             await poster.flush_one(DESK)
     assert await store.dead_letters.count() == 0
     await drain(poster, store)

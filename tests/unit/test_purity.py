@@ -81,3 +81,25 @@ def test_database_rows_never_leave_storage() -> None:
         )
     }
     assert not offenders
+
+
+# Which of our packages each package may import: imports point one way, from the processes down
+# to the pure logic; an adapter implements a port of dialog/ or handoff/.
+MAY_IMPORT = {
+    "dialog": set(),
+    "storage": {"dialog"},
+    "handoff": {"dialog", "storage"},
+    "adapters": {"dialog", "storage", "handoff"},
+}
+
+
+def test_imports_point_one_way() -> None:
+    root = DIALOG.parent
+    ours = {"bots", "adapters", "dialog", "handoff", "storage"}
+    offenders = {
+        f"{package}/{path.relative_to(root / package)}: {sorted(wrong)}"
+        for package, allowed in MAY_IMPORT.items()
+        for path in (root / package).rglob("*.py")
+        if (wrong := (imported_roots(path) & ours) - allowed - {package})
+    }
+    assert not offenders

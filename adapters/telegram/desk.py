@@ -14,15 +14,15 @@ from aiogram.methods.base import TelegramMethod
 from aiogram.types import BufferedInputFile, ChatMemberAdministrator, Message, MessageEntity, Update, User
 from pydantic import ValidationError
 
-from adapters.errors import AdapterError, PermanentFailure
+from adapters.errors import AdapterError, PermanentFailure, RetryLater, ThreadGone
 from adapters.telegram.errors import translated
 from adapters.telegram.mapping import button_payload, keyboard
 from dialog.messages import Button
-from handoff.errors import DeskMisconfigured
+from handoff.errors import DeskBusy, DeskError, DeskMisconfigured, DeskRefused, DeskUnavailable, TopicGone
 from handoff.ports import DeskEvent, DeskFile, DeskMessage, DeskPress
 from storage.web import LOCAL_FILE
 
-logger = logging.getLogger("okno.handoff.telegram")
+logger = logging.getLogger("okno.adapters.telegram.desk")
 
 T = TypeVar("T")
 _MEMBERS = ("creator", "administrator", "member", "restricted")
@@ -59,14 +59,14 @@ class TelegramDesk:
     async def close_topic(self, chat_id: str, thread_id: int) -> None:
         try:
             await _call(self.bot.close_forum_topic(int(chat_id), thread_id))
-        except AdapterError as exc:
+        except DeskError as exc:
             if "not_modified" not in str(exc).lower():
                 raise
 
     async def reopen_topic(self, chat_id: str, thread_id: int) -> None:
         try:
             await _call(self.bot.reopen_forum_topic(int(chat_id), thread_id))
-        except AdapterError as exc:
+        except DeskError as exc:
             if "not_modified" not in str(exc).lower():
                 raise
 
@@ -97,7 +97,7 @@ class TelegramDesk:
         if file.ref.startswith(LOCAL_FILE) and self.load_file is not None:  # uploaded, not passed by id
             data = await self.load_file(file.ref.removeprefix(LOCAL_FILE))
             if data is None:
-                raise PermanentFailure("the citizen's file is gone from the web chat's store")
+                raise DeskRefused("the citizen's file is gone from the web chat's store")
             content = BufferedInputFile(data, file.name or _FILE_NAMES.get(file.kind, "file"))
         message = await _call(self._send_file(file.kind, int(chat_id), thread_id, content, caption or None))
         return message.message_id
@@ -127,14 +127,14 @@ class TelegramDesk:
                     reply_markup=keyboard(buttons),
                 )
             )
-        except AdapterError as exc:
+        except DeskError as exc:
             if "message is not modified" not in str(exc):
                 raise
 
     async def answer(self, callback_id: str, text: str = "", alert: bool = False) -> None:
         try:
             await _call(self.bot.answer_callback_query(callback_id, text=text or None, show_alert=alert))
-        except AdapterError as exc:  # an answer older than ~15 s is refused; nothing else depends on it
+        except DeskError as exc:  # an answer older than ~15 s is refused; nothing else depends on it
             logger.info("a button press was not answered: %s", exc)
 
     async def missing_rights(self, chat_id: str) -> list[str]:
@@ -142,7 +142,7 @@ class TelegramDesk:
             chat = await _call(self.bot(GetRawChat(chat_id=int(chat_id))))
             me = await _call(self.bot.get_me())
             member = await _call(self.bot.get_chat_member(int(chat_id), me.id))
-        except AdapterError as exc:
+        except DeskError as exc:
             return [f"группа недоступна боту ({exc})"]
         missing = []
         if not chat.get("is_forum"):
@@ -178,7 +178,18 @@ async def _call(request: Awaitable[T]) -> T:
     try:
         return await request
     except AiogramError as exc:
-        raise translated(exc) from exc
+        raise for_desk(translated(exc)) from exc
+
+
+def for_desk(error: AdapterError) -> DeskError:
+    """What a failed Bot API call means to the handoff side, in its own error tree."""
+    if isinstance(error, RetryLater):
+        return DeskBusy(error.seconds)
+    if isinstance(error, ThreadGone):
+        return TopicGone(str(error))
+    if isinstance(error, PermanentFailure):
+        return DeskRefused(str(error))
+    return DeskUnavailable(str(error))  # a server or network problem, or the bot shut out of the group
 
 
 def _with_mentions(text: str, user_ids: Sequence[str]) -> tuple[str, list[MessageEntity]]:
