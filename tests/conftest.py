@@ -6,6 +6,7 @@ removed afterwards. With CI=true a missing server fails the run instead of skipp
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -80,10 +81,10 @@ def pg_url(name: str) -> str:
     return f"{base}/{name}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A database with no tables yet."""
-    if request.param == "sqlite":
+@contextlib.asynccontextmanager
+async def new_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database of `kind` ("sqlite" or "postgresql"), removed afterwards."""
+    if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}"
         return
     name = await create_pg_database()
@@ -91,6 +92,13 @@ async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> 
         yield pg_url(name)
     finally:
         await drop_pg_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database with no tables yet."""
+    async with new_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
