@@ -87,21 +87,8 @@ def mask(kind: str, value: str) -> str:
     if kind == "snils":
         return "***-***-" + value[8:]
     if kind == "phone":
-        return value[:4] + "*****" + value[-2:]
+        return "+7 *** ***-**-" + value[-2:]
     if kind == "full_name":
         parts = value.split()
         return " ".join([parts[0], *(p[0] + "." for p in parts[1:])])
     return value
-
-
-_CHECKS = {"full_name": full_name, "snils": snils, "phone": phone}
-
-
-def mask_answer(text: str, identification: dict[str, str]) -> str:
-    """A message that is one of the citizen's identification answers, masked like the card shows it
-    (the transcript must not give away what the card hides)."""
-    for kind, check in _CHECKS.items():
-        value = identification.get(kind)
-        if value and check(text) == value:
-            return mask(kind, value)
-    return text

@@ -63,6 +63,15 @@ def mask(text: str) -> str:
     return _CODE_BEFORE.sub(lambda m: MASK + m.group("tail"), text)
 
 
+def secret_spans(text: str) -> list[tuple[int, int]]:
+    """Where the passwords and confirmation codes are in the text: (start, end) of each secret."""
+    if _MAYBE_SECRET.search(text) is None:
+        return []
+    spans = [m.span("secret") for pattern in (_PASSWORD, _PASSWORD_BARE) for m in pattern.finditer(text)]
+    spans += [m.span("secret") for m in _CODE.finditer(text) if _code_mask(m) != m.group(0)]
+    return spans + [m.span("secret") for m in _CODE_BEFORE.finditer(text)]
+
+
 def _code_mask(match: re.Match[str]) -> str:
     if re.search(_NOT_SECRET_CODES, match.group(0), re.IGNORECASE):
         return match.group(0)

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dialog.identification import display_phone, mask, mask_answer
+from dialog.identification import display_phone, mask
 from dialog.messages import Button, TicketKind
+from dialog.personal_data import mask_answer, mask_text
 from dialog.tickets import Level, Status, Ticket
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -56,13 +57,14 @@ def callback_rows(ticket: Ticket) -> list[tuple[str, str]]:
     return [("Позвонить", callback_phone(ticket)), ("Удобное время", ticket.callback_time or "не указано")]
 
 
-def topic_name(ticket: Ticket, situation: str) -> str:
+def topic_name(ticket: Ticket, situation: str, masked: bool = True) -> str:
     """«10427-3 · в работе · отказ без объяснения причин», «10428-1 · новое · 📞 Обратный звонок»."""
     status = ticket.status
     # a question to the citizen and the answer flip a ticket back and forth: the card shows that,
     # the topic list is not renamed for it (each rename is a post the group's limit pays for)
     shown = Status.IN_PROGRESS if status is Status.NEEDS_INFO else status
     what = CALLBACK if is_callback(ticket) else situation or ticket.rule
+    what = mask_text(what) if masked else what  # a topic list is seen by the whole group
     name = f"{ticket.number} · {shown.label} · {what}"
     return name if len(name) <= TOPIC_NAME_LIMIT else name[: TOPIC_NAME_LIMIT - 1] + "…"
 
@@ -110,7 +112,7 @@ def card_text(ticket: Ticket, situation: str, transcript: Sequence[tuple[str, st
         lines.append(f"Направление: {ticket.category_title}")
     lines.append(f"Причина передачи: {situation or ticket.rule}")
     if ticket.description:
-        lines.append(f"Описание: {ticket.description}")
+        lines.append(f"Описание: {mask_text(ticket.description) if masked else ticket.description}")
     lines.append(f"Открыто: {_clock(ticket.opened_at)}")
     if ticket.assignee_name:
         lines.append(f"Ведёт: {ticket.assignee_name}")
@@ -122,8 +124,8 @@ def card_text(ticket: Ticket, situation: str, transcript: Sequence[tuple[str, st
             + (f" — {ticket.rating_comment}" if ticket.rating_comment else "")
         )
     head = "\n".join(lines)
-    if masked:  # the transcript must not give away what the card hides
-        hidden = {str(k): str(v) for k, v in ticket.identification.items()}
+    if masked:  # the transcript must not give away what the card hides; the bot's own words stay
+        hidden = {str(k): str(v) for k, v in (ticket.identification or {}).items()}
         transcript = [(d, mask_answer(t, hidden) if d == "in" else t) for d, t in transcript]
     return _with_transcript(head, transcript)
 
@@ -146,9 +148,11 @@ def _with_transcript(head: str, transcript: Sequence[tuple[str, str]]) -> str:
     return head + "\n\nПереписка с ботом:\n" + "\n".join(lines)
 
 
-def citizen_post(text: str, via: str | None = None) -> str:
-    """What the citizen wrote, for the topic; `via` names the other chat it came from."""
+def citizen_post(text: str, via: str | None = None, masked: bool = True) -> str:
+    """What the citizen wrote, for the topic (personal data masked when the group sees it masked);
+    `via` names the other chat it came from."""
     who = f"Гражданин ({CHANNELS.get(via, via)})" if via else "Гражданин"
+    text = mask_text(text) if masked else text
     return f"👤 {who}: {text}" if text else f"👤 {who} прислал файл"
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from dialog.identification import mask_answer
+from dialog.personal_data import mask_answer, mask_text
 from dialog.presses import event_sentence, is_event
 from dialog.tickets import Level, Status, Ticket
 from handoff.accounts import Role, Session
@@ -190,7 +190,8 @@ def ticket_view(
     allowed: bool,
     csrf: str,
 ) -> str:
-    hidden = {str(k): str(v) for k, v in (ticket.identification or {}).items()} if masked else {}
+    # a plain operator sees personal data masked wherever a citizen (or a colleague) wrote it
+    hidden = {str(k): str(v) for k, v in (ticket.identification or {}).items()} if masked else None
     shown = [item for item in history if item.text != "/start"]
     changes = "".join(_event(e, ticket.rule, situation) for e in events)
     return (
@@ -199,7 +200,7 @@ def ticket_view(
         f'<div class="columns"><section aria-labelledby="tr"><h2 id="tr">Переписка</h2>'
         f'<ol class="transcript">{"".join(_transcript_item(i, hidden, ticket.id) for i in shown)}'
         "</ol></section>"
-        f'<aside><h2>Заметки</h2><ul class="notes">{_notes(notes)}</ul>'
+        f'<aside><h2>Заметки</h2><ul class="notes">{_notes(notes, masked)}</ul>'
         f'<h2>История</h2><ul class="events">{changes}</ul></aside></div></div>'
     )
 
@@ -243,15 +244,12 @@ def _card(ticket: Ticket, situation: str, masked: bool) -> str:
         ("Исполнитель", ticket.assignee_name or "не назначен"),
     ]
     rows += identity_rows(ticket, masked)
+    shown: Callable[[str], str] = mask_text if masked else str
     if ticket.description:
-        rows.append(("Суть", ticket.description))
+        rows.append(("Суть", shown(ticket.description)))
     if ticket.rating:
-        rows.append(
-            (
-                "Оценка",
-                f"{ticket.rating} из 5" + (f": {ticket.rating_comment}" if ticket.rating_comment else ""),
-            )
-        )
+        comment = f": {shown(ticket.rating_comment)}" if ticket.rating_comment else ""
+        rows.append(("Оценка", f"{ticket.rating} из 5{comment}"))
     cells = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows)
     return f'<dl class="card">{cells}</dl>'
 
@@ -274,13 +272,15 @@ def _actions(ticket: Ticket, allowed: bool, csrf: str) -> str:
     return f'<div class="actions">{"".join(forms)}</div>'
 
 
-def _transcript_item(item: HistoryItem, hidden: dict[str, str], ticket_id: int) -> str:
+def _transcript_item(item: HistoryItem, hidden: dict[str, str] | None, ticket_id: int) -> str:
+    """One message; `hidden` (None: shown whole) is the identification a citizen's words are masked by."""
     who = "Гражданин" if item.direction == "in" else ("Оператор" if item.outcome == "operator" else "Бот")
     if item.via:  # another chat of the citizen, linked to the ticket by a repeated request
         who += f" ({CHANNELS.get(item.via, item.via)})"
     css = "in" if item.direction == "in" else ("operator" if item.outcome == "operator" else "bot")
     files = _files(item, ticket_id)
-    text = escape(mask_answer(item.text, hidden) if hidden and item.direction == "in" else item.text)
+    citizens = hidden is not None and item.direction == "in"
+    text = escape(mask_answer(item.text, hidden) if citizens and hidden is not None else item.text)
     if is_event(item.payload):  # what happened to the ticket, not something the citizen wrote
         sentence = escape(event_sentence(str(item.payload)))
         return (
@@ -340,12 +340,13 @@ def _player(attachment: dict[str, object], url: str, key: str) -> str:
     )
 
 
-def _notes(notes: Sequence[Note]) -> str:
+def _notes(notes: Sequence[Note], masked: bool) -> str:
+    """Staff notes; a colleague may copy a citizen's СНИЛС into one, so a plain operator sees it masked."""
     if not notes:
         return '<li class="muted">Заметок нет.</li>'
     return "".join(
         f'<li><span class="who">{escape(n.author_name)}</span> <time>{_clock(n.at)}</time>'
-        f'<p class="text">{escape(n.text)}</p></li>'
+        f'<p class="text">{escape(mask_text(n.text) if masked else n.text)}</p></li>'
         for n in notes
     )
 

@@ -49,7 +49,7 @@ def test_application_number() -> None:
 
 def test_masks_hide_most_of_the_value() -> None:
     assert ident.mask("snils", "112-233-445 95") == "***-***-445 95"
-    assert ident.mask("phone", "+79123456789") == "+791*****89"
+    assert ident.mask("phone", "+79123456789") == "+7 *** ***-**-89"
     assert ident.mask("full_name", "Иванов Иван Иванович") == "Иванов И. И."
 
 
