@@ -59,8 +59,9 @@ class CardRenderer:
         transcript = await self.store.transcript(
             ticket.channel, ticket.chat_id, self.config.transcript_messages
         )
-        text = card_text(ticket, situation, transcript, self.config.mask_identification)
-        return Card(text, card_buttons(ticket), topic_name(ticket, situation))
+        masked = self.config.mask_identification
+        text = card_text(ticket, situation, transcript, masked)
+        return Card(text, card_buttons(ticket), topic_name(ticket, situation, masked))
 
 
 class Allowance:

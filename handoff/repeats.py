@@ -114,9 +114,10 @@ def as_callback(ticket: Ticket, payload: dict[str, Any]) -> Ticket | None:
 
 
 class Repeats:
-    def __init__(self, store: TicketRepository, tracker: Tracker) -> None:
+    def __init__(self, store: TicketRepository, tracker: Tracker, masked: bool = True) -> None:
         self.store = store
         self.tracker = tracker
+        self.masked = masked  # the operators' group sees personal data in citizens' words masked
 
     async def twin(self, job: QueuedJob) -> tuple[Ticket, str] | None:
         """An open ticket of another chat that is this citizen's, and what matched."""
@@ -143,7 +144,7 @@ class Repeats:
         if asks_for_a_call(job.payload):
             posts.append(PostRecord("text", system_post(callback_note(job.payload))))
         if description := str(job.payload.get("description") or ""):
-            posts.append(PostRecord("text", citizen_post(description, job.channel)))
+            posts.append(PostRecord("text", citizen_post(description, job.channel, self.masked)))
 
         def joined(row: Ticket) -> TicketChange:
             said = texts.REPEAT_EVENT.format(channel=channel)

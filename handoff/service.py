@@ -56,7 +56,7 @@ class HandoffService:
         self._spread = itertools.count()
         self.outage = Outage("handoff", logger)
         self.queue = QueueWorker(store.pending_jobs, store.jobs_among, BATCH, self.outage)
-        self.repeats = Repeats(store, tracker)
+        self.repeats = Repeats(store, tracker, config.mask_identification)
 
     def wake(self) -> None:
         self.queue.wake()
@@ -231,7 +231,8 @@ class HandoffService:
                 PostRecord("text", system_post(texts.REOPENED_NOTE.format(days=self._days()))),
             ]
             if description:
-                posts.append(PostRecord("text", citizen_post(description)))
+                masked = self.config.mask_identification
+                posts.append(PostRecord("text", citizen_post(description, masked=masked)))
             told = texts.REOPENED.format(number=row.number)
             reopened = replace(
                 row,
@@ -293,7 +294,7 @@ class HandoffService:
     async def _to_ticket(self, ticket: Ticket, relay: Relay, via: str | None) -> None:
         posts = []
         if relay.text or not relay.files:
-            posts.append(PostRecord("text", citizen_post(relay.text, via)))
+            posts.append(PostRecord("text", citizen_post(relay.text, via, self.config.mask_identification)))
         posts += [PostRecord(f.kind, f.name or "", f.ref) for f in relay.files]
         if ticket.status != Status.NEEDS_INFO:
             await self.store.post(ticket, posts)

@@ -68,12 +68,17 @@ SNILS, PHONE = "112-233-445 95", "+7 912 345-67-89"
 
 
 async def open_ticket(
-    fake: FakeTelegram, runtime: Runtime, chat: int = CHAT, snils: str = SNILS, phone: str = PHONE
+    fake: FakeTelegram,
+    runtime: Runtime,
+    chat: int = CHAT,
+    snils: str = SNILS,
+    phone: str = PHONE,
+    trigger: str = "отказали в услуге без объяснения причин",
 ) -> Any:
     """A citizen hits a rule and answers the identification questions; returns the ticket.
     (Citizens of different tickets need different identifiers: the same СНИЛС or phone is the same
     citizen, whose repeated request joins the open ticket.)"""
-    await say(fake, "отказали в услуге без объяснения причин", "фамилию", chat)
+    await say(fake, trigger, "фамилию", chat)
     await say(fake, "петров пётр петрович", "СНИЛС", chat)
     await say(fake, "112-233-445 96", "контрольное число", chat)
     await say(fake, snils, "телефон", chat)
