@@ -176,3 +176,30 @@ def test_the_command_writes_csv_and_a_table(sqlite_url: str, capsys: pytest.Capt
 def test_the_command_asks_for_a_migration(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stats"]) == 2
     assert "okno db upgrade" in capsys.readouterr().err
+
+
+def test_the_exports_hold_no_citizens_words(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """152-ФЗ: `okno stats` gives counts and durations only; a citizen's text never reaches its output,
+    so there is nothing in it to mask."""
+    upgrade(sqlite_url)
+    said = "не принимают мой СНИЛС 11223344595, звоните на 89991234567"
+
+    async def with_words() -> None:
+        engine = make_engine(sqlite_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(insert(Conversation), [{"channel": "telegram", "chat_id": "42"}])
+                at = T0 + minutes(5)
+                row = {"conversation_id": 1, "direction": "in", "text": said, "attachments": []}
+                await connection.execute(insert(Message), [row | {"created_at": at}])
+                fields = {"description": said, "rating_comment": said, "rating": 3}
+                await connection.execute(insert(TicketRow), [ticket(1, "42", "closed", at, **fields)])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(with_words())
+    period = ["--since", "2026-03-01", "--until", "2026-03-08"]
+    for fmt in ("table", "csv", "json"):
+        assert main(["stats", "--format", fmt, *period]) == 0
+        out = capsys.readouterr().out
+        assert "1" in out and not any(value in out for value in ("11223344595", "89991234567", "СНИЛС"))
