@@ -47,6 +47,7 @@ _PASSPORT_WORDS = re.compile(
     r"(?P<value>(?<![\d-])\d{2}[ \t]?\d{2}\D{0,12}?\d{6})(?![\d-])",
     re.IGNORECASE,
 )
+_PHONE_WORD = re.compile(r"тел|номер\s+моб|мобил|звон|whatsapp|ватсап|вотсап|связ", re.IGNORECASE)
 _SNILS_WORD = re.compile(r"снилс|страхов", re.IGNORECASE)
 _DIGIT_OR_AT = re.compile(r"\d|@|парол", re.IGNORECASE)
 
@@ -73,10 +74,14 @@ def mask_text(text: str) -> str:
 def mask_answer(text: str, identification: Mapping[str, str]) -> str:
     """A citizen's message as a plain operator sees it: an identification answer (the ФИО too) masked like
     the card shows it, and any personal data within other words masked by the detector."""
-    name = identification.get("full_name")
-    if name and full_name(text) == name:
-        return mask_identity("full_name", name)
+    for kind, check in _ANSWERS.items():
+        value = identification.get(kind)
+        if value and check(text) == value:
+            return mask_identity(kind, value)
     return mask_text(text)
+
+
+_ANSWERS: dict[str, Callable[[str], str | None]] = {"full_name": full_name, "snils": snils, "phone": phone}
 
 
 def _emails(text: str) -> Iterator[Found]:
@@ -107,6 +112,8 @@ def _snilses(text: str) -> Iterator[Found]:
 def _phones(text: str) -> Iterator[Found]:
     for m in _PHONE.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
+        if m.group(0).isdigit() and len(digits) == 10 and not _PHONE_WORD.search(text[: m.start()][-40:]):
+            continue  # ten bare digits may well be an application's number: a phone only if called one
         digits = digits[1:] if len(digits) == 11 else digits
         if len(digits) == 10 and not digits.startswith("800"):  # 8 800: toll-free lines of organizations
             yield Found("phone", *m.span(), mask_identity("phone", "+7" + digits))

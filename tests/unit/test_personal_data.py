@@ -37,6 +37,7 @@ def test_the_reviews_sentence_is_masked() -> None:
         ("+79123456789", "+7 *** ***-**-89"),
         ("8(495)123-45-67", "+7 *** ***-**-67"),
         ("912 345-67-89", "+7 *** ***-**-89"),
+        ("мой телефон 9123456789", "мой телефон +7 *** ***-**-89"),
         # e-mail
         ("пишите на ivanov.ii@mail.ru.", "пишите на i***@mail.ru."),
         ("Petrov_77@yandex.ru", "P***@yandex.ru"),
@@ -67,6 +68,7 @@ def test_personal_data_is_masked(text: str, masked: str) -> None:
         "112-233-445 96 — не сходится контрольное число",
         "ИНН 500100732259",
         "заявление 2024-123456 от мая",
+        "заявление № 9123456789 висит",
         "4111 1111 1111 1112 не карта: Luhn не сходится",
         "код ошибки 1234",
         "прошло 3 дня, очередь 15 человек",
@@ -92,6 +94,7 @@ def test_an_identification_answer_is_masked_like_the_card_shows_it() -> None:
     assert mask_answer("петров пётр петрович", hidden) == "Петров П. П."
     assert mask_answer("112-233-445 95", hidden) == "***-***-445 95"
     assert mask_answer("+7 912 345-67-89", hidden) == "+7 *** ***-**-89"
+    assert mask_answer("9123456789", hidden) == "+7 *** ***-**-89"  # bare, but the answer given
     assert mask_answer(REVIEW, {}) == mask_text(REVIEW)
     assert mask_answer("отказали в услуге", hidden) == "отказали в услуге"
 
