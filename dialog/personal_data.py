@@ -6,8 +6,8 @@ numbers, e-mail addresses, bank card numbers, passwords and confirmation codes. 
 keeps enough to recognise it when the citizen reads it out («***-***-445 95», «+7 *** ***-**-67»).
 
 Numbers are checked before they are taken: a СНИЛС by its control number, a card by Luhn, a phone
-by its length and prefix, a bare passport number only next to the words «паспорт», «серия» or
-«номер». So ticket numbers («10427-3»), dates, sums of money and the contact center's own toll-free
+by its length and prefix, a bare passport number only after the words «паспорт» or «серия». So
+ticket numbers («10427-3»), dates, sums of money and the contact center's own toll-free
 line («8 800 555-35-35») stay as written.
 """
 
