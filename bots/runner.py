@@ -65,6 +65,8 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
         for name, loop in (("desk-poster", handoff.poster), ("ticket-watch", handoff.watch)):
             if loop is not None:
                 tasks.create_task(loop.run(stop), name=name)
+        if runtime.retention is not None:
+            tasks.create_task(runtime.retention.run(stop), name="web-file-retention")
         for name, receiver in receivers(runtime).items():
             tasks.create_task(receiver(stop), name=name)
 

@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     web_secure_cookies: bool = False  # set behind HTTPS so session cookies never travel in clear
     web_chat_rate_per_second: float = Field(1.0, gt=0)  # one socket, after a burst of 5
     web_chat_ip_rate_per_second: float = Field(3.0, gt=0)  # all sockets of one address
+    web_chat_new_per_hour: int = Field(30, ge=1)  # conversations one address may start in an hour
+    web_chat_sockets_per_address: int = Field(20, ge=1)  # chat sockets one address holds open at once
+    web_files_per_visitor_per_day: int = Field(20, ge=1)  # uploads into one conversation a day
+    web_file_mb_per_visitor_per_day: float = Field(20.0, gt=0)
+    web_files_per_address_per_day: int = Field(60, ge=1)  # uploads from one address a day
+    web_file_mb_per_address_per_day: float = Field(60.0, gt=0)
+    web_file_retention_days: float = Field(30.0, gt=0)  # citizens' and operators' chat files older go
+    web_file_link_minutes: float = Field(10.0, gt=0)  # how long a signed link to a chat file opens
 
     # Processing
     workers: int = Field(32, ge=1, le=1024)  # conversations handled at once

@@ -20,6 +20,7 @@ from adapters.telegram.receiving import bot_id, register_webhook, webhook_handle
 from adapters.vk.callback import callback_handler
 from adapters.web.channel import WebChannel
 from adapters.web.embedding import Contacts
+from adapters.web.files import FileQuotas
 from adapters.web.server import ChatLimits, WebChat
 from bots.keyed import GroupCommit
 from bots.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -34,10 +35,11 @@ from handoff.web_settings import InboxSettings
 from handoff.web_stats import StatsPages, stats_page
 from handoff.web_tickets import TicketPages
 from storage.db import make_sessions
+from storage.file_links import LOCAL_FILE
 from storage.queues import queue_snapshot
 from storage.records import NewUpdate
 from storage.stats import stats_of
-from storage.web import LOCAL_FILE, WebStore
+from storage.web import WebStore
 
 if TYPE_CHECKING:
     from bots.wiring import Runtime
@@ -88,6 +90,14 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             voice_seconds=policy.voice_seconds,
             voice_limit_text=policy.voice_limit,
             allowed_origins=tuple(settings.web_allowed_origins),
+            new_visitors_per_address=settings.web_chat_new_per_hour,
+            sockets_per_address=settings.web_chat_sockets_per_address,
+            files=FileQuotas(
+                per_visitor=settings.web_files_per_visitor_per_day,
+                bytes_per_visitor=int(settings.web_file_mb_per_visitor_per_day * 1024 * 1024),
+                per_address=settings.web_files_per_address_per_day,
+                bytes_per_address=int(settings.web_file_mb_per_address_per_day * 1024 * 1024),
+            ),
         )
         repository = runtime.repository
 
@@ -104,6 +114,7 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             limits,
             address_of,
             other_ways(runtime),
+            runtime.states,
         )
     parts.inbox = build_inbox(runtime, store, policy, address_of)
     return parts

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from secrets import token_bytes
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +23,7 @@ from bots.handoff_wiring import HandoffParts, build_handoff, update_queues
 from bots.metrics import Metrics
 from bots.outbox import OutboxDispatcher
 from bots.ratelimit import RateLimiter, SharedPace
+from bots.retention import FileRetention
 from bots.settings import Settings
 from bots.updates import UpdateWorker
 from bots.web import WebParts, build_web
@@ -31,6 +33,7 @@ from dialog.knowledge import load_knowledge
 from dialog.secrets import mask_payload
 from storage.db import make_engine, make_sessions
 from storage.fanout import RedisFanout
+from storage.file_links import configure as configure_links
 from storage.records import DESK_QUEUE
 from storage.repositories import Repository
 from storage.state import MemoryStore, RedisStateStore, StateStore
@@ -81,6 +84,7 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     desk_updates: DeskWorker | None = None  # only with an operators' group in Telegram
+    retention: FileRetention | None = None  # forgets old web chat files
     # the inbox queue each received Telegram update is filed in
     queue_of: Callable[[dict[str, Any]], str] = field(default_factory=lambda: update_queues(()))
 
@@ -140,6 +144,9 @@ def build_runtime(
     sessions = make_sessions(database)
     closers: list[Callable[[], Awaitable[None]]] = []
     web_store = WebStore(sessions)
+    # signed file links outlive a restart only with a set secret
+    link_key = settings.web_secret.get_secret_value().encode() if settings.web_secret else token_bytes(32)
+    configure_links(link_key, settings.web_file_link_minutes * 60)
     web_channel = None
     if settings.web_chat:
         web_channel = WebChannel(web_store)
@@ -163,6 +170,7 @@ def build_runtime(
         settings, database, repository, states, engine, channels, updates, outbox, handoff, telegram, vk
     )
     runtime.web_store = web_store
+    runtime.retention = FileRetention(web_store, settings.web_file_retention_days, clock)
     runtime.metrics = updates.metrics = outbox.metrics = Metrics()
     add_desk_worker(runtime)
     runtime.web = build_web(runtime, web_store, web_channel)

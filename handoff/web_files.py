@@ -23,7 +23,7 @@ FILE_GONE = "Файл не найден."
 FILE_UNREACHABLE = "Не удалось получить файл из мессенджера. Попробуйте через минуту."
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "private, max-age=3600",
+    "Cache-Control": "private, no-store",
     "Content-Security-Policy": "default-src 'none'; sandbox",
 }
 

@@ -24,9 +24,10 @@ from handoff.cards import (
     is_callback,
 )
 from handoff.tracking import MSK
+from storage.file_links import LOCAL_FILE, file_url
 from storage.records import EventRecord
 from storage.ticket_rows import aware
-from storage.web import LOCAL_FILE, HistoryItem, Note, file_url
+from storage.web import HistoryItem, Note
 
 QUEUE_TABS = (
     ("open", "Открытые", (Status.NEW, Status.IN_PROGRESS, Status.NEEDS_INFO)),

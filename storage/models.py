@@ -270,6 +270,7 @@ class WebFile(Base):
     """A file a web-chat citizen uploaded or an operator sent them, served back by its random ref."""
 
     __tablename__ = "web_files"
+    __table_args__ = (Index("ix_web_files_created", "created_at"),)  # the retention job's sweep
 
     ref: Mapped[str] = mapped_column(String(64), primary_key=True)
     chat_id: Mapped[str] = mapped_column(String(64), index=True)  # whose conversation it belongs to
@@ -278,6 +279,15 @@ class WebFile(Base):
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EndedVisitor(Base):
+    """A web chat visitor token the citizen ended («Завершить чат»): by its hash, never accepted again."""
+
+    __tablename__ = "web_ended_visitors"
+
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class OperatorAccount(Base):

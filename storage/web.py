@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,6 +16,8 @@ from dialog.tickets import ACTIVE, Ticket
 from storage.errors import StorageError
 from storage.models import (
     Conversation,
+    EndedVisitor,
+    InboxUpdate,
     Message,
     OperatorAccount,
     OutboxMessage,
@@ -26,13 +28,6 @@ from storage.models import (
     WebFile,
 )
 from storage.ticket_rows import aware, tickets_of_rows
-
-LOCAL_FILE = "web:"  # a ref to a file kept here, as other channels and the desk see it
-
-
-def file_url(ref: str) -> str:
-    """Where a browser opens a file: ours are served by the chat, other platforms' by their URL."""
-    return ref if ref.startswith(("http://", "https://")) else f"/chat/files/{ref.removeprefix(LOCAL_FILE)}"
 
 
 class AccountExists(StorageError):
@@ -80,6 +75,46 @@ class WebStore:
                 )
             )
         return ref
+
+    async def files_since(self, chat_id: str, since: datetime) -> tuple[int, int]:
+        """How many files, and how many bytes, the visitor's conversation got from `since` on."""
+        async with self._sessions() as session:
+            query = select(func.count(), func.coalesce(func.sum(WebFile.size), 0)).where(
+                WebFile.chat_id == chat_id, WebFile.created_at >= since
+            )
+            count, size = (await session.execute(query)).one()
+        return int(count), int(size)
+
+    async def delete_files_before(self, cutoff: datetime) -> int:
+        """Forget the files kept before `cutoff` (the retention period); how many went."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(WebFile).where(WebFile.created_at < cutoff).returning(WebFile.ref)
+            )
+            return len(result.all())
+
+    async def conversation_exists(self, channel: str, chat_id: str) -> bool:
+        """Has this chat a conversation (or its first update, not handled yet), and was it not ended?"""
+        async with self._sessions() as session:
+            if await session.get(EndedVisitor, chat_id) is not None:
+                return False
+            found = select(Conversation.id).where(
+                Conversation.channel == channel, Conversation.chat_id == chat_id
+            )
+            if await session.scalar(found.limit(1)) is not None:
+                return True
+            started = select(InboxUpdate.id).where(InboxUpdate.key == f"{channel}:{chat_id}:start")
+            return await session.scalar(started.limit(1)) is not None
+
+    async def end_visitor(self, chat_id: str) -> None:
+        """The citizen ended the chat: its token is never accepted again (idempotent)."""
+        async with self._sessions.begin() as session:
+            if await session.get(EndedVisitor, chat_id) is None:
+                session.add(EndedVisitor(chat_id=chat_id))
+
+    async def ended(self, chat_id: str) -> bool:
+        async with self._sessions() as session:
+            return await session.get(EndedVisitor, chat_id) is not None
 
     async def file(self, ref: str) -> WebFile | None:
         async with self._sessions() as session:

@@ -20,7 +20,7 @@ from adapters.telegram.mapping import button_payload, keyboard
 from dialog.messages import Button
 from handoff.errors import DeskBusy, DeskError, DeskMisconfigured, DeskRefused, DeskUnavailable, TopicGone
 from handoff.ports import DeskEvent, DeskFile, DeskMessage, DeskPress
-from storage.web import LOCAL_FILE
+from storage.file_links import LOCAL_FILE
 
 logger = logging.getLogger("okno.adapters.telegram.desk")
 

@@ -14,7 +14,8 @@ from adapters.web.voice import OGG_MIME
 from dialog.messages import Attachment, AttachmentKind, Button, InboundMessage
 from dialog.ticket_talk import IMAGE_TYPES
 from storage.fanout import Fanout, LocalFanout
-from storage.web import LOCAL_FILE, HistoryItem, WebStore, file_url
+from storage.file_links import LOCAL_FILE, file_url
+from storage.web import HistoryItem, WebStore
 
 logger = logging.getLogger("okno.adapters.web")
 

@@ -7,29 +7,26 @@ import contextlib
 import hashlib
 import json
 import logging
-import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import BodyPartReader, WSMsgType, web
+from aiohttp import WSMsgType, web
 
 from adapters.web.channel import CHANNEL, WebChannel, history_frame
 from adapters.web.embedding import Contacts, EmbedCheck
-from adapters.web.voice import OGG_MIME, NotARecording, as_ogg, audio_type, ogg_seconds
+from adapters.web.files import NO_VISITOR, TOKEN, ChatFiles, FileQuotas, described, error
+from adapters.web.guards import OpenSockets, harden, same_origin
 from dialog.presses import is_event
-from dialog.ticket_talk import IMAGE_TYPES, image_type
-from handoff.ranges import ranged
-from storage.models import WebFile
 from storage.records import NewUpdate
+from storage.state import MemoryStore, StateStore
 
 logger = logging.getLogger("okno.adapters.web")
 
 STATIC = Path(__file__).parent / "static"
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 FRAME_LIMIT = 16 * 1024  # bytes of one socket frame; a message is at most MAX_CHARS characters
 MAX_CHARS = 2000
 HISTORY = 100
@@ -37,16 +34,14 @@ HISTORY = 100
 TOO_LONG = "Сообщение слишком длинное: не больше {limit} символов. Разделите его на несколько."
 TOO_FAST = "Слишком много сообщений подряд. Подождите несколько секунд и отправьте снова."
 BAD_FRAME = "Не удалось прочитать сообщение. Обновите страницу."
-FILE_TOO_BIG = "Файл больше {limit} — такой файл не принять. Сожмите его или отправьте другой."
-FILE_KIND = "Можно отправить только фото в формате JPEG или PNG (до {limit})."
-VOICE_TOO_LONG = (
-    "Голосовое сообщение длиннее {limit} — такое не принять. Запишите покороче или напишите текстом."
-)
-VOICE_UNREADABLE = "Не удалось прочитать запись. Запишите сообщение ещё раз или напишите текстом."
 UNAVAILABLE = "Сервис на минуту недоступен. Сообщение не потеряно: отправим его, как только связь вернётся."
-NO_VISITOR = "Сначала откройте чат — файл отправляется в разговор."
-VOICE_NAME = "voice.ogg"
-SERVED_INLINE = (*IMAGE_TYPES, OGG_MIME)  # what the page shows or plays; anything else is downloaded
+TOO_MANY_CHATS = (
+    "С вашего адреса начато слишком много чатов. Попробуйте позже или позвоните на горячую линию."
+)
+TOO_MANY_SOCKETS = "С вашего адреса открыто слишком много окон чата. Закройте лишние и обновите страницу."
+FOREIGN_SITE = "Чат нельзя открыть с этого сайта."
+ENDED = "Чат завершён."
+BUSY_CLOSE = 4429  # the socket's close code when an address is over its budget; the page waits and retries
 
 AddressOf = Callable[[web.Request], str]  # the citizen's address, seen through trusted proxies
 Enqueue = Callable[[NewUpdate], Awaitable[None]]  # returns once the update is stored
@@ -63,6 +58,10 @@ class ChatLimits:
     voice_seconds: int = 180
     voice_limit_text: str = "3 минут"  # «длиннее 3 минут»
     allowed_origins: tuple[str, ...] = ()  # sites that may embed the chat (the widget's iframe)
+    new_visitors_per_address: int = 30  # conversations one address may start in a window
+    new_visitors_window: float = 3600.0
+    sockets_per_address: int = 20  # open at once in one process
+    files: FileQuotas = field(default_factory=FileQuotas)
 
 
 def chat_id_of(token: str) -> str:
@@ -80,6 +79,7 @@ class WebChat:
         limits: ChatLimits,
         address_of: AddressOf | None = None,
         contacts: Contacts | None = None,
+        states: StateStore | None = None,
     ) -> None:
         self.channel = channel
         self.enqueue = enqueue
@@ -88,6 +88,9 @@ class WebChat:
         self.limits = limits
         self.address_of = address_of or (lambda request: request.remote or "unknown")
         self.contacts = contacts or Contacts()
+        self.states = states or MemoryStore()
+        self.open = OpenSockets(limits.sockets_per_address)
+        self.files = ChatFiles(channel.store, self.states, limits.files, chat_id_of, self.address_of)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/chat", self.page)
@@ -96,8 +99,10 @@ class WebChat:
         app.router.add_get("/chat/embed", EmbedCheck(self.limits.allowed_origins, self.contacts).answer)
         app.router.add_get("/chat/ws", self.socket)
         app.router.add_post("/chat/files", self.upload)
-        app.router.add_get("/chat/files/{ref}", self.download)
+        app.router.add_get("/chat/files/{ref}", self.files.download)
+        app.router.add_post("/chat/end", self.end)
         app.router.add_static("/chat/static", STATIC, append_version=False)
+        app.on_response_prepare.append(harden)
 
     # Pages
 
@@ -105,7 +110,8 @@ class WebChat:
         ancestors = " ".join(("'self'", *self.limits.allowed_origins))
         headers = {
             "Content-Security-Policy": (
-                "default-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; "
+                "default-src 'self'; img-src 'self' data: blob:; "
+                f"connect-src 'self' {_own_sockets(request)}; "
                 f"frame-ancestors {ancestors}; base-uri 'none'; form-action 'none'"
             ),
             "X-Content-Type-Options": "nosniff",
@@ -121,22 +127,43 @@ class WebChat:
     # The socket
 
     async def socket(self, request: web.Request) -> web.StreamResponse:
+        if not same_origin(request, self.limits.allowed_origins):  # another site's page: no upgrade
+            logger.info("a chat socket from a foreign page was refused: %s", request.headers.get("Origin"))
+            raise web.HTTPForbidden(text=FOREIGN_SITE)
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=FRAME_LIMIT)
         await ws.prepare(request)
         ip = self.address_of(request)
+        if not self.open.take(ip):
+            logger.info("an address is over its open chat sockets; one more was closed")
+            await _refuse(ws, TOO_MANY_SOCKETS, "too many sockets from this address")
+            return ws
         try:
             hello = await ws.receive_json(timeout=30)
             token = hello.get("visitor") if isinstance(hello, dict) else None
-            if not isinstance(token, str) or not TOKEN.match(token):
-                token = secrets.token_urlsafe(24)
+            if (
+                not isinstance(token, str)
+                or not TOKEN.match(token)
+                or await self.channel.store.ended(chat_id_of(token))
+            ):
+                token = secrets.token_urlsafe(24)  # a new visitor, or one whose chat was ended here
             await self._converse(ws, token, ip)
         except (TimeoutError, ValueError, TypeError):
             pass  # no hello, or a closed socket: nothing to keep
         except ConnectionError as exc:
             logger.debug("a web chat socket broke: %s", exc)
         finally:
+            self.open.give_back(ip)
             await ws.close()
         return ws
+
+    async def _admitted(self, ip: str) -> bool:
+        """May this address start one more conversation now? Counted only when it may."""
+        limits = self.limits
+        key = f"web:new-visitors:{ip}"
+        return (
+            await self.states.take_slot(key, limits.new_visitors_per_address, limits.new_visitors_window, 0.0)
+            <= 0
+        )
 
     async def _converse(self, ws: web.WebSocketResponse, token: str, ip: str) -> None:
         chat_id = chat_id_of(token)
@@ -149,12 +176,16 @@ class WebChat:
                 if not (i.direction == "in" and i.text == "/start") and not is_event(i.payload)
             ]
             frames = [history_frame(i) for i in shown]
-            await ws.send_json({"type": "welcome", "visitor": token, "history": frames})
+            if not history and not await self._admitted(ip):  # nothing made for a flood of new visitors
+                logger.info("an address is over its budget of new web chats; a socket was closed")
+                await _refuse(ws, TOO_MANY_CHATS, "too many new chats from this address")
+                return
             if not history:  # a new visitor is greeted with the menu, once (the key sees to that)
                 payload = {"visitor": chat_id, "id": "start", "text": "/start"}
                 greeting = NewUpdate(f"web:{chat_id}:start", CHANNEL, f"{CHANNEL}:{chat_id}", payload)
-                if not await self._store(ws, greeting):
+                if not await self._store(ws, greeting):  # stored first: the token then has a chat
                     return
+            await ws.send_json({"type": "welcome", "visitor": token, "history": frames})
             pusher = asyncio.create_task(_push(ws, queue))
             try:
                 await self._receive(ws, chat_id, ip)
@@ -225,7 +256,7 @@ class WebChat:
             stored = await self.channel.store.file(str(frame.get("ref") or ""))
             if stored is None or stored.chat_id != chat_id:
                 return None
-            payload["files"] = [_described(stored)]
+            payload["files"] = [described(stored)]
         elif not text.strip():
             return None
         return payload
@@ -233,65 +264,48 @@ class WebChat:
     # Files
 
     async def upload(self, request: web.Request) -> web.Response:
-        token = request.headers.get("X-Okno-Visitor", "")
-        if not TOKEN.match(token):
-            return _error(403, NO_VISITOR)
-        limit = self.limits.file_bytes
-        if request.content_length is not None and request.content_length > limit + 64 * 1024:
-            return _error(413, FILE_TOO_BIG.format(limit=self.limits.file_limit_text))
-        reader = await request.multipart()
-        part = await reader.next()
-        if not isinstance(part, BodyPartReader) or part.name != "file":
-            return _error(400, FILE_KIND.format(limit=self.limits.file_limit_text))
-        data = bytearray()
-        while chunk := await part.read_chunk(64 * 1024):
-            data += chunk
-            if len(data) > limit:
-                return _error(413, FILE_TOO_BIG.format(limit=self.limits.file_limit_text))
-        mime = image_type(bytes(data))
-        if mime is None:
-            return await self._recording(token, bytes(data))
-        name = (part.filename or "photo")[:200]
-        ref = await self.channel.store.save_file(chat_id_of(token), name, mime, bytes(data))
-        return web.json_response({"ref": ref, "name": name, "size": len(data), "mime": mime})
-
-    async def _recording(self, token: str, data: bytes) -> web.Response:
-        """A voice message recorded on the page, kept as Ogg Opus (what Telegram plays as a voice)."""
-        if audio_type(data) is None:
-            return _error(415, FILE_KIND.format(limit=self.limits.file_limit_text))
-        try:
-            # repacking is quick (pure Python over a few hundred packets), but not for the event loop
-            found = await asyncio.to_thread(as_ogg, data)
-        except NotARecording as exc:
-            logger.info("a web chat recording was refused: %s", exc)
-            return _error(415, VOICE_UNREADABLE)
-        seconds = int(found.seconds)
-        if seconds > self.limits.voice_seconds:
-            return _error(413, VOICE_TOO_LONG.format(limit=self.limits.voice_limit_text))
-        ref = await self.channel.store.save_file(chat_id_of(token), VOICE_NAME, OGG_MIME, found.data)
-        return web.json_response(
-            {"ref": ref, "name": VOICE_NAME, "size": len(found.data), "mime": OGG_MIME, "duration": seconds}
+        if not same_origin(request, self.limits.allowed_origins):
+            return error(403, NO_VISITOR)
+        limits = self.limits
+        data = await self.files.upload(request, limits.file_bytes, limits.file_limit_text)
+        if isinstance(data, web.Response):
+            return data
+        return await self.files.keep(
+            request, data, (limits.file_limit_text, limits.voice_seconds, limits.voice_limit_text)
         )
 
-    async def download(self, request: web.Request) -> web.Response:
-        stored = await self.channel.store.file(request.match_info["ref"])
-        if stored is None:
-            raise web.HTTPNotFound(text="Файл не найден.")
-        mime = stored.mime_type if stored.mime_type in SERVED_INLINE else "application/octet-stream"
-        headers = {
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=86400",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        }
-        if mime == "application/octet-stream":
-            headers["Content-Disposition"] = "attachment"
-        return ranged(request, bytes(stored.data), mime, headers)
+    async def end(self, request: web.Request) -> web.Response:
+        """«Завершить чат»: the visitor's token is never accepted again, so whoever sits at the same
+        browser next sees neither the history nor the files; the visitor's open tabs are told."""
+        token = request.headers.get("X-Okno-Visitor", "")
+        if not same_origin(request, self.limits.allowed_origins) or not TOKEN.match(token):
+            return error(403, NO_VISITOR)
+        chat_id = chat_id_of(token)
+        await self.channel.store.end_visitor(chat_id)
+        await self.channel.fanout.publish(chat_id, {"type": "ended", "text": ENDED})
+        logger.info("a web chat visitor ended their chat")
+        return web.json_response({"ended": True}, headers={"Cache-Control": "no-store"})
 
 
 async def _push(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
     while (frame := await queue.get()) is not None:
         await ws.send_json(frame)
-    await ws.close()  # fell behind: the page reconnects and reloads its history
+        if frame.get("type") == "ended":  # the chat was ended in another tab: this one is over too
+            break
+    await ws.close()  # fell behind (or ended): the page reconnects and reloads its history
+
+
+async def _refuse(ws: web.WebSocketResponse, text: str, reason: str) -> None:
+    """Say why in Russian, then close with BUSY_CLOSE and the reason in English."""
+    with contextlib.suppress(ConnectionError):
+        await ws.send_json({"type": "error", "id": None, "text": text})
+    await ws.close(code=BUSY_CLOSE, message=reason.encode())
+
+
+def _own_sockets(request: web.Request) -> str:
+    """The chat's own socket origin, for CSP connect-src ('self' does not cover ws: everywhere)."""
+    host = request.host
+    return f"wss://{host}" if request.secure else f"ws://{host} wss://{host}"
 
 
 class _Bucket:
@@ -309,20 +323,3 @@ class _Bucket:
             return False
         self.tokens -= 1
         return True
-
-
-def _described(stored: WebFile) -> dict[str, Any]:
-    file: dict[str, Any] = {
-        "ref": stored.ref,
-        "name": stored.name,
-        "mime": stored.mime_type,
-        "size": stored.size,
-    }
-    if stored.mime_type == OGG_MIME:  # a recording, checked when it was kept: how long it plays
-        with contextlib.suppress(NotARecording):
-            file["duration"] = int(ogg_seconds(bytes(stored.data)))
-    return file
-
-
-def _error(status: int, text: str) -> web.Response:
-    return web.json_response({"error": text}, status=status)

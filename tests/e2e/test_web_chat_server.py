@@ -9,16 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.web.server import (
-    BAD_FRAME,
-    FILE_KIND,
-    FILE_TOO_BIG,
-    NO_VISITOR,
-    TOO_FAST,
-    TOO_LONG,
-    VOICE_TOO_LONG,
-    VOICE_UNREADABLE,
-)
+from adapters.web.files import FILE_KIND, FILE_TOO_BIG, NO_VISITOR, VOICE_TOO_LONG, VOICE_UNREADABLE
+from adapters.web.server import BAD_FRAME, TOO_FAST, TOO_LONG
 from dialog.engine import ConversationEngine
 from dialog.texts import ATTACHMENT, VOICE
 from storage.records import NewUpdate
@@ -188,7 +180,7 @@ async def test_uploads_are_checked_by_visitor_kind_and_size(site: Site) -> None:
         image = png()
         status, stored = await upload(site, visitor.token, image, "скрин.png")
         assert status == 200 and stored["mime"] == "image/png" and stored["size"] == len(image)
-        async with site.http.get(f"{site.url}/chat/files/{stored['ref']}") as response:
+        async with site.http.get(f"{site.url}{stored['url']}") as response:
             assert response.status == 200 and await response.read() == image
             assert response.headers["X-Content-Type-Options"] == "nosniff"
             assert response.content_type == "image/png"
@@ -198,12 +190,12 @@ async def test_a_recording_is_kept_as_ogg_within_three_minutes(site: Site) -> No
     async with citizen(site) as visitor:
         status, stored = await upload(site, visitor.token, WEBM, "voice.webm", "audio/webm")
         assert status == 200 and (stored["mime"], stored["duration"]) == ("audio/ogg", 1)
-        async with site.http.get(f"{site.url}/chat/files/{stored['ref']}") as response:
+        async with site.http.get(f"{site.url}{stored['url']}") as response:
             assert response.status == 200 and response.content_type == "audio/ogg"  # plays in the page
             assert "Content-Disposition" not in response.headers
             assert (await response.read()).startswith(b"OggS")
         ranged = {"Range": "bytes=-100"}  # a player reads the end of the file to learn its length
-        async with site.http.get(f"{site.url}/chat/files/{stored['ref']}", headers=ranged) as response:
+        async with site.http.get(f"{site.url}{stored['url']}", headers=ranged) as response:
             assert response.status == 206 and len(await response.read()) == 100
             assert response.headers["Content-Range"].endswith(f"/{stored['size']}")
         too_long = VOICE_TOO_LONG.format(limit="3 минут")
@@ -271,7 +263,8 @@ async def test_a_photo_sent_in_a_handoff_stays_in_the_citizens_history(site: Sit
         _, ref, _ = await photo_during_a_handoff(site, visitor)
     async with citizen(site, visitor.token) as again:  # the page is reloaded
         files = [f["file"] for f in again.welcome["history"] if f["from"] == "citizen" and f["file"]]
-    assert files == [{"url": f"/chat/files/{ref}", "name": "error.png", "kind": "photo"}]
+    assert [f["url"].split("?")[0] for f in files] == [f"/chat/files/{ref}"]  # signed, expiring
+    assert [(f["name"], f["kind"]) for f in files] == [("error.png", "photo")]
 
 
 # The page

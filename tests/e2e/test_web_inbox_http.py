@@ -258,7 +258,14 @@ async def test_a_citizens_photo_is_linked_on_the_ticket_page(site: Site) -> None
     ticket = await ticket_of(site, number)
     async with signed_in(site, "sveta") as sveta:
         _, page = await sveta.get(f"/inbox/ticket/{ticket.id}")
-    assert f"/chat/files/{ref}" in page
+        link = re.search(rf'href="(/chat/files/{re.escape(ref)}\?[^"]+)"', page)
+        assert link is not None, "the photo is not linked with a signature"
+        url = f"{site.url}{html.unescape(link.group(1))}"
+        async with sveta.http.get(url, headers={"Range": "bytes=0-9"}) as response:
+            assert response.status == 206 and len(await response.read()) == 10  # players seek
+            assert response.headers["Cache-Control"] == "private, no-store"
+    async with aiohttp.ClientSession() as stranger, stranger.get(f"{site.url}/chat/files/{ref}") as bare:
+        assert bare.status == 403  # the link without its signature opens nothing
 
 
 # Statistics and live updates

@@ -12,6 +12,7 @@ TABLES = {
     "conversations",
     "messages",
     "inbox_updates",
+    "web_ended_visitors",
     "processed_updates",
     "outbox_messages",
     "tickets",

@@ -23,6 +23,7 @@
     uploadFailed: 'Не удалось отправить файл. Попробуйте ещё раз.',
     uploadOffline: 'Не удалось отправить файл: нет связи. Попробуйте ещё раз, когда связь появится.',
     notReady: 'Чат ещё подключается. Отправьте файл через несколько секунд.',
+    ended: 'Чат завершён. Переписка на этом устройстве больше не показывается. Можно начать новый чат.',
     uploadingVoice: 'Отправляем голосовое сообщение…',
     micUnsupported: 'Этот браузер не умеет записывать голос. Напишите сообщение текстом или откройте чат в другом браузере.',
     micDenied: 'Нет доступа к микрофону. Разрешите его для этого сайта в настройках браузера и нажмите на микрофон ещё раз — или напишите текстом.',
@@ -52,6 +53,7 @@
   const store = {
     get(k) { try { return localStorage.getItem(k); } catch { return memory[k] ?? null; } },
     set(k, v) { try { localStorage.setItem(k, v); } catch { memory[k] = v; } },
+    del(k) { try { localStorage.removeItem(k); } catch { /* memory only */ } delete memory[k]; },
   };
 
   let list, input, attachBtn, fileInput, statusEl, counterEl;
@@ -384,6 +386,9 @@
         if (f.id != null) settle(String(f.id), 'failed');
         if (f.text) notice(f.text);
         break;
+      case 'ended': // ended in another tab of this browser
+        forget();
+        break;
     }
   }
 
@@ -430,7 +435,7 @@
       }
       const ref = String(data.ref);
       const frame = { type: 'file', id: newId(), ref, name: String(data.name || file.name), text: '' };
-      if (voice) Object.assign(frame, { kind: 'voice', url: `/chat/files/${encodeURIComponent(ref)}` });
+      if (voice) Object.assign(frame, { kind: 'voice', url: String(data.url || '') });
       queue(frame);
     } catch {
       progress.remove();
@@ -438,6 +443,37 @@
     } finally {
       attachBtn.disabled = micBtn.disabled = false;
     }
+  }
+
+  // ---- «Завершить чат»: the server forgets this visitor, the browser too (a shared computer) ----
+
+  async function endChat() {
+    const token = visitor;
+    if (token) {
+      try {
+        await fetch('/chat/end', {
+          method: 'POST', headers: { 'X-Okno-Visitor': token }, credentials: 'same-origin',
+        });
+      } catch { /* offline: the browser forgets it all the same */ }
+    }
+    forget();
+  }
+
+  function forget() {
+    visitor = null;
+    store.del(VISITOR_KEY);
+    pending = [];
+    store.del(PENDING_KEY);
+    list.replaceChildren();
+    byId.clear();
+    const old = socket;
+    socket = null; // its close must not schedule a reconnect of its own
+    ready = false;
+    if (old) old.close();
+    notice(T.ended);
+    clearTimeout(timer);
+    timer = null;
+    connect(); // a fresh chat, with a new token from the server
   }
 
   // ---- voice messages: the microphone starts a recording, the same button sends it ----
@@ -558,6 +594,7 @@
 
     form.addEventListener('submit', (e) => { e.preventDefault(); if (!recorder) sendText(); });
     micBtn.addEventListener('click', onMic);
+    document.getElementById('okno-end').addEventListener('click', endChat);
     document.getElementById('okno-rec-cancel').addEventListener('click', () => stopVoice(false));
     form.addEventListener('keydown', (e) => { if (e.key === 'Escape' && recorder) { e.stopPropagation(); stopVoice(false); } });
     input.addEventListener('keydown', onKey);
