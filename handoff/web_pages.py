@@ -75,11 +75,11 @@ def page(title: str, body: str, session: Session | None = None, csrf: str = "") 
     )
 
 
-def login_form(error: str = "", login: str = "") -> str:
+def login_form(csrf: str, error: str = "", login: str = "") -> str:
     alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     return (
         '<section class="login"><h1>Вход для операторов</h1>'
-        f'{alert}<form method="post" action="/inbox/login">'
+        f'{alert}<form method="post" action="/inbox/login">{_csrf(csrf)}'
         '<label for="login">Логин</label>'
         f'<input id="login" name="login" autocomplete="username" required value="{escape(login)}">'
         '<label for="password">Пароль</label>'
