@@ -44,7 +44,8 @@ def cmd_operators(args: argparse.Namespace, settings: Settings) -> int:
         if command == "list":
             return _run(settings, _list)
         if command in ("disable", "enable"):
-            return _run(settings, lambda store: _set(store, args.login, disabled=command == "disable"))
+            disabled = command == "disable"  # either way the sessions of before end
+            return _run(settings, lambda store: _set(store, args.login, disabled=disabled))
         password = _password(args.password_stdin)
         if password is None:
             return 2
@@ -109,7 +110,8 @@ async def _list(store: WebStore) -> int:
 
 
 async def _set(store: WebStore, login: str, **values: object) -> int:
-    if not await store.set_account(login, **values):
+    """Disable, enable or set a new password; the account's sessions issued so far end either way."""
+    if not await store.set_account(login, end_sessions=True, **values):
         sys.stderr.write(f"There is no account {login}; `okno operators list` shows them.\n")
         return 2
     sys.stdout.write(f"{login}: done.\n")

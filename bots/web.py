@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from bots.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bots.settings import Settings
 from dialog.ticket_talk import AttachmentPolicy
 from handoff.accounts import UNNAMED, Role, SessionSigner, hash_password
+from handoff.signin import PasswordPool
 from handoff.web_feed import InboxFeed
 from handoff.web_files import CitizenFiles
 from handoff.web_guard import InboxGuard
@@ -138,8 +140,10 @@ def build_inbox(
         secure_cookies=settings.web_secure_cookies,
     )
     signer = SessionSigner(secret or secrets.token_bytes(32))
+    # scrypt takes a core for ~50 ms: never on the event loop, and never more checks than cores
+    passwords = PasswordPool(min(os.cpu_count() or 1, 4))
     return WebInbox(
-        InboxGuard(store, signer, runtime.states, options, address_of),
+        InboxGuard(store, signer, runtime.states, options, passwords, address_of),
         TicketPages(handoff.store, store, handoff.operators, handoff.canned, options),
         CitizenFiles(handoff.store, store, functools.partial(citizen_file, runtime, store)),
         InboxFeed(store),
@@ -213,6 +217,8 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
             await stop.wait()
     finally:
         await web_runner.cleanup()
+        if runtime.web.inbox is not None:
+            runtime.web.inbox.guard.passwords.close()
 
 
 async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awaitable[None]] | None:

@@ -86,6 +86,7 @@ class Session:
     role: Role
     nonce: str  # per sign-in: the CSRF token is bound to it
     issued: float  # seconds since the epoch
+    generation: int = 0  # the account's session generation when issued: a newer one ends it
 
     @property
     def actor_id(self) -> str:
@@ -98,9 +99,10 @@ class SessionSigner:
     def __init__(self, secret: bytes) -> None:
         self.secret = secret
 
-    def issue(self, login: str, name: str, role: Role) -> tuple[Session, str]:
-        session = Session(login, name, role, secrets.token_urlsafe(12), time.time())
-        body = _b64(json.dumps([login, name, role.value, session.nonce, session.issued]).encode())
+    def issue(self, login: str, name: str, role: Role, generation: int = 0) -> tuple[Session, str]:
+        session = Session(login, name, role, secrets.token_urlsafe(12), time.time(), generation)
+        fields = [login, name, role.value, session.nonce, session.issued, generation]
+        body = _b64(json.dumps(fields).encode())
         return session, f"{body}.{self._mac(body)}"
 
     def read(self, cookie: str | None) -> Session | None:
@@ -110,8 +112,8 @@ class SessionSigner:
         if not hmac.compare_digest(mac.encode(), self._mac(body).encode()):  # bytes: any text compares
             return None
         try:
-            login, name, role, nonce, issued = json.loads(_unb64(body))
-            session = Session(str(login), str(name), Role(role), str(nonce), float(issued))
+            login, name, role, nonce, issued, generation = json.loads(_unb64(body))
+            session = Session(str(login), str(name), Role(role), str(nonce), float(issued), int(generation))
         except (ValueError, TypeError):
             return None
         return session if time.time() - session.issued < SESSION_SECONDS else None
@@ -121,6 +123,13 @@ class SessionSigner:
 
     def check_csrf(self, session: Session, token: str) -> bool:
         return hmac.compare_digest(token.encode(), self.csrf(session).encode())
+
+    def login_csrf(self, nonce: str) -> str:
+        """The sign-in form's token, bound to the browser's pre-session cookie (double submit)."""
+        return self._mac(f"login-csrf:{nonce}")
+
+    def check_login_csrf(self, nonce: str, token: str) -> bool:
+        return bool(nonce) and hmac.compare_digest(token.encode(), self.login_csrf(nonce).encode())
 
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self.secret, body.encode(), hashlib.sha256).digest())

@@ -150,6 +150,26 @@ class OperatorActions:
             )
         return texts.NOT_NOW.format(status=current.status.label if current else "закрыто")
 
+    async def take_over(self, actor: Actor, ticket: Ticket) -> str:
+        """Reassign a ticket a colleague works on to the actor, on the audit trail and in its topic."""
+
+        def take_over(row: Ticket) -> TicketChange | None:
+            if row.status not in (Status.IN_PROGRESS, Status.NEEDS_INFO) or row.assignee in (
+                None,
+                actor.user_id,
+            ):
+                return None
+            note = texts.TAKEN_OVER_NOTE.format(previous=row.assignee_name or row.assignee, name=actor.name)
+            moved = replace(row, assignee=actor.user_id, assignee_name=actor.name)
+            event = EventRecord(actor.user_id, row.status, row.status, row.level, note, actor.name)
+            posts = [PostRecord("text", system_post(note)), PostRecord("card", PRESSED)]
+            return TicketChange(row, moved, event, posts)
+
+        if await self.tracker.change(ticket.id, take_over) is None:
+            return texts.NOT_NOW.format(status=ticket.status.label)
+        logger.info("ticket %s taken over from %s by %s", ticket.number, ticket.assignee, actor.user_id)
+        return texts.YOU_TOOK_OVER.format(number=ticket.number)
+
     def _taking(self, row: Ticket, user_id: str, user_name: str) -> TicketChange:
         now = self.clock()
         taken = replace(

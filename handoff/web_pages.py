@@ -76,11 +76,11 @@ def page(title: str, body: str, session: Session | None = None, csrf: str = "") 
     )
 
 
-def login_form(error: str = "", login: str = "") -> str:
+def login_form(csrf: str, error: str = "", login: str = "") -> str:
     alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     return (
         '<section class="login"><h1>Вход для операторов</h1>'
-        f'{alert}<form method="post" action="/inbox/login">'
+        f'{alert}<form method="post" action="/inbox/login">{_csrf(csrf)}'
         '<label for="login">Логин</label>'
         f'<input id="login" name="login" autocomplete="username" required value="{escape(login)}">'
         '<label for="password">Пароль</label>'
@@ -197,7 +197,8 @@ def ticket_view(
     changes = "".join(_event(e, ticket.rule, situation) for e in events)
     return (
         f'<div id="live" data-live><h1>Обращение № {escape(ticket.number or "")}</h1>'
-        f'<div class="ticket">{_card(ticket, situation, masked)}{_actions(ticket, allowed, csrf)}</div>'
+        f'<div class="ticket">{_card(ticket, situation, masked)}'
+        f"{_actions(ticket, allowed, csrf, held_by_other(ticket, session))}</div>"
         f'<div class="columns"><section aria-labelledby="tr"><h2 id="tr">Переписка</h2>'
         f'<ol class="transcript">{"".join(_transcript_item(i, hidden, ticket.id) for i in shown)}'
         "</ol></section>"
@@ -255,11 +256,28 @@ def _card(ticket: Ticket, situation: str, masked: bool) -> str:
     return f'<dl class="card">{cells}</dl>'
 
 
-def _actions(ticket: Ticket, allowed: bool, csrf: str) -> str:
+def held_by_other(ticket: Ticket, session: Session) -> bool:
+    """A colleague works on the ticket: a plain operator or specialist takes it over before acting;
+    a supervisor acts on any ticket."""
+    mine = ticket.assignee in (None, session.actor_id)
+    return (
+        not mine
+        and ticket.status in (Status.IN_PROGRESS, Status.NEEDS_INFO)
+        and session.role is not Role.SUPERVISOR
+    )
+
+
+def _actions(ticket: Ticket, allowed: bool, csrf: str, held: bool = False) -> str:
     if not allowed:
         return (
             '<p class="muted">Это обращение уровня специалиста: '
             "действовать может специалист или руководитель.</p>"
+        )
+    if held:
+        return (
+            f'<p class="muted">Обращением занимается {escape(ticket.assignee_name or "коллега")}.</p>'
+            f'<div class="actions"><form method="post" action="/inbox/ticket/{ticket.id}/takeover">'
+            f'{_csrf(csrf)}<button type="submit" data-action="takeover">Перехватить</button></form></div>'
         )
     forms = []
     for button in card_buttons(ticket):

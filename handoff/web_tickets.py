@@ -15,7 +15,7 @@ from handoff.actions import Actor, OperatorActions
 from handoff.canned import CannedReplies
 from handoff.errors import IllegalTransition
 from handoff.ports import TicketRepository
-from handoff.texts import CLOSED_FOR_CITIZEN
+from handoff.texts import CLOSED_FOR_CITIZEN, HELD_BY
 from handoff.web_guard import CSRF, FORM, SESSION, Form
 from handoff.web_responses import back, html_response, page_response
 from handoff.web_settings import InboxSettings
@@ -78,7 +78,8 @@ class TicketPages:
         )
         if request.query.get("fragment"):
             return html_response(live)
-        forms = web_pages.reply_forms(ticket, self.canned.replies.values(), allowed, csrf)
+        may_reply = allowed and not web_pages.held_by_other(ticket, session)  # taken over first
+        forms = web_pages.reply_forms(ticket, self.canned.replies.values(), may_reply, csrf)
         return page_response(request, f"Обращение {ticket.number}", live + forms, session, csrf)
 
     async def act(self, request: web.Request) -> web.StreamResponse:
@@ -94,6 +95,10 @@ class TicketPages:
             return back(NOTE_SAVED if text else EMPTY_REPLY, page)
         if not may_act(session.role, ticket.level):
             return back(NOT_ALLOWED, page)
+        if action == "takeover":
+            return back(await self.desk.take_over(actor, ticket), page)
+        if action != "take" and web_pages.held_by_other(ticket, session):  # «take» says who has it
+            return back(HELD_BY.format(name=ticket.assignee_name or ticket.assignee), page)
         if action == "reply":
             return back(await self._reply(ticket, actor, form), page)
         if action == "template":

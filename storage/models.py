@@ -301,6 +301,8 @@ class OperatorAccount(Base):
     role: Mapped[str] = mapped_column(String(16))  # operator, specialist, supervisor
     password_hash: Mapped[str] = mapped_column(String(256))
     disabled: Mapped[bool] = mapped_column(default=False)
+    # signed sessions carry it; a new password, disabling or enabling bumps it and ends older sessions
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

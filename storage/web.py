@@ -252,8 +252,11 @@ class WebStore:
                 (await session.scalars(select(OperatorAccount).order_by(OperatorAccount.login))).all()
             )
 
-    async def set_account(self, login: str, **values: Any) -> bool:
-        """Change an account (disabled, password_hash, role); False if there is no such login."""
+    async def set_account(self, login: str, *, end_sessions: bool = False, **values: Any) -> bool:
+        """Change an account (disabled, password_hash, role); False if there is no such login.
+        With `end_sessions`, every session issued so far stops working (its generation is bumped)."""
+        if end_sessions:
+            values["session_generation"] = OperatorAccount.session_generation + 1
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(OperatorAccount)

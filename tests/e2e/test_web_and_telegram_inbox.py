@@ -11,7 +11,9 @@ from typing import Any
 import aiohttp
 
 from dialog.engine import ConversationEngine
+from handoff import texts
 from handoff.accounts import Role, hash_password
+from handoff.web_tickets import SENT
 from tests.e2e.conftest import Backend, free_port, running
 from tests.e2e.desk_helpers import (
     ANNA,
@@ -85,8 +87,12 @@ async def test_telegram_and_the_web_inbox_work_the_same_ticket(
             flash = await web.act(ticket, "take")
             assert "уже взял" in flash and str(ANNA) in flash  # the fake names Telegram users by id
 
+            # the ticket is Anna's: the web operator replies only after taking it over
+            held = await web.act(ticket, "reply", text="Ответ из веб-операторской")
+            assert "Обращением занимается" in held and str(ANNA) in held
+            assert await web.act(ticket, "takeover") == texts.YOU_TOOK_OVER.format(number=ticket.number)
             # a web reply reaches the Telegram citizen
-            await web.act(ticket, "reply", text="Ответ из веб-операторской")
+            assert await web.act(ticket, "reply", text="Ответ из веб-операторской") == SENT
             await fake.wait_for(lambda f: "Ответ из веб-операторской" in " ".join(to_citizen(f)))
             # a note written in the Telegram topic shows on the web page
             fake.topic_update(DESK, ticket.thread_id, ANNA, "Анна", "!позвонить в МФЦ")

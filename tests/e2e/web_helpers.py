@@ -28,6 +28,7 @@ from bots.settings import Settings
 from bots.wiring import Runtime
 from dialog.engine import ConversationEngine
 from dialog.tickets import Ticket
+from handoff.accounts import hash_password
 from storage.web import HistoryItem
 from tests.e2e.conftest import free_port, running
 
@@ -329,9 +330,36 @@ def card_of(page: str) -> str:
     return html.unescape(found.group(1))
 
 
-async def sign_in(http: aiohttp.ClientSession, url: str, login: str, password: str) -> tuple[int, str]:
-    async with http.post(f"{url}/inbox/login", data={"login": login, "password": password}) as response:
+async def sign_in(
+    http: aiohttp.ClientSession, url: str, login: str, password: str, headers: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Open the sign-in page (for its CSRF token and cookie) and post the form as a browser would."""
+    async with http.get(f"{url}/inbox/login", headers=headers) as response:
+        token = csrf_of(await response.text())
+    form = {"login": login, "password": password, "csrf": token}
+    async with http.post(f"{url}/inbox/login", data=form, headers=headers) as response:
         return response.status, await response.text()
+
+
+async def login_token(http: aiohttp.ClientSession, url: str) -> str:
+    """The sign-in form's CSRF token (its pre-session cookie lands in the jar)."""
+    async with http.get(f"{url}/inbox/login") as response:
+        return csrf_of(await response.text())
+
+
+async def post_login(
+    http: aiohttp.ClientSession, url: str, form: dict[str, str], headers: dict[str, str] | None = None
+) -> tuple[int, str]:
+    async with http.post(f"{url}/inbox/login", data=form, headers=headers, allow_redirects=False) as response:
+        return response.status, html.unescape(await response.text())
+
+
+async def add_accounts(site: Site, accounts: dict[str, tuple[str, str]], password: str) -> None:
+    """Accounts by login: (name, role), all with one password."""
+    assert site.runtime.web_store is not None
+    stored = hash_password(password)
+    for login, (name, role) in accounts.items():
+        await site.runtime.web_store.add_account(login, name, role, stored)
 
 
 @contextlib.asynccontextmanager

@@ -47,8 +47,10 @@ def test_a_session_cookie_reads_back_as_who_signed_in() -> None:
 def forged(cookie: str, **changes: object) -> str:
     """The cookie's body with some fields changed, under the original signature."""
     body, mac = cookie.rsplit(".", 1)
-    login, name, role, nonce, issued = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    values = {"login": login, "name": name, "role": role, "nonce": nonce, "issued": issued} | changes
+    fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    values = (
+        dict(zip(("login", "name", "role", "nonce", "issued", "generation"), fields, strict=True)) | changes
+    )
     raw = json.dumps(list(values.values())).encode()
     return f"{base64.urlsafe_b64encode(raw).rstrip(b'=').decode()}.{mac}"
 
@@ -58,6 +60,7 @@ def test_a_tampered_or_foreign_session_cookie_is_rejected() -> None:
     _, cookie = signer.issue("anna", "Анна Петрова", Role.OPERATOR)
     assert signer.read(forged(cookie, role="supervisor")) is None  # no promoting oneself
     assert signer.read(forged(cookie, login="sveta")) is None
+    assert signer.read(forged(cookie, generation=7)) is None  # no reviving an ended generation
     assert signer.read(cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")) is None
     assert SessionSigner(b"another-server-secret-0123456789").read(cookie) is None
     for junk in (None, "", "no-dot", ".", "abc."):

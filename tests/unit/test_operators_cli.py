@@ -150,3 +150,16 @@ def test_the_name_is_asked_at_the_terminal(okno: Cli, monkeypatch: pytest.Monkey
     assert main(["operators", "add", "anna"]) == 0
     stored = account(database, "anna")
     assert stored is not None and stored.name == "Анна Петрова"
+
+
+def test_passwd_disable_and_enable_each_end_the_accounts_sessions(okno: Cli, database: str) -> None:
+    """Signed sessions carry the account's generation: each of these bumps it, so the inbox refuses
+    every cookie issued before (the HTTP side: tests/e2e/test_web_sign_in.py)."""
+    okno("add", "anna", "--password-stdin", stdin=PASSWORD + "\n")
+    generations = []
+    for command in (("passwd", "anna", "--password-stdin"), ("disable", "anna"), ("enable", "anna")):
+        assert okno(*command, stdin=NEW_PASSWORD + "\n")[0] == 0
+        stored = account(database, "anna")
+        assert stored is not None
+        generations.append(stored.session_generation)
+    assert generations == [1, 2, 3]
