@@ -1,9 +1,7 @@
 """web chat hardening: ended visitor tokens, and an index for the files' retention sweep
 
-Revision 0010 is another branch's; whichever merges second re-points its down_revision.
-
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-04 06:00:00
 """
 
@@ -13,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
