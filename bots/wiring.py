@@ -33,7 +33,7 @@ from dialog.knowledge import load_knowledge
 from dialog.secrets import mask_payload
 from storage.db import make_engine, make_sessions
 from storage.fanout import RedisFanout
-from storage.file_links import configure as configure_links
+from storage.file_links import keyed as file_links
 from storage.records import DESK_QUEUE
 from storage.repositories import Repository
 from storage.state import MemoryStore, RedisStateStore, StateStore
@@ -143,10 +143,9 @@ def build_runtime(
         channels[vk.name] = vk
     sessions = make_sessions(database)
     closers: list[Callable[[], Awaitable[None]]] = []
-    web_store = WebStore(sessions)
     # signed file links outlive a restart only with a set secret
     link_key = settings.web_secret.get_secret_value().encode() if settings.web_secret else token_bytes(32)
-    configure_links(link_key, settings.web_file_link_minutes * 60)
+    web_store = WebStore(sessions, file_links(link_key, settings.web_file_link_minutes * 60))
     web_channel = None
     if settings.web_chat:
         web_channel = WebChannel(web_store)

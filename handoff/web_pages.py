@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
+from typing import Any
 
 from dialog.personal_data import mask_answer, mask_text
 from dialog.presses import event_sentence, is_event
@@ -24,7 +25,7 @@ from handoff.cards import (
     is_callback,
 )
 from handoff.tracking import MSK
-from storage.file_links import LOCAL_FILE, file_url
+from storage.file_links import LOCAL_FILE
 from storage.records import EventRecord
 from storage.ticket_rows import aware
 from storage.web import HistoryItem, Note
@@ -320,28 +321,29 @@ def _files(item: HistoryItem, ticket_id: int) -> list[str]:
         ref = str(attachment.get("ref") or "")
         if ref and str(attachment.get("kind")) in PLAYERS:
             files.append(
-                _player(attachment, recording_url(ticket_id, item.id, index, ref), f"m{item.id}-{index}")
+                _player(
+                    attachment, recording_url(ticket_id, item.id, index, attachment), f"m{item.id}-{index}"
+                )
             )
         elif ref.startswith((LOCAL_FILE, "https://", "http://")):  # a Telegram file id cannot be opened here
             name = escape(str(attachment.get("name") or "файл"))
-            files.append(
-                f'<a href="{escape(file_url(ref))}" target="_blank" rel="noopener noreferrer">{name}</a>'
-            )
+            url = escape(str(attachment.get("url") or ref))
+            files.append(f'<a href="{url}" target="_blank" rel="noopener noreferrer">{name}</a>')
         elif ref:
             files.append('<span class="muted">файл (в Telegram)</span>')
     media = item.media or {}
     if media.get("ref") and media.get("source", "web") == "web":
         files.append(
-            f'<a href="{escape(file_url(str(media["ref"])))}" target="_blank" rel="noopener">файл</a>'
+            f'<a href="{escape(str(media.get("url") or ""))}" target="_blank" rel="noopener">файл</a>'
         )
     return files
 
 
-def recording_url(ticket_id: int, message_id: int, index: int, ref: str) -> str:
-    """Where the page plays a recording: the web chat serves its own; one in a messenger is fetched
-    from there by the inbox, for signed-in staff only."""
-    if ref.startswith(LOCAL_FILE):
-        return file_url(ref)
+def recording_url(ticket_id: int, message_id: int, index: int, attachment: dict[str, Any]) -> str:
+    """Where the page plays a recording: the web chat serves its own (by the signed link the store
+    gave it); one in a messenger is fetched from there by the inbox, for signed-in staff only."""
+    if str(attachment.get("ref") or "").startswith(LOCAL_FILE):
+        return str(attachment.get("url") or "")
     return f"/inbox/ticket/{ticket_id}/files/{message_id}/{index}"
 
 

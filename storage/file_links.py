@@ -1,14 +1,14 @@
 """Expiring signed links to the web chat's files: a browser opens one without a header or a cookie
 (an <img>, an <audio> player, a link in a new tab), but only for a few minutes after a page made it.
 
-The signer is the process's, keyed once at start from OKNO_WEB_SECRET (`configure`); unset, a random
-key means links made before a restart stop working, as inbox sessions do."""
+The composition root keys one signer from OKNO_WEB_SECRET and gives it to the web store, which
+signs every link it hands out; unset, a random key means links made before a restart stop
+working, as inbox sessions do."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import Callable
 
@@ -40,20 +40,6 @@ class FileLinks:
         return hmac.compare_digest(self._mac(ref, int(expires)), signature)
 
 
-_links = FileLinks(secrets.token_bytes(32))
-
-
-def configure(key: bytes, seconds: float = DEFAULT_SECONDS) -> FileLinks:
-    """Key the process's links (at start, from the settings); returns the signer now in use."""
-    global _links  # noqa: PLW0603 - one signer per process, as the inbox's session key
-    _links = FileLinks(hashlib.sha256(b"okno-file-links:" + key).digest(), seconds)
-    return _links
-
-
-def links() -> FileLinks:
-    return _links
-
-
-def file_url(ref: str) -> str:
-    """A link to a file as a page shows it: signed and expiring for ours."""
-    return _links.url(ref)
+def keyed(secret: bytes, seconds: float = DEFAULT_SECONDS) -> FileLinks:
+    """The links of a deployment's secret (a key of its own, not the secret itself)."""
+    return FileLinks(hashlib.sha256(b"okno-file-links:" + secret).digest(), seconds)

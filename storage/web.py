@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialog.tickets import ACTIVE, Ticket
 from storage.errors import StorageError
+from storage.file_links import FileLinks
 from storage.models import (
     Conversation,
     EndedVisitor,
@@ -63,8 +64,9 @@ class HistoryItem:
 class WebStore:
     """Files, history and the change marker of the web side; each method is one transaction."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], links: FileLinks | None = None) -> None:
         self._sessions = sessions
+        self.links = links or FileLinks(secrets.token_bytes(32))  # signs every link to a file it hands out
 
     async def save_file(self, chat_id: str, name: str, mime_type: str, data: bytes) -> str:
         ref = secrets.token_urlsafe(24)
@@ -162,13 +164,17 @@ class WebStore:
                     message.text,
                     message.created_at,
                     list(buttons or []),
-                    media,
-                    list(message.attachments or []),
+                    self._linked(media) if media else media,
+                    [self._linked(a) for a in message.attachments or []],
                     message.outcome,
                     message.payload,
                 )
             )
         return items
+
+    def _linked(self, file: dict[str, Any]) -> dict[str, Any]:
+        """A file as stored, with the signed link a page opens it by (`url`)."""
+        return file | {"url": self.links.url(str(file["ref"]))} if file.get("ref") else file
 
     async def ticket_history(self, ticket: Ticket, limit: int = 100) -> list[HistoryItem]:
         """The ticket's conversation, with the citizen's other chats whose repeated request joined

@@ -14,7 +14,7 @@ from adapters.web.voice import OGG_MIME
 from dialog.messages import Attachment, AttachmentKind, Button, InboundMessage
 from dialog.ticket_talk import IMAGE_TYPES
 from storage.fanout import Fanout, LocalFanout
-from storage.file_links import LOCAL_FILE, file_url
+from storage.file_links import LOCAL_FILE
 from storage.web import HistoryItem, WebStore
 
 logger = logging.getLogger("okno.adapters.web")
@@ -88,7 +88,7 @@ def history_frame(item: HistoryItem) -> dict[str, Any]:
     media = item.media or {}
     if media.get("ref") and media.get("source", CHANNEL) == CHANNEL:  # files of other platforms stay there
         kind = "photo" if media.get("kind") == "photo" else "document"
-        file = {"url": file_url(str(media["ref"])), "name": "", "kind": kind}
+        file = {"url": str(media.get("url") or ""), "name": "", "kind": kind}
     sender = "operator" if item.outcome == "operator" else "bot"
     return message_frame(f"m{item.id}", sender, item.text, item.buttons, file, item.at)
 
@@ -96,7 +96,7 @@ def history_frame(item: HistoryItem) -> dict[str, Any]:
 def _file_of(attachment: dict[str, Any]) -> dict[str, Any]:
     kind = attachment.get("kind")
     shown = kind if kind in (AttachmentKind.PHOTO.value, AttachmentKind.VOICE.value) else "document"
-    return {"url": file_url(str(attachment["ref"])), "name": attachment.get("name") or "", "kind": shown}
+    return {"url": str(attachment.get("url") or ""), "name": attachment.get("name") or "", "kind": shown}
 
 
 def _attachment(file: dict[str, Any]) -> Attachment:
@@ -172,7 +172,11 @@ class WebChannel:
         elif await self.store.file(ref) is None:
             raise PermanentFailure("the file to send is not in the web chat's store")
         message_id = f"o{key}" if key else f"f{ref[:8]}"
-        file = {"url": file_url(ref), "name": "", "kind": "photo" if kind == "photo" else "document"}
+        file = {
+            "url": self.store.links.url(ref),
+            "name": "",
+            "kind": "photo" if kind == "photo" else "document",
+        }
         await self.fanout.publish(chat_id, message_frame(message_id, "operator", caption, (), file))
         return f"{message_id}|{ref}"
 

@@ -18,7 +18,6 @@ from adapters.web.guards import ByteBudget
 from adapters.web.voice import OGG_MIME, NotARecording, as_ogg, audio_type, ogg_seconds
 from dialog.ticket_talk import IMAGE_TYPES, image_type
 from handoff.ranges import ranged
-from storage.file_links import file_url, links
 from storage.models import WebFile
 from storage.state import StateStore
 from storage.web import WebStore
@@ -117,7 +116,7 @@ class ChatFiles:
         if mime is not None:
             ref = await self.store.save_file(chat_id, name, mime, data)
             return web.json_response(
-                {"ref": ref, "name": name, "size": len(data), "mime": mime, "url": file_url(ref)}
+                {"ref": ref, "name": name, "size": len(data), "mime": mime, "url": self.store.links.url(ref)}
             )
         if audio_type(data) is None:
             return error(415, FILE_KIND.format(limit=file_limit_text))
@@ -132,7 +131,7 @@ class ChatFiles:
             return error(413, VOICE_TOO_LONG.format(limit=voice_limit_text))
         ref = await self.store.save_file(chat_id, VOICE_NAME, OGG_MIME, found.data)
         answer = {"ref": ref, "name": VOICE_NAME, "size": len(found.data), "mime": OGG_MIME}
-        return web.json_response(answer | {"duration": seconds, "url": file_url(ref)})
+        return web.json_response(answer | {"duration": seconds, "url": self.store.links.url(ref)})
 
     async def download(self, request: web.Request) -> web.StreamResponse:
         """A file for its visitor (their token in X-Okno-Visitor) or for a signed link still valid."""
@@ -144,7 +143,7 @@ class ChatFiles:
         owner = bool(TOKEN.match(token)) and self.chat_id_of(token) == stored.chat_id
         if owner and await self.store.ended(stored.chat_id):
             owner = False
-        signed = links().valid(ref, request.query.get("e", ""), request.query.get("s", ""))
+        signed = self.store.links.valid(ref, request.query.get("e", ""), request.query.get("s", ""))
         if not owner and not signed:
             raise web.HTTPForbidden(text=FILE_FORBIDDEN, headers={"Cache-Control": "no-store"})
         mime = stored.mime_type if stored.mime_type in SERVED_INLINE else "application/octet-stream"
