@@ -22,6 +22,7 @@ from adapters.vk.callback import callback_handler
 from adapters.web.channel import WebChannel
 from adapters.web.embedding import Contacts
 from adapters.web.files import FileQuotas
+from adapters.web.guards import harden
 from adapters.web.server import ChatLimits, WebChat
 from bots.keyed import GroupCommit
 from bots.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -193,6 +194,7 @@ async def first_sign_in(settings: Settings, store: WebStore) -> None:
 async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.settings
     app = web.Application(client_max_size=1024**2)
+    app.on_response_prepare.append(harden)  # every response: the chat's, the inbox's, webhooks', errors
     app.router.add_get("/healthz", _health)
     app.router.add_get("/readyz", functools.partial(_ready, runtime))
     app.router.add_get("/metrics", functools.partial(_metrics, runtime, make_sessions(runtime.database)))

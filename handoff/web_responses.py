@@ -13,7 +13,11 @@ from handoff.accounts import Session
 
 FLASH = "okno_flash"
 HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'",
+    # the inbox shows no image from elsewhere; forms post only to itself; no <base> may redirect links
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",

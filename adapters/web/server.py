@@ -19,7 +19,7 @@ from aiohttp import WSMsgType, web
 from adapters.web.channel import CHANNEL, WebChannel, history_frame
 from adapters.web.embedding import Contacts, EmbedCheck
 from adapters.web.files import NO_VISITOR, TOKEN, ChatFiles, FileQuotas, described, error
-from adapters.web.guards import OpenSockets, harden, same_origin
+from adapters.web.guards import OpenSockets, same_origin
 from dialog.presses import is_event
 from storage.records import NewUpdate
 from storage.state import MemoryStore, StateStore
@@ -102,7 +102,6 @@ class WebChat:
         app.router.add_get("/chat/files/{ref}", self.files.download)
         app.router.add_post("/chat/end", self.end)
         app.router.add_static("/chat/static", STATIC, append_version=False)
-        app.on_response_prepare.append(harden)
 
     # Pages
 

@@ -135,12 +135,22 @@ async def test_a_socket_from_another_sites_page_is_refused(
 # 6. Headers
 
 
-async def test_every_chat_response_says_nosniff_and_names_no_versions(site: Site) -> None:
-    for path in ("/chat/widget.js", "/chat/static/chat.js", "/chat/static/nothing.css", "/chat/files/nope"):
+async def test_every_response_says_nosniff_and_names_no_versions(site: Site) -> None:
+    chat = ("/chat/widget.js", "/chat/static/chat.js", "/chat/static/nothing.css", "/chat/files/nope")
+    others = ("/", "/inbox", "/inbox/login", "/inbox/static/nothing.css", "/healthz", "/nowhere")
+    for path in (*chat, *others):
         async with site.http.get(f"{site.url}{path}", allow_redirects=False) as response:
             assert response.headers.get("X-Content-Type-Options") == "nosniff", path
             server = response.headers.get("Server", "")
             assert "aiohttp" not in server.lower() and "python" not in server.lower(), (path, server)
+
+
+async def test_the_inbox_shows_no_outside_image_and_posts_forms_only_to_itself(site: Site) -> None:
+    async with site.http.get(f"{site.url}/inbox/login") as response:
+        policy = response.headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert "https:" not in directives["img-src"].split()
+    assert directives["base-uri"] == "'none'" and directives["form-action"] == "'self'"
 
 
 async def test_the_chat_page_lets_sockets_reach_only_its_own_host(site: Site) -> None:
