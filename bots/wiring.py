@@ -22,6 +22,7 @@ from bots.handoff_wiring import HandoffParts, build_handoff, update_queues
 from bots.metrics import Metrics
 from bots.outbox import OutboxDispatcher
 from bots.ratelimit import RateLimiter, SharedPace
+from bots.retention import RetentionJob
 from bots.settings import Settings
 from bots.updates import UpdateWorker
 from bots.web import WebParts, build_web
@@ -31,6 +32,7 @@ from dialog.knowledge import load_knowledge
 from dialog.secrets import mask_payload
 from storage.db import make_engine, make_sessions
 from storage.fanout import RedisFanout
+from storage.privacy_store import PrivacyStore
 from storage.records import DESK_QUEUE
 from storage.repositories import Repository
 from storage.state import MemoryStore, RedisStateStore, StateStore
@@ -83,6 +85,8 @@ class Runtime:
     desk_updates: DeskWorker | None = None  # only with an operators' group in Telegram
     # the inbox queue each received Telegram update is filed in
     queue_of: Callable[[dict[str, Any]], str] = field(default_factory=lambda: update_queues(()))
+    privacy: PrivacyStore | None = None  # the web inbox logs unmasked views in it
+    retention: RetentionJob | None = None  # only with OKNO_RETENTION_DAYS set
 
     def wake(self, queue: str) -> None:
         """Updates were stored in `queue`: its worker looks now."""
@@ -163,6 +167,9 @@ def build_runtime(
         settings, database, repository, states, engine, channels, updates, outbox, handoff, telegram, vk
     )
     runtime.web_store = web_store
+    runtime.privacy = PrivacyStore(sessions, clock) if clock is not None else PrivacyStore(sessions)
+    if settings.retention_days > 0:
+        runtime.retention = RetentionJob(runtime.privacy, settings.retention_days)
     runtime.metrics = updates.metrics = outbox.metrics = Metrics()
     add_desk_worker(runtime)
     runtime.web = build_web(runtime, web_store, web_channel)
