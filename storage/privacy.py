@@ -190,6 +190,12 @@ async def _tickets(session: AsyncSession, ids: list[int]) -> None:
     for column in (TicketRow.citizen_name, TicketRow.callback_time, TicketRow.rating_comment):
         await session.execute(update(TicketRow).where(of_them, column.is_not(None)).values({column: MARKER}))
     await session.execute(update(TicketNote).where(TicketNote.ticket_id.in_(ids)).values(text=MARKER))
+    # the citizen's events may quote them (a rating's comment); the transitions themselves stay
+    await session.execute(
+        update(TicketEvent)
+        .where(TicketEvent.ticket_id.in_(ids), TicketEvent.actor == "citizen", TicketEvent.note != "")
+        .values(note=MARKER)
+    )
     await session.execute(
         update(DeskPost).where(DeskPost.ticket_id.in_(ids)).values(text=MARKER, file_ref=None)
     )

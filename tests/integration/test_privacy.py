@@ -90,6 +90,7 @@ async def citizen(
     session.add_all(
         [
             TicketEvent(ticket_id=ticket.id, actor="bot", after="new", level=2, at=at),
+            TicketEvent(ticket_id=ticket.id, actor="citizen", after="closed", level=2, note=SECRET, at=at),
             TicketNote(ticket_id=ticket.id, author="7", author_name="Анна", text=SECRET, created_at=at),
             TicketLink(ticket_id=ticket.id, channel="vk", chat_id="55", user_id="55", matched="snils"),
             DeskPost(desk_chat_id="-100", ticket_id=ticket.id, kind="text", text=SECRET, file_ref="f"),
@@ -130,6 +131,7 @@ async def everything(sessions: async_sessionmaker[AsyncSession]) -> str:
             InboxUpdate,
             OutboxMessage,
             TicketRow,
+            TicketEvent,
             TicketNote,
             DeskPost,
         ):
@@ -154,7 +156,7 @@ async def test_export_gives_everything_about_one_citizen_and_is_logged(
     assert [m["text"] for m in chat["messages"]] == [SECRET, "Ответ"]
     [ticket] = data["tickets"]
     assert (ticket["number"], ticket["snils"], ticket["description"]) == ("A-1", "11223344595", SECRET)
-    assert [len(ticket[k]) for k in ("events", "notes", "links")] == [1, 1, 1]
+    assert [len(ticket[k]) for k in ("events", "notes", "links")] == [2, 1, 1]
     [file] = data["files"]
     assert file["name"] == "скан.jpg" and "data" not in file and "data_base64" not in file
     assert "A-2" not in json.dumps(data)  # nobody else's
@@ -176,10 +178,10 @@ async def test_forget_anonymizes_one_citizen_keeps_statistics_and_is_idempotent(
 ) -> None:
     await seed(sessions)
     before = await report(env)
-    assert (await everything(sessions)).count(SECRET) == 16  # 8 places each
+    assert (await everything(sessions)).count(SECRET) == 18  # 9 places each
     assert await cli(["privacy", "forget", "web:w-1", "--yes"]) == 0
     after_once = await everything(sessions)
-    assert after_once.count(SECRET) == 8  # the other citizen's message, update, ticket, note…
+    assert after_once.count(SECRET) == 9  # the other citizen's message, update, ticket, note…
     assert "Иван Иванов" in after_once  # …and name stay
     async with sessions() as session:
         ticket = await session.scalar(select(TicketRow).where(TicketRow.number == "A-1"))
@@ -198,7 +200,7 @@ async def test_forget_anonymizes_one_citizen_keeps_statistics_and_is_idempotent(
 
     assert await cli(["privacy", "forget", "web:w-1", "--yes"]) == 0  # again: nothing more changes
     again = await everything(sessions)
-    assert again.count(SECRET) == 8 and again.count(MARKER) == after_once.count(MARKER)
+    assert again.count(SECRET) == 9 and again.count(MARKER) == after_once.count(MARKER)
     assert await report(env) == before
     assert await cli(["privacy", "forget", "web:nobody", "--yes"]) == 2
     assert await cli(["privacy", "forget", "web:w-1"]) == 1  # no terminal to confirm: nothing done
@@ -221,7 +223,7 @@ async def test_purge_anonymizes_only_the_old_and_a_dry_run_changes_nothing(
     assert await RetentionJob(store, 365).once() == 1  # the running process's job, on a fake clock
     assert await RetentionJob(store, 365).once() == 0  # done already
     left = await everything(sessions)
-    assert left.count(SECRET) == 8  # the recent citizen's, all of it
+    assert left.count(SECRET) == 9  # the recent citizen's, all of it
     async with sessions() as session:
         rows = await session.execute(select(Contact.external_id, Contact.display_name))
         names = {user: name for user, name in rows}
