@@ -26,6 +26,7 @@ from storage.models import (
     Conversation,
     DeadLetter,
     DeskPost,
+    HandoffJob,
     InboxUpdate,
     Message,
     OutboxMessage,
@@ -202,12 +203,18 @@ async def _tickets(session: AsyncSession, ids: list[int]) -> None:
 
 
 async def _queues(session: AsyncSession, chats: list[tuple[str, str]]) -> None:
-    """The raw updates handled, the replies delivered or given up, and the dead letters of the chats.
+    """The raw updates and handoff jobs handled, the replies delivered or given up, and the dead
+    letters of the chats.
     Work still pending is left alone: it is done with soon, and `forget` can be run again after."""
     keys = [f"{channel}:{chat}" for channel, chat in chats]
     await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.chat_key.in_(keys), InboxUpdate.done.is_(True))
+        .values(payload=FORGOTTEN_PAYLOAD)
+    )
+    await session.execute(  # a handoff job's payload carries the description and identification
+        update(HandoffJob)
+        .where(tuple_(HandoffJob.channel, HandoffJob.chat_id).in_(chats), HandoffJob.done.is_(True))
         .values(payload=FORGOTTEN_PAYLOAD)
     )
     finished: ColumnElement[bool] = or_(OutboxMessage.sent.is_(True), OutboxMessage.failed.is_not(None))

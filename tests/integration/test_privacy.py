@@ -20,6 +20,7 @@ from storage.models import (
     Contact,
     Conversation,
     DeskPost,
+    HandoffJob,
     InboxUpdate,
     Message,
     OutboxMessage,
@@ -74,6 +75,15 @@ async def citizen(
             ),
             OutboxMessage(
                 channel=channel, chat_id=user, text=f"Ответ для {SECRET}", sent=True, created_at=at
+            ),
+            HandoffJob(
+                key=f"job:{number}",
+                channel=channel,
+                chat_id=user,
+                user_id=user,
+                kind="open",
+                payload={"description": SECRET},
+                done=True,
             ),
         ]
     )
@@ -134,6 +144,7 @@ async def everything(sessions: async_sessionmaker[AsyncSession]) -> str:
             TicketEvent,
             TicketNote,
             DeskPost,
+            HandoffJob,
         ):
             for row in await session.scalars(select(model)):
                 found.append(repr({c.key: getattr(row, c.key) for c in model.__table__.columns}))
@@ -178,10 +189,10 @@ async def test_forget_anonymizes_one_citizen_keeps_statistics_and_is_idempotent(
 ) -> None:
     await seed(sessions)
     before = await report(env)
-    assert (await everything(sessions)).count(SECRET) == 18  # 9 places each
+    assert (await everything(sessions)).count(SECRET) == 20  # 10 places each
     assert await cli(["privacy", "forget", "web:w-1", "--yes"]) == 0
     after_once = await everything(sessions)
-    assert after_once.count(SECRET) == 9  # the other citizen's message, update, ticket, note…
+    assert after_once.count(SECRET) == 10  # the other citizen's message, update, ticket, note…
     assert "Иван Иванов" in after_once  # …and name stay
     async with sessions() as session:
         ticket = await session.scalar(select(TicketRow).where(TicketRow.number == "A-1"))
@@ -200,7 +211,7 @@ async def test_forget_anonymizes_one_citizen_keeps_statistics_and_is_idempotent(
 
     assert await cli(["privacy", "forget", "web:w-1", "--yes"]) == 0  # again: nothing more changes
     again = await everything(sessions)
-    assert again.count(SECRET) == 9 and again.count(MARKER) == after_once.count(MARKER)
+    assert again.count(SECRET) == 10 and again.count(MARKER) == after_once.count(MARKER)
     assert await report(env) == before
     assert await cli(["privacy", "forget", "web:nobody", "--yes"]) == 2
     assert await cli(["privacy", "forget", "web:w-1"]) == 1  # no terminal to confirm: nothing done
@@ -223,7 +234,7 @@ async def test_purge_anonymizes_only_the_old_and_a_dry_run_changes_nothing(
     assert await RetentionJob(store, 365).once() == 1  # the running process's job, on a fake clock
     assert await RetentionJob(store, 365).once() == 0  # done already
     left = await everything(sessions)
-    assert left.count(SECRET) == 9  # the recent citizen's, all of it
+    assert left.count(SECRET) == 10  # the recent citizen's, all of it
     async with sessions() as session:
         rows = await session.execute(select(Contact.external_id, Contact.display_name))
         names = {user: name for user, name in rows}
