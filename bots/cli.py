@@ -17,6 +17,7 @@ from bots.chat import run_chat
 from bots.dlq_cli import add_dlq_parser, cmd_dlq
 from bots.logs import setup_logging
 from bots.operators_cli import add_operators_parser, cmd_operators
+from bots.privacy_cli import add_privacy_parser, cmd_privacy
 from bots.runner import serve
 from bots.settings import Settings, SettingsError, load_settings
 from bots.stats_cli import add_stats_parser, cmd_stats
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_stats_parser(sub)
     add_operators_parser(sub)
     add_dlq_parser(sub)
+    add_privacy_parser(sub)
     return parser
 
 
@@ -184,6 +186,7 @@ COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace, Sett
     ("stats", None): cmd_stats,
     **{("operators", name): cmd_operators for name in ("add", "list", "disable", "enable", "passwd")},
     **{("dlq", name): cmd_dlq for name in ("list", "show", "retry", "drop")},
+    **{("privacy", name): cmd_privacy for name in ("export", "forget", "purge", "audit")},
 }
 
 

@@ -1,5 +1,5 @@
-"""The web chat's files are not kept for ever: a periodic job forgets those older than
-OKNO_WEB_FILE_RETENTION_DAYS (citizens' photos and recordings, and what operators sent them)."""
+"""Keeping nothing for ever, hourly: the web chat's files older than OKNO_WEB_FILE_RETENTION_DAYS
+are deleted, and citizens with nothing new for OKNO_RETENTION_DAYS are anonymized."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from storage.privacy_store import PrivacyStore
 from storage.web import WebStore
 
 logger = logging.getLogger("okno.bots.retention")
 
-SWEEP_SECONDS = 3600.0  # how often the job looks; files go at most this late
+SWEEP_SECONDS = 3600.0  # how often the jobs look; what is due goes at most this late
+INTERVAL_SECONDS = SWEEP_SECONDS
 
 
 class FileRetention:
@@ -42,3 +44,27 @@ class FileRetention:
                 logger.exception("the web chat files' retention sweep failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.every)
+
+
+class RetentionJob:
+    def __init__(self, store: PrivacyStore, days: float, interval: float = INTERVAL_SECONDS) -> None:
+        self.store = store
+        self.days = days
+        self.interval = interval
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.once()
+            except Exception:  # the next round tries again; the bot goes on meanwhile
+                logger.exception("the retention purge failed this round")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval)
+
+    async def once(self) -> int:
+        count = await self.store.purge(self.days)
+        if count:
+            logger.info(
+                "retention: %d citizen(s) with nothing newer than %g days anonymized", count, self.days
+            )
+        return count

@@ -62,11 +62,14 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
             tasks.create_task(then_outbox(name, worker), name=name)
         tasks.create_task(runtime.outbox.run(delivered), name="outbox")
         tasks.create_task(handoff.service.run(stop), name="handoff")
-        for name, loop in (("desk-poster", handoff.poster), ("ticket-watch", handoff.watch)):
+        for name, loop in (
+            ("desk-poster", handoff.poster),
+            ("ticket-watch", handoff.watch),
+            ("retention", runtime.retention),
+            ("web-file-retention", runtime.file_retention),
+        ):
             if loop is not None:
                 tasks.create_task(loop.run(stop), name=name)
-        if runtime.retention is not None:
-            tasks.create_task(runtime.retention.run(stop), name="web-file-retention")
         for name, receiver in receivers(runtime).items():
             tasks.create_task(receiver(stop), name=name)
 

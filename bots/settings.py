@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     ticket_needs_info_days: float = Field(3.0, gt=0)  # no answer to a clarification: closed
     ticket_minutes_per_ticket: float = Field(6.0, gt=0)  # for the wait estimate citizens are told
 
+    # Personal data: citizens with no conversation or ticket activity for this many days are
+    # anonymized hourly (as `okno privacy forget` does); 0: kept until forgotten on request. The
+    # period is the operator's to set (its policy under 152-ФЗ), so there is no default period.
+    retention_days: float = Field(0.0, ge=0)
+
     # Web server: webhooks, the citizens' web chat and the operators' web inbox
     web_host: str = "127.0.0.1"
     web_port: int = Field(8080, ge=1, le=65535)

@@ -28,6 +28,7 @@ from bots.keyed import GroupCommit
 from bots.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bots.settings import Settings
 from dialog.ticket_talk import AttachmentPolicy
+from dialog.tickets import Ticket
 from handoff.accounts import UNNAMED, Role, SessionSigner, hash_password
 from handoff.signin import PasswordPool
 from handoff.web_feed import InboxFeed
@@ -145,11 +146,23 @@ def build_inbox(
     passwords = PasswordPool(min(os.cpu_count() or 1, 4))
     return WebInbox(
         InboxGuard(store, signer, runtime.states, options, passwords, address_of),
-        TicketPages(handoff.store, store, handoff.operators, handoff.canned, options),
+        TicketPages(handoff.store, store, handoff.operators, handoff.canned, options, unmasked_view(runtime)),
         CitizenFiles(handoff.store, store, functools.partial(citizen_file, runtime, store)),
         InboxFeed(store),
         StatsPages(lambda: stats_page(functools.partial(stats_of, runtime.database))),
     )
+
+
+def unmasked_view(runtime: Runtime) -> Callable[[str, Ticket], Awaitable[None]] | None:
+    """The access log's entry for a ticket's page opened with the citizen's data unmasked."""
+    privacy = runtime.privacy
+    if privacy is None:
+        return None
+
+    async def log(login: str, ticket: Ticket) -> None:
+        await privacy.record_view(f"inbox:{login}", ticket.number, ticket.channel, ticket.user_id)
+
+    return log
 
 
 async def citizen_file(runtime: Runtime, store: WebStore, channel: str, ref: str) -> bytes | None:

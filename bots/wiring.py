@@ -11,7 +11,7 @@ from datetime import datetime
 from secrets import token_bytes
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.base import Channel
 from adapters.telegram.channel import TelegramChannel, make_bot
@@ -23,7 +23,7 @@ from bots.handoff_wiring import HandoffParts, build_handoff, update_queues
 from bots.metrics import Metrics
 from bots.outbox import OutboxDispatcher
 from bots.ratelimit import RateLimiter, SharedPace
-from bots.retention import FileRetention
+from bots.retention import FileRetention, RetentionJob
 from bots.settings import Settings
 from bots.updates import UpdateWorker
 from bots.web import WebParts, build_web
@@ -34,6 +34,7 @@ from dialog.secrets import mask_payload
 from storage.db import make_engine, make_sessions
 from storage.fanout import RedisFanout
 from storage.file_links import keyed as file_links
+from storage.privacy_store import PrivacyStore
 from storage.records import DESK_QUEUE
 from storage.repositories import Repository
 from storage.state import MemoryStore, RedisStateStore, StateStore
@@ -84,9 +85,11 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     desk_updates: DeskWorker | None = None  # only with an operators' group in Telegram
-    retention: FileRetention | None = None  # forgets old web chat files
+    file_retention: FileRetention | None = None  # forgets old web chat files
     # the inbox queue each received Telegram update is filed in
     queue_of: Callable[[dict[str, Any]], str] = field(default_factory=lambda: update_queues(()))
+    privacy: PrivacyStore | None = None  # the web inbox logs unmasked views in it
+    retention: RetentionJob | None = None  # only with OKNO_RETENTION_DAYS set
 
     def wake(self, queue: str) -> None:
         """Updates were stored in `queue`: its worker looks now."""
@@ -169,7 +172,7 @@ def build_runtime(
         settings, database, repository, states, engine, channels, updates, outbox, handoff, telegram, vk
     )
     runtime.web_store = web_store
-    runtime.retention = FileRetention(web_store, settings.web_file_retention_days, clock)
+    add_retention(runtime, sessions, web_store, clock)
     runtime.metrics = updates.metrics = outbox.metrics = Metrics()
     add_desk_worker(runtime)
     runtime.web = build_web(runtime, web_store, web_channel)
@@ -178,6 +181,20 @@ def build_runtime(
         if channel is not None:
             runtime.closers.append(channel.close)
     return runtime
+
+
+def add_retention(
+    runtime: Runtime,
+    sessions: async_sessionmaker[AsyncSession],
+    web_store: WebStore,
+    clock: Callable[[], datetime] | None,
+) -> None:
+    """Nothing kept for ever: old web chat files go; idle citizens are anonymized when a period is set."""
+    settings = runtime.settings
+    runtime.file_retention = FileRetention(web_store, settings.web_file_retention_days, clock)
+    runtime.privacy = PrivacyStore(sessions, clock) if clock is not None else PrivacyStore(sessions)
+    if settings.retention_days > 0:
+        runtime.retention = RetentionJob(runtime.privacy, settings.retention_days)
 
 
 def add_desk_worker(runtime: Runtime) -> None:

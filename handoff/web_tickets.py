@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -38,7 +39,9 @@ class TicketPages:
         desk: OperatorActions,
         canned: CannedReplies,
         settings: InboxSettings,
+        unmasked: Callable[[str, Ticket], Awaitable[None]] | None = None,  # logs who saw whose data
     ) -> None:
+        self.unmasked = unmasked
         self.tickets = tickets
         self.store = store
         self.desk = desk
@@ -78,6 +81,8 @@ class TicketPages:
         )
         if request.query.get("fragment"):
             return html_response(live)
+        if not masked and self.unmasked is not None:  # the page opened, not its live refreshes
+            await self.unmasked(session.login, ticket)
         may_reply = allowed and not web_pages.held_by_other(ticket, session)  # taken over first
         forms = web_pages.reply_forms(ticket, self.canned.replies.values(), may_reply, csrf)
         return page_response(request, f"Обращение {ticket.number}", live + forms, session, csrf)

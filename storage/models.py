@@ -43,6 +43,8 @@ class Contact(Base):
     display_name: Mapped[str | None] = mapped_column(String(256))
     blocked_bot: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # when their personal data was anonymized (`okno privacy forget` or the retention purge)
+    forgotten_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Conversation(Base):
@@ -337,3 +339,17 @@ class DeadLetter(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PersonalDataAccess(Base):
+    """Who saw, exported or erased a citizen's unmasked personal data, and when (152-ФЗ)."""
+
+    __tablename__ = "personal_data_access"
+    __table_args__ = (Index("ix_personal_data_access_contact", "contact_id", "at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(128))  # an OS user, `--actor`, or an inbox login
+    action: Mapped[str] = mapped_column(String(16))  # export, view, forget, purge
+    contact_id: Mapped[int | None] = mapped_column(ID)  # no foreign key: the record outlives nothing
+    subject: Mapped[str] = mapped_column(String(160))  # telegram:12345 or a ticket number
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

@@ -25,6 +25,7 @@ TABLES = {
     "operator_accounts",
     "ticket_notes",
     "dead_letters",
+    "personal_data_access",
 }
 
 
