@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from storage.privacy_store import PrivacyStore
@@ -15,7 +15,18 @@ from storage.web import WebStore
 logger = logging.getLogger("okno.bots.retention")
 
 SWEEP_SECONDS = 3600.0  # how often the jobs look; what is due goes at most this late
-INTERVAL_SECONDS = SWEEP_SECONDS
+
+
+async def every(seconds: float, stop: asyncio.Event, job: Callable[[], Awaitable[int]], what: str) -> None:
+    """`job` now and then every `seconds` until `stop`; a failed round (the database away) is logged
+    and the next one tries again."""
+    while not stop.is_set():
+        try:
+            await job()
+        except Exception:  # the bot goes on meanwhile; the next round tries again
+            logger.exception("%s failed this round", what)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
 
 
 class FileRetention:
@@ -37,29 +48,17 @@ class FileRetention:
         return gone
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.sweep()
-            except Exception:  # the database is away: the next sweep tries again
-                logger.exception("the web chat files' retention sweep failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.every)
+        await every(self.every, stop, self.sweep, "the web chat files' retention sweep")
 
 
 class RetentionJob:
-    def __init__(self, store: PrivacyStore, days: float, interval: float = INTERVAL_SECONDS) -> None:
+    def __init__(self, store: PrivacyStore, days: float, interval: float = SWEEP_SECONDS) -> None:
         self.store = store
         self.days = days
         self.interval = interval
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.once()
-            except Exception:  # the next round tries again; the bot goes on meanwhile
-                logger.exception("the retention purge failed this round")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval)
+        await every(self.interval, stop, self.once, "the retention purge")
 
     async def once(self) -> int:
         count = await self.store.purge(self.days)
