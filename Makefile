@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/desk_latency.py
 	$(BIN)/python benchmarks/vk_e2e.py
 	$(BIN)/python benchmarks/web_chat.py
+	$(BIN)/python benchmarks/abuse.py
 	$(BIN)/python benchmarks/faults.py
 
 screenshots: $(STAMP)

@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -101,6 +102,20 @@ class Attack:
     started: float = 0.0
     ended: float = 0.0
 
+    def counts(self) -> dict[str, Any]:
+        kinds = {
+            "spray": self.spray,
+            "hello": self.hello,
+            "fake": self.fake_uploads,
+            "real": self.real_uploads,
+        }
+        return {k: dict(v) for k, v in kinds.items()} | {"seconds": self.ended - self.started}
+
+    @classmethod
+    def of(cls, counts: dict[str, Any]) -> Attack:
+        kinds = [Counter(counts[k]) for k in ("spray", "hello", "fake", "real")]
+        return cls(*kinds, started=0.0, ended=float(counts["seconds"]))
+
     def progress(self) -> str:
         return (
             f"sign-in {self.spray.total():,} ({brief(self.spray)}); hello {self.hello.total():,} "
@@ -140,6 +155,21 @@ def p50_ms(stats: Talk) -> float:
 # The attackers
 
 
+class Pace:
+    """At most `rate` requests a second of one kind, shared by its workers (0: as fast as answered),
+    until the attack stops."""
+
+    def __init__(self, rate: float, stop: asyncio.Event) -> None:
+        self.interval, self.stop, self.at = 1 / rate if rate > 0 else 0.0, stop, 0.0
+
+    async def go(self) -> bool:
+        if self.interval:
+            now = time.monotonic()
+            self.at = max(self.at + self.interval, now)
+            await asyncio.sleep(self.at - now)
+        return not self.stop.is_set()
+
+
 async def login_form(session: aiohttp.ClientSession, url: str, ip: str) -> tuple[str, str]:
     """The pre-session cookie and the CSRF token of the sign-in form, as a browser would get them."""
     async with session.get(f"{url}/inbox/login", headers=forwarded(ip)) as response:
@@ -152,7 +182,7 @@ async def login_form(session: aiohttp.ClientSession, url: str, ip: str) -> tuple
 
 
 async def spray(
-    session: aiohttp.ClientSession, url: str, worker: int, stop: asyncio.Event, seen: Counter[str]
+    session: aiohttp.ClientSession, url: str, worker: int, pace: Pace, seen: Counter[str]
 ) -> None:
     """One sprayer: a fresh address for every try (10.1.x.y), logins spray0, spray1, …"""
     n = worker
@@ -161,7 +191,7 @@ async def spray(
     except (aiohttp.ClientError, OSError) as exc:
         seen[reason(exc)] += 1
         return
-    while not stop.is_set():
+    while await pace.go():
         ip = address(1, n)
         form = {"login": f"spray{n}", "password": "x", "csrf": csrf}
         headers = forwarded(ip) | {"Cookie": f"okno_login={nonce}"}
@@ -228,13 +258,13 @@ async def flood(
     addresses: int,
     at_once: int,
     hold: float,
-    stop: asyncio.Event,
+    pace: Pace,
     seen: Counter[str],
 ) -> None:
     """`at_once` sockets from each of `addresses` addresses (10.2.0.x), again and again."""
 
     async def one(ip: str) -> None:
-        while not stop.is_set():
+        while await pace.go():
             await hello(session, ws_url, ip, hold, seen)
 
     await asyncio.gather(*(one(address(2, a)) for a in range(addresses) for _ in range(at_once)))
@@ -259,7 +289,7 @@ async def uploads(
     url: str,
     token: str | None,
     workers: int,
-    stop: asyncio.Event,
+    pace: Pace,
     seen: Counter[str],
 ) -> None:
     """1 MB photos, as fast as answered: with invented tokens from 10.3.x.y, or with `token` from
@@ -268,7 +298,7 @@ async def uploads(
 
     async def one(worker: int) -> None:
         n = worker
-        while not stop.is_set():
+        while await pace.go():
             if token is None:
                 await upload(session, url, secrets.token_urlsafe(24), address(3, n), body, seen)
             else:
@@ -311,44 +341,65 @@ async def reporting(line: Callable[[], str]) -> AsyncIterator[None]:
         task.cancel()
 
 
-async def under_attack(
-    session: aiohttp.ClientSession, url: str, ws: Socket, args: argparse.Namespace
-) -> tuple[Talk, Attack]:
-    """The citizen's messages again, while every attack runs; the attacks stop when the citizen is done."""
+async def attackers(url: str, args: argparse.Namespace) -> None:
+    """The attacker process (`--attacker URL`): every attack at once until its stdin closes, then
+    what they sent and got, as JSON on stdout. A process of its own, so that the attackers' work
+    does not delay the citizen's measuring loop."""
     ws_url = url.replace("http://", "ws://") + "/chat/ws"
     attack, stop = Attack(), asyncio.Event()
-    victim, real_token = await visitor(session, ws_url, address(4, 0))  # the upload attacker's own chat
-    jobs: list[Awaitable[None]] = []
-    if "spray" in args.attacks:
-        jobs += [spray(session, url, w, stop, attack.spray) for w in range(args.sprayers)]
-    if "hello" in args.attacks:
-        jobs.append(
-            flood(session, ws_url, args.flood_addresses, args.flood_sockets, args.hold, stop, attack.hello)
-        )
-    if "upload" in args.attacks:
-        jobs.append(uploads(session, url, None, args.uploaders, stop, attack.fake_uploads))
-        jobs.append(uploads(session, url, real_token, args.uploaders, stop, attack.real_uploads))
-    tasks = [asyncio.ensure_future(job) for job in jobs]
-    attack.started = time.monotonic()
-    stats = talk_of(args.messages)
-    try:
-        async with reporting(
-            lambda: attack.progress() + f"; citizen answered {stats.answered}/{stats.planned}"
-        ):
-            await asyncio.sleep(WARM_UP)
-            await asyncio.wait_for(citizen(ws, stats, args.pause), args.timeout)
-    finally:
-        attack.ended = time.monotonic()
-        stop.set()
-        _, pending = await asyncio.wait(tasks, timeout=args.hold + 35)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await victim.close()
+    jar = aiohttp.DummyCookieJar()  # cookies are sent by hand, per attacker
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), cookie_jar=jar) as session:
+        victim, real_token = await visitor(session, ws_url, address(4, 0))  # the upload attacker's own chat
+        jobs: list[Awaitable[None]] = []
+        if "spray" in args.attacks:
+            pace = Pace(args.spray_rate, stop)
+            jobs += [spray(session, url, w, pace, attack.spray) for w in range(args.sprayers)]
+        if "hello" in args.attacks:
+            pace = Pace(args.hello_rate, stop)
+            flooding = flood(
+                session, ws_url, args.flood_addresses, args.flood_sockets, args.hold, pace, attack.hello
+            )
+            jobs.append(flooding)
+        if "upload" in args.attacks:
+            fake, real = Pace(args.upload_rate, stop), Pace(args.upload_rate, stop)
+            jobs.append(uploads(session, url, None, args.uploaders, fake, attack.fake_uploads))
+            jobs.append(uploads(session, url, real_token, args.uploaders, real, attack.real_uploads))
+        tasks = [asyncio.ensure_future(job) for job in jobs]
+        attack.started = time.monotonic()
+        try:
+            async with reporting(attack.progress):
+                await asyncio.to_thread(sys.stdin.read)  # until the citizen is done
+        finally:
+            attack.ended = time.monotonic()
+            stop.set()
+            _, pending = await asyncio.wait(tasks, timeout=args.hold + 35)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await victim.close()
     for task in tasks:
         if not task.cancelled() and task.exception() is not None:
             raise SystemExit(f"an attacker failed: {task.exception()!r}")
-    return stats, attack
+    print(json.dumps(attack.counts()))
+
+
+async def under_attack(url: str, ws: Socket, args: argparse.Namespace) -> tuple[Talk, Attack]:
+    """The citizen's messages again while the attacker process runs; it stops when the citizen is done."""
+    command = [sys.executable, __file__, *sys.argv[1:], "--attacker", url]
+    pipe = asyncio.subprocess.PIPE
+    child = await asyncio.create_subprocess_exec(*command, stdin=pipe, stdout=pipe)
+    assert child.stdin is not None
+    stats = talk_of(args.messages)
+    try:
+        await asyncio.sleep(WARM_UP)
+        async with reporting(lambda: f"citizen answered {stats.answered}/{stats.planned}"):
+            await asyncio.wait_for(citizen(ws, stats, args.pause), args.timeout)
+    finally:
+        child.stdin.close()
+        out, _ = await asyncio.wait_for(child.communicate(), args.hold + 60)
+    if child.returncode != 0:
+        raise SystemExit(f"the attacker process exited with code {child.returncode}")
+    return stats, Attack.of(json.loads(out))
 
 
 # Storage
@@ -390,17 +441,12 @@ async def run_backend(name: str, args: argparse.Namespace) -> Result:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         async with running_okno(extra, port, overrides):
-            jar = aiohttp.DummyCookieJar()  # cookies are sent by hand, per attacker
-            connector = aiohttp.TCPConnector(limit=0)
-            async with (
-                aiohttp.ClientSession(connector=connector, cookie_jar=jar) as session,
-                aiohttp.ClientSession(headers=forwarded(CITIZEN)) as own,
-            ):
+            async with aiohttp.ClientSession(headers=forwarded(CITIZEN)) as own:
                 ws = await open_socket(own, f"ws://127.0.0.1:{port}/chat/ws")
                 idle = await citizen(ws, talk_of(args.messages), args.pause)
                 print(f"  idle: {idle.line(name, args.messages)}", file=sys.stderr, flush=True)
                 before = await storage(extra)
-                attacked, attack = await under_attack(session, url, ws, args)
+                attacked, attack = await under_attack(url, ws, args)
                 await ws.close()
             await asyncio.sleep(1.0)  # the last updates handled
             after = await storage(extra)
@@ -508,12 +554,21 @@ async def main() -> int:
         action="append",
         help="default: SQLite, and PostgreSQL + Redis if they answer at 127.0.0.1",
     )
+    parser.add_argument("--spray-rate", type=float, default=200, help="sign-in tries a second (0: unbounded)")
+    parser.add_argument("--hello-rate", type=float, default=100, help="flood sockets a second (0: unbounded)")
+    parser.add_argument(
+        "--upload-rate", type=float, default=10, help="uploads a second of each kind (0: unbounded)"
+    )
     parser.add_argument(
         "--attacks", default="spray,hello,upload", help="which attacks run together (comma-separated)"
     )
+    parser.add_argument("--attacker", metavar="URL", help=argparse.SUPPRESS)  # the attacker process
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis too, reachable or not")
     args = parser.parse_args()
     raise_fd_limit()
+    if args.attacker:
+        await attackers(args.attacker, args)
+        return 0
     names = args.backend or [SQLITE]
     if not args.backend and (args.postgres or (reachable(5432) and reachable(6379))):
         names.append(POSTGRES)
