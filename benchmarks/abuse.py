@@ -9,7 +9,9 @@ own, the attackers many others; and, as in `web_chat.py`, the per-message rate l
 
 1. Idle: one normal citizen sends M messages in sequence (a short pause between them) over its
    socket; measured is the latency from a message to the first frame of its reply.
-2. Under attack, the same citizen sends its M messages again while, at the same time:
+2. Under attack, the same citizen sends its M messages again while an attacker process of its own
+   (so that the attackers' work does not delay the citizen's measuring loop) runs, each kind at a
+   set rate (`--spray-rate`, `--hello-rate`, `--upload-rate`; 0 is as fast as answered):
    a. sign-in spraying: concurrent POST /inbox/login (login=sprayN, password=x) from many
       addresses, each with a valid CSRF token and pre-session cookie from the login form, so that
       the tries reach the password hashing unless a budget refuses them first;
@@ -39,7 +41,7 @@ import sqlite3
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from vk_e2e import free_port
 from web_chat import (
     POSTGRES,
     SQLITE,
@@ -55,13 +58,13 @@ from web_chat import (
     Talk,
     backend,
     describe,
-    free_port,
     open_socket,
     percentile,
     plan,
     raise_fd_limit,
     reason,
     receive,
+    reporting,
     running_okno,
     talk,
 )
@@ -113,8 +116,8 @@ class Attack:
 
     @classmethod
     def of(cls, counts: dict[str, Any]) -> Attack:
-        kinds = [Counter(counts[k]) for k in ("spray", "hello", "fake", "real")]
-        return cls(*kinds, started=0.0, ended=float(counts["seconds"]))
+        spray, hello, fake, real = (Counter(counts[k]) for k in ("spray", "hello", "fake", "real"))
+        return cls(spray, hello, fake, real, started=0.0, ended=float(counts["seconds"]))
 
     def progress(self) -> str:
         return (
@@ -325,22 +328,6 @@ def talk_of(messages: int) -> Talk:
     return Talk(1, messages, sum(want))
 
 
-@contextlib.asynccontextmanager
-async def reporting(line: Callable[[], str]) -> AsyncIterator[None]:
-    """A line of counts to stderr every 2 s while a phase runs."""
-
-    async def report() -> None:
-        while True:
-            await asyncio.sleep(2.0)
-            print(f"  {line()}", file=sys.stderr, flush=True)
-
-    task = asyncio.create_task(report())
-    try:
-        yield
-    finally:
-        task.cancel()
-
-
 async def attackers(url: str, args: argparse.Namespace) -> None:
     """The attacker process (`--attacker URL`): every attack at once until its stdin closes, then
     what they sent and got, as JSON on stdout. A process of its own, so that the attackers' work
@@ -416,7 +403,7 @@ async def storage(extra: dict[str, str]) -> Storage:
             *rows, file_bytes = db.execute(query).fetchone()
         size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
         return Storage(size, dict(zip(TABLES, rows, strict=True)), file_bytes)
-    import asyncpg  # noqa: PLC0415 - only this backend needs it
+    import asyncpg  # type: ignore[import-untyped]  # noqa: PLC0415 - only this backend needs it
 
     connection = await asyncpg.connect(url.replace("+asyncpg", ""))
     try:
@@ -520,12 +507,12 @@ def table(results: list[Result], args: argparse.Namespace) -> list[str]:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        b, a = r.before, r.after
-        grown = {t: a.rows[t] - b.rows[t] for t in TABLES}
+        b, after = r.before, r.after
+        grown = {t: after.rows[t] - b.rows[t] for t in TABLES}
         lines.append(
-            f"| {r.name} | {b.size / MB:.1f} → {a.size / MB:.1f} MB | +{grown['conversations']:,} "
+            f"| {r.name} | {b.size / MB:.1f} → {after.size / MB:.1f} MB | +{grown['conversations']:,} "
             f"| +{grown['messages']:,} | +{grown['web_files']:,} "
-            f"| +{(a.file_bytes - b.file_bytes) / MB:.1f} MB |"
+            f"| +{(after.file_bytes - b.file_bytes) / MB:.1f} MB |"
         )
     return lines
 

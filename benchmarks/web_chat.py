@@ -214,19 +214,24 @@ def plan(citizens: int, per_citizen: int) -> list[tuple[list[str], list[int]]]:
 
 
 @contextlib.asynccontextmanager
-async def progress(label: str, done: Callable[[], int], total: int) -> AsyncIterator[None]:
-    """Counts to stderr every 2 s while a long phase runs."""
+async def reporting(line: Callable[[], str]) -> AsyncIterator[None]:
+    """A line to stderr every 2 s while a long phase runs."""
 
     async def report() -> None:
         while True:
             await asyncio.sleep(2.0)
-            print(f"  {label} {done():,}/{total:,}", file=sys.stderr, flush=True)
+            print(f"  {line()}", file=sys.stderr, flush=True)
 
     task = asyncio.create_task(report())
     try:
         yield
     finally:
         task.cancel()
+
+
+def progress(label: str, done: Callable[[], int], total: int) -> contextlib.AbstractAsyncContextManager[None]:
+    """Counts to stderr every 2 s while a long phase runs."""
+    return reporting(lambda: f"{label} {done():,}/{total:,}")
 
 
 @contextlib.asynccontextmanager
