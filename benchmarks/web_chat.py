@@ -214,19 +214,24 @@ def plan(citizens: int, per_citizen: int) -> list[tuple[list[str], list[int]]]:
 
 
 @contextlib.asynccontextmanager
-async def progress(label: str, done: Callable[[], int], total: int) -> AsyncIterator[None]:
-    """Counts to stderr every 2 s while a long phase runs."""
+async def reporting(line: Callable[[], str]) -> AsyncIterator[None]:
+    """A line to stderr every 2 s while a long phase runs."""
 
     async def report() -> None:
         while True:
             await asyncio.sleep(2.0)
-            print(f"  {label} {done():,}/{total:,}", file=sys.stderr, flush=True)
+            print(f"  {line()}", file=sys.stderr, flush=True)
 
     task = asyncio.create_task(report())
     try:
         yield
     finally:
         task.cancel()
+
+
+def progress(label: str, done: Callable[[], int], total: int) -> contextlib.AbstractAsyncContextManager[None]:
+    """Counts to stderr every 2 s while a long phase runs."""
+    return reporting(lambda: f"{label} {done():,}/{total:,}")
 
 
 @contextlib.asynccontextmanager
@@ -267,8 +272,11 @@ async def clean_redis(prefix: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_okno(extra: dict[str, str], port: int) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`okno run` as its own process, healthy, with a clean OKNO_* environment; stopped with SIGTERM."""
+async def running_okno(
+    extra: dict[str, str], port: int, overrides: dict[str, str] | None = None
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`okno run` as its own process, healthy, with a clean OKNO_* environment (this benchmark's
+    settings, then `overrides`); stopped with SIGTERM."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKNO_")} | extra
     env |= {
         "OKNO_WEB_HOST": "127.0.0.1",
@@ -279,6 +287,7 @@ async def running_okno(extra: dict[str, str], port: int) -> AsyncIterator[asynci
         "OKNO_WEB_CHAT_RATE_PER_SECOND": "1000",  # the limiter is not what is measured
         "OKNO_WEB_CHAT_IP_RATE_PER_SECOND": "100000",  # every benchmark socket is 127.0.0.1
     }
+    env |= overrides or {}
     okno = [str(Path(sys.executable).parent / "okno"), "run"]
     process = await asyncio.create_subprocess_exec(*okno, env=env, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL)
     try:
@@ -393,10 +402,13 @@ async def replies(ws: Socket, client_id: str, want: int, stats: Talk) -> tuple[f
                 return None, 0  # refused: no reply will come
 
 
-async def talk(ws: Socket, texts: list[str], want: list[int], stats: Talk) -> None:
-    """One citizen: each message after the previous one's replies; none after one left unanswered."""
+async def talk(ws: Socket, texts: list[str], want: list[int], stats: Talk, pause: float = 0.0) -> None:
+    """One citizen: each message after the previous one's replies (and `pause` seconds of typing);
+    none after one left unanswered."""
     try:
-        for text, count in zip(texts, want, strict=True):
+        for i, (text, count) in enumerate(zip(texts, want, strict=True)):
+            if i and pause:
+                await asyncio.sleep(pause)
             client_id = uuid.uuid4().hex
             sent = time.monotonic()
             await ws.send_json({"type": "message", "id": client_id, "text": text})
