@@ -100,6 +100,11 @@ class ChatFiles:
             return False
         if not counted:
             return True
+        # the stored files above miss uploads under way: a slot taken at once keeps concurrent ones in count
+        visitor = f"web:files:visitor:{self.chat_id_of(token)}"
+        if await self.states.take_slot(visitor, q.per_visitor, q.period_seconds, 0.0) > 0:
+            logger.info("a web chat upload over the visitor's count was refused")
+            return False
         wait = await self.states.take_slot(f"web:files:{address}", q.per_address, q.period_seconds, 0.0)
         if wait > 0:
             logger.info("a web chat upload over the address's count was refused")

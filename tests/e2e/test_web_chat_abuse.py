@@ -63,6 +63,18 @@ async def test_a_visitors_uploads_are_limited_in_number(tmp_path: Path, engine: 
     assert "Слишком много файлов" in answer["error"]
 
 
+async def test_a_visitors_uploads_at_once_keep_to_the_count(
+    tmp_path: Path, engine: ConversationEngine
+) -> None:
+    """Uploads racing each other are counted as they start, not once stored (the abuse benchmark
+    stored 21 files against a quota of 20)."""
+    async with serving(tmp_path, engine, web_files_per_visitor_per_day=3) as site, citizen(site) as visitor:
+        verdicts = await asyncio.gather(*(upload(site, visitor.token, png()) for _ in range(8)))
+        stored = await count(site, WebFile)
+    assert sorted(status for status, _ in verdicts) == [200] * 3 + [429] * 5
+    assert stored == 3
+
+
 async def test_a_visitors_uploads_are_limited_in_bytes(tmp_path: Path, engine: ConversationEngine) -> None:
     image = png(40, 40)
     megabytes = (len(image) * 1.5) / 1024 / 1024  # one fits, two do not
