@@ -160,12 +160,8 @@ def system_post(text: str) -> str:
     return f"ℹ️ {text}"
 
 
-def _clock(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    if moment.tzinfo is None:  # SQLite gives naive UTC values back
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    return moment.astimezone(MSK).strftime("%d.%m.%Y %H:%M МСК")
+def _clock(moment: datetime) -> str:
+    return moment.astimezone(MSK).strftime("%d.%m.%Y %H:%M МСК")  # a ticket's times are aware
 
 
 def _short(text: str, limit: int) -> str:

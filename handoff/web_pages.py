@@ -25,9 +25,9 @@ from handoff.cards import (
     is_callback,
 )
 from handoff.tracking import MSK
+from storage.db import as_utc
 from storage.file_links import LOCAL_FILE
 from storage.records import EventRecord
-from storage.ticket_rows import aware
 from storage.web import HistoryItem, Note
 
 QUEUE_TABS = (
@@ -389,7 +389,7 @@ def _csrf(token: str) -> str:
 
 
 def _clock(moment: datetime | None) -> str:
-    return f"{aware(moment).astimezone(MSK):%d.%m %H:%M}" if moment else ""
+    return f"{as_utc(moment).astimezone(MSK):%d.%m %H:%M}" if moment else ""
 
 
 def _since(moment: datetime, now: datetime) -> str:

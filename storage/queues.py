@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import as_utc
 from storage.models import DeadLetter, HandoffJob, InboxUpdate, OutboxMessage, TicketRow
 
 Queues = dict[str, tuple[int, datetime | None]]
@@ -25,15 +26,8 @@ async def queue_snapshot(sessions: async_sessionmaker[AsyncSession]) -> tuple[Qu
         for name, (since, pending) in waiting.items():
             row = (await session.execute(select(func.count(), func.min(since)).where(pending))).one()
             oldest = row[1] if isinstance(row[1], datetime) else None
-            queues[name] = (int(row[0] or 0), _aware(oldest))
+            queues[name] = (int(row[0] or 0), None if oldest is None else as_utc(oldest))
         rows = await session.execute(select(TicketRow.status, func.count()).group_by(TicketRow.status))
         tickets = {str(status): int(count) for status, count in rows.all()}
         dead = int(await session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
     return queues, tickets, dead
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite gives back naive times; every time Okno writes is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, func, inspect, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.db import is_sqlite, make_engine
+from storage.db import as_utc, is_sqlite, make_engine
 from storage.errors import StorageError
 from storage.models import Conversation, Message, TicketRow
 
@@ -66,11 +66,6 @@ class StatsData:
     messages: tuple[MessageCount, ...]
     inbound_hours: tuple[HourCount, ...]
     active_chats: frozenset[tuple[str, str]]  # (channel, chat id) with an inbound message
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite gives back naive values (written in UTC), PostgreSQL aware ones."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 async def load_stats(url: str, since: datetime, until: datetime, channel: str | None = None) -> StatsData:

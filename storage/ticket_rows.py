@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from dialog.messages import TicketKind
 from dialog.tickets import Status, Ticket
+from storage.db import as_utc
 from storage.models import TicketRow
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Ticket))
@@ -20,14 +21,9 @@ def ticket_of(row: TicketRow) -> Ticket:
     values = {name: getattr(row, name) for name in _FIELDS}
     for name, value in values.items():
         if isinstance(value, datetime):
-            values[name] = aware(value)
+            values[name] = as_utc(value)
     values |= {"status": Status(row.status), "kind": TicketKind(row.kind), "number": row.number or ""}
     return Ticket(**values | {"identification": dict(row.identification or {})})
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def tickets_of_rows(rows: Sequence[TicketRow]) -> list[Ticket]:

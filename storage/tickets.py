@@ -10,6 +10,7 @@ from sqlalchemy import Select, Update, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialog.tickets import ACTIVE, Status, Ticket
+from storage.db import as_utc
 from storage.dead_letters import DeadLetterStore
 from storage.links import LinkStore
 from storage.models import (
@@ -35,7 +36,7 @@ from storage.records import (
     TicketChange,
 )
 from storage.repositories import inbox_row, insert_updates
-from storage.ticket_rows import aware, changed_values, maybe_ticket, ticket_of, tickets_of_rows
+from storage.ticket_rows import changed_values, maybe_ticket, ticket_of, tickets_of_rows
 
 # a citizen's button press reads differently in a transcript from what they wrote
 _PRESS_OR_DIRECTION = case(
@@ -174,7 +175,7 @@ class TicketStore:
         async with self._sessions() as session:
             query = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
             return [
-                EventRecord(e.actor, e.before, e.after, e.level, e.note, e.actor_name, aware(e.at))
+                EventRecord(e.actor, e.before, e.after, e.level, e.note, e.actor_name, as_utc(e.at))
                 for e in (await session.scalars(query)).all()
             ]
 

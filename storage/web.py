@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialog.tickets import ACTIVE, Ticket
+from storage.db import as_utc
 from storage.errors import StorageError
 from storage.file_links import FileLinks
 from storage.models import (
@@ -28,7 +29,7 @@ from storage.models import (
     TicketRow,
     WebFile,
 )
-from storage.ticket_rows import aware, tickets_of_rows
+from storage.ticket_rows import tickets_of_rows
 
 
 class AccountExists(StorageError):
@@ -233,7 +234,7 @@ class WebStore:
         async with self._sessions() as session:
             query = select(TicketNote).where(TicketNote.ticket_id == ticket_id).order_by(TicketNote.id)
             rows = (await session.scalars(query)).all()
-            return [Note(n.author, n.author_name, n.text, aware(n.created_at)) for n in rows]
+            return [Note(n.author, n.author_name, n.text, as_utc(n.created_at)) for n in rows]
 
     async def add_note(self, ticket_id: int, author: str, author_name: str, text: str) -> None:
         async with self._sessions.begin() as session:
