@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from dialog.engine import ConversationEngine
 from storage.db import make_sessions
 from storage.models import Conversation, WebFile
-from tests.e2e.web_helpers import Site, citizen, png, serving, upload
+from tests.e2e.web_helpers import PATIENCE, Site, citizen, png, serving, upload
 
 BUSY_CLOSE = 4429
 
@@ -37,7 +37,7 @@ async def refused(site: Site, hello: dict[str, object]) -> tuple[int | None, lis
     frames: list[dict[str, object]] = []
     async with site.http.ws_connect(f"{site.url}/chat/ws") as ws:
         await ws.send_json(hello)
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(PATIENCE):
             async for message in ws:
                 if message.type is aiohttp.WSMsgType.TEXT:
                     frames.append(json.loads(message.data))
@@ -141,7 +141,7 @@ async def test_a_socket_from_another_sites_page_is_refused(
         for origin in (site.url, portal):
             async with site.http.ws_connect(f"{site.url}/chat/ws", origin=origin) as ws:
                 await ws.send_json({"type": "hello", "visitor": None})
-                assert (await ws.receive_json(timeout=15))["type"] == "welcome"
+                assert (await ws.receive_json(timeout=PATIENCE))["type"] == "welcome"
 
 
 # 6. Headers

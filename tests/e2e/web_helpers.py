@@ -32,6 +32,9 @@ from handoff.accounts import hash_password
 from storage.web import HistoryItem
 from tests.e2e.conftest import free_port, running
 
+# Ceilings on waits for what the server will do: generous, since a busy CI machine can be slow and
+# a wait that succeeds ends as soon as its frame comes.
+PATIENCE = 60.0
 TICKET = re.compile(r"№ (\d{5}-\d)")
 GREETING = "Здравствуйте"
 QUESTIONS = (
@@ -73,7 +76,7 @@ async def serving(tmp_path: Path, engine: ConversationEngine, **overrides: Any) 
 
 async def listening(http: aiohttp.ClientSession, url: str) -> None:
     """Wait until Okno's web server answers (it starts a moment after the runtime)."""
-    async with asyncio.timeout(15):
+    async with asyncio.timeout(PATIENCE):
         while True:
             with contextlib.suppress(aiohttp.ClientConnectionError):
                 async with http.get(f"{url}/healthz") as response:
@@ -138,7 +141,7 @@ class Citizen:
         return client_id
 
     async def wait(
-        self, match: Callable[[Frame], bool], after: int = 0, timeout: float = 15
+        self, match: Callable[[Frame], bool], after: int = 0, timeout: float = PATIENCE
     ) -> tuple[int, Frame]:
         """The first frame from index `after` on that matches, waiting for it to come."""
         try:
@@ -204,7 +207,7 @@ async def open_ticket(visitor: Citizen, trigger: str = "позовите опе�
                 and ("Ваше обращение №" in f["text"] or any(b["label"] == "Пропустить" for b in f["buttons"]))
             ),
             after,
-            timeout=20,
+            timeout=PATIENCE,
         )
         after = index + 1
         if "Ваше обращение №" in frame["text"]:
@@ -254,7 +257,7 @@ async def settled_history(
     assert site.runtime.web_store is not None
     items: list[HistoryItem] = []
     try:
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(PATIENCE):
             while not done(items := await site.runtime.web_store.history("web", chat_id, 500)):
                 await asyncio.sleep(0.1)
     except TimeoutError:
