@@ -142,8 +142,9 @@ def build_inbox(
         secure_cookies=settings.web_secure_cookies,
     )
     signer = SessionSigner(secret or secrets.token_bytes(32))
-    # scrypt takes a core for ~50 ms: never on the event loop, and never more checks than cores
-    passwords = PasswordPool(min(os.cpu_count() or 1, 4))
+    # scrypt takes a core for ~50-80 ms: never on the event loop, and at most half the cores, so
+    # that checks at the sign-in budget's rate leave the chat a core of its own
+    passwords = PasswordPool(min((os.cpu_count() or 2) // 2, 4))
     return WebInbox(
         InboxGuard(store, signer, runtime.states, options, passwords, address_of),
         TicketPages(handoff.store, store, handoff.operators, handoff.canned, options, unmasked_view(runtime)),

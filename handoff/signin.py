@@ -31,26 +31,47 @@ Clock = Callable[[], float]
 
 class PasswordPool:
     """scrypt off the event loop, at most `workers` checks at once; the rest wait their turn in
-    asyncio (a request that goes away while waiting costs nothing)."""
+    asyncio (a request that goes away while waiting costs nothing).
+
+    A login nobody has is answered after as long as a check takes, holding a slot as a check would,
+    but without hashing: a spray of invented logins costs no CPU, and its answers cannot be told
+    from a wrong password's by their time."""
 
     def __init__(self, workers: int, check: Callable[[str, str], bool] = check_password) -> None:
         self.workers = max(1, workers)
         self.check = check
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="okno-password")
         self._slots = asyncio.Semaphore(self.workers)
+        self._typical: float | None = None  # seconds a check takes, a moving average
 
-    async def matches(self, password: str, stored: str) -> bool:
+    async def matches(self, password: str, stored: str | None) -> bool:
+        """Whether `password` is the one `stored` (an account's hash; None: there is no account)."""
+        if stored is None and self._typical is not None:
+            async with self._slots:
+                await asyncio.sleep(self._typical)
+            return False
         async with self._slots:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self.check, password, stored)
+            right, took = await loop.run_in_executor(self._executor, self._timed, password, stored or _NOBODY)
+        self._typical = took if self._typical is None else 0.8 * self._typical + 0.2 * took
+        return right and stored is not None
+
+    def _timed(self, password: str, stored: str) -> tuple[bool, float]:
+        started = time.perf_counter()
+        right = self.check(password, stored)
+        return right, time.perf_counter() - started
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
+# checked against when no check has been timed yet: costs what an account's hash does
+_NOBODY = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+
 @dataclass(frozen=True, slots=True)
 class SignInBudget:
-    overall_per_second: float = 10.0  # password checks of every process together (~50 ms of CPU each)
+    overall_per_second: float = 5.0  # password checks of every process together (~50-80 ms of CPU each)
     overall_burst: float = 20.0
     address_per_minute: float = 30.0  # tries from one address, whatever the login
     address_burst: float = 30.0

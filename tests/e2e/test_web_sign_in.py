@@ -85,13 +85,14 @@ async def test_a_spray_of_sign_ins_neither_blocks_the_server_nor_hashes_beyond_t
     hasher = HeldHasher()
     guard.passwords.check = hasher
     burst = 10  # the whole inbox's budget in this test: ten checks, next to no refill
-    guard.limits = SignInLimits(guard.states, SignInBudget(overall_per_second=0.001, overall_burst=burst))
+    budget = SignInBudget(overall_per_second=0.001, overall_burst=burst, free_failures=1000)
+    guard.limits = SignInLimits(guard.states, budget)
     statuses: list[int] = []
     async with browser() as http:
         token = await login_token(http, site.url)
 
-        async def spray(n: int) -> None:
-            form = {"login": f"spray{n}", "password": "x", "csrf": token}
+        async def spray(n: int) -> None:  # a real account's password guessed from many addresses
+            form = {"login": "anna", "password": f"x{n}", "csrf": token}
             statuses.append((await post_login(http, site.url, form, from_address(f"10.0.{n}.1")))[0])
 
         tasks = [asyncio.create_task(spray(n)) for n in range(100)]
@@ -108,6 +109,34 @@ async def test_a_spray_of_sign_ins_neither_blocks_the_server_nor_hashes_beyond_t
         await asyncio.gather(*tasks)
     assert sorted(statuses) == [401] * burst + [429] * (100 - burst)
     assert hasher.calls == burst and hasher.most <= guard.passwords.workers
+
+
+async def test_invented_logins_are_answered_as_a_wrong_password_without_hashing(site: Site) -> None:
+    """A spray of logins nobody has costs no CPU: once one check has been timed, such a try waits as
+    long as a check takes, holding a place in the pool, and gets the wrong password's answer."""
+    guard = guard_of(site)
+    calls: list[str] = []
+
+    def counted(password: str, stored: str) -> bool:
+        calls.append(password)
+        return check_password(password, stored)
+
+    guard.passwords.check = counted
+    async with browser() as http:
+        token = await login_token(http, site.url)
+        wrong = await post_login(http, site.url, {"login": "anna", "password": "x", "csrf": token})
+        answers = [
+            await post_login(
+                http,
+                site.url,
+                {"login": f"spray{n}", "password": "x", "csrf": token},
+                from_address(f"10.1.{n}.1"),
+            )
+            for n in range(8)
+        ]
+    assert calls == ["x"]  # anna's wrong password only
+    assert {status for status, _ in answers} == {wrong[0]} == {401}
+    assert all(LOGIN_FAILED in page for _, page in answers)
 
 
 async def test_one_address_trying_many_logins_runs_out_of_its_own_budget(site: Site) -> None:
