@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     web_chat_rate_per_second: float = Field(1.0, gt=0)  # one socket, after a burst of 5
     web_chat_ip_rate_per_second: float = Field(3.0, gt=0)  # all sockets of one address
     web_chat_new_per_hour: int = Field(30, ge=1)  # conversations one address may start in an hour
+    web_chat_new_at_once: int = Field(5, ge=1)  # of those, started at once; the rest at the hour's pace
     web_chat_sockets_per_address: int = Field(20, ge=1)  # chat sockets one address holds open at once
+    web_chat_sockets_max: int = Field(5000, ge=1)  # chat sockets one process holds open, all addresses
     web_files_per_visitor_per_day: int = Field(20, ge=1)  # uploads into one conversation a day
     web_file_mb_per_visitor_per_day: float = Field(20.0, gt=0)
     web_files_per_address_per_day: int = Field(60, ge=1)  # uploads from one address a day

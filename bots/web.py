@@ -95,7 +95,9 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
             voice_limit_text=policy.voice_limit,
             allowed_origins=tuple(settings.web_allowed_origins),
             new_visitors_per_address=settings.web_chat_new_per_hour,
+            new_visitors_at_once=settings.web_chat_new_at_once,
             sockets_per_address=settings.web_chat_sockets_per_address,
+            sockets_in_all=settings.web_chat_sockets_max,
             files=FileQuotas(
                 per_visitor=settings.web_files_per_visitor_per_day,
                 bytes_per_visitor=int(settings.web_file_mb_per_visitor_per_day * 1024 * 1024),

@@ -40,19 +40,25 @@ def same_origin(request: web.Request, allowed: Iterable[str]) -> bool:
 
 
 class OpenSockets:
-    """How many chat sockets each address holds open in this process."""
+    """How many chat sockets each address, and every address together, holds open in this process."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+    def __init__(self, per_address: int, in_all: int) -> None:
+        self.per_address, self.in_all = per_address, in_all
         self._open: Counter[str] = Counter()
+        self._total = 0
 
-    def take(self, address: str) -> bool:
-        if self._open[address] >= self.limit:
-            return False
+    def take(self, address: str) -> str | None:
+        """None if one more may open (it is counted), else why not: "address" or "process"."""
+        if self._total >= self.in_all:
+            return "process"
+        if self._open[address] >= self.per_address:
+            return "address"
         self._open[address] += 1
-        return True
+        self._total += 1
+        return None
 
     def give_back(self, address: str) -> None:
+        self._total -= 1
         self._open[address] -= 1
         if self._open[address] <= 0:
             del self._open[address]

@@ -23,6 +23,7 @@ from adapters.web.guards import OpenSockets, same_origin
 from dialog.presses import is_event
 from storage.records import NewUpdate
 from storage.state import MemoryStore, StateStore
+from storage.web import HistoryItem
 
 logger = logging.getLogger("okno.adapters.web")
 
@@ -40,6 +41,7 @@ TOO_MANY_CHATS = (
 )
 TOO_MANY_SOCKETS = "С вашего адреса открыто слишком много окон чата. Закройте лишние и обновите страницу."
 FOREIGN_SITE = "Чат нельзя открыть с этого сайта."
+OVERLOADED = "Сейчас в чате слишком много посетителей. Подождите, чат подключится сам."
 ENDED = "Чат завершён."
 BUSY_CLOSE = 4429  # the socket's close code when an address is over its budget; the page waits and retries
 
@@ -60,7 +62,10 @@ class ChatLimits:
     allowed_origins: tuple[str, ...] = ()  # sites that may embed the chat (the widget's iframe)
     new_visitors_per_address: int = 30  # conversations one address may start in a window
     new_visitors_window: float = 3600.0
+    # of those, at most so many at once; the rest come at the window's pace (one every 2 minutes)
+    new_visitors_at_once: int = 5
     sockets_per_address: int = 20  # open at once in one process
+    sockets_in_all: int = 5000  # open at once in one process, every address together
     files: FileQuotas = field(default_factory=FileQuotas)
 
 
@@ -89,7 +94,7 @@ class WebChat:
         self.address_of = address_of or (lambda request: request.remote or "unknown")
         self.contacts = contacts or Contacts()
         self.states = states or MemoryStore()
-        self.open = OpenSockets(limits.sockets_per_address)
+        self.open = OpenSockets(limits.sockets_per_address, limits.sockets_in_all)
         self.files = ChatFiles(channel.store, self.states, limits.files, chat_id_of, self.address_of)
 
     def routes(self, app: web.Application) -> None:
@@ -132,20 +137,14 @@ class WebChat:
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=FRAME_LIMIT)
         await ws.prepare(request)
         ip = self.address_of(request)
-        if not self.open.take(ip):
-            logger.info("an address is over its open chat sockets; one more was closed")
-            await _refuse(ws, TOO_MANY_SOCKETS, "too many sockets from this address")
+        over = self.open.take(ip)
+        if over is not None:
+            logger.info("a chat socket was closed: too many open in this %s", over)
+            text = TOO_MANY_SOCKETS if over == "address" else OVERLOADED
+            await _refuse(ws, text, f"too many sockets from this {over}")
             return ws
         try:
-            hello = await ws.receive_json(timeout=30)
-            token = hello.get("visitor") if isinstance(hello, dict) else None
-            if (
-                not isinstance(token, str)
-                or not TOKEN.match(token)
-                or await self.channel.store.ended(chat_id_of(token))
-            ):
-                token = secrets.token_urlsafe(24)  # a new visitor, or one whose chat was ended here
-            await self._converse(ws, token, ip)
+            await self._converse(ws, await self._visitor(ws), ip)
         except (TimeoutError, ValueError, TypeError):
             pass  # no hello, or a closed socket: nothing to keep
         except ConnectionError as exc:
@@ -155,35 +154,44 @@ class WebChat:
             await ws.close()
         return ws
 
+    async def _visitor(self, ws: web.WebSocketResponse) -> str | None:
+        """The token the hello names, if it may still be used; None for a new visitor."""
+        hello = await ws.receive_json(timeout=30)
+        token = hello.get("visitor") if isinstance(hello, dict) else None
+        if not isinstance(token, str) or not TOKEN.match(token):
+            return None
+        # a token nobody has, or one whose chat was ended here, starts a new chat with a new token
+        known = await self.channel.store.conversation_exists(CHANNEL, chat_id_of(token))
+        return token if known else None
+
     async def _admitted(self, ip: str) -> bool:
         """May this address start one more conversation now? Counted only when it may."""
         limits = self.limits
+        pace = limits.new_visitors_per_address / limits.new_visitors_window
+        if await self.take_token(f"web:new-visitors-now:{ip}", pace, limits.new_visitors_at_once) > 0:
+            return False
         key = f"web:new-visitors:{ip}"
         return (
             await self.states.take_slot(key, limits.new_visitors_per_address, limits.new_visitors_window, 0.0)
             <= 0
         )
 
-    async def _converse(self, ws: web.WebSocketResponse, token: str, ip: str) -> None:
+    async def _converse(self, ws: web.WebSocketResponse, token: str | None, ip: str) -> None:
+        """A new visitor (no token) is admitted before anything is read or made for them."""
+        if token is None and not await self._admitted(ip):
+            return await _refuse_new(ws)
+        new = token is None
+        token = token or secrets.token_urlsafe(24)
         chat_id = chat_id_of(token)
         queue = self.channel.hub.subscribe(chat_id)  # first: nothing sent meanwhile is missed
         try:
-            history = await self.channel.store.history(CHANNEL, chat_id, HISTORY)
-            shown = [
-                i
-                for i in history
-                if not (i.direction == "in" and i.text == "/start") and not is_event(i.payload)
-            ]
-            frames = [history_frame(i) for i in shown]
-            if not history and not await self._admitted(ip):  # nothing made for a flood of new visitors
-                logger.info("an address is over its budget of new web chats; a socket was closed")
-                await _refuse(ws, TOO_MANY_CHATS, "too many new chats from this address")
-                return
-            if not history:  # a new visitor is greeted with the menu, once (the key sees to that)
+            history = [] if new else await self.channel.store.history(CHANNEL, chat_id, HISTORY)
+            frames = [history_frame(i) for i in history if _shown(i)]
+            if new:  # greeted with the menu, once (the key sees to that)
                 payload = {"visitor": chat_id, "id": "start", "text": "/start"}
                 greeting = NewUpdate(f"web:{chat_id}:start", CHANNEL, f"{CHANNEL}:{chat_id}", payload)
                 if not await self._store(ws, greeting):  # stored first: the token then has a chat
-                    return
+                    return None
             await ws.send_json({"type": "welcome", "visitor": token, "history": frames})
             pusher = asyncio.create_task(_push(ws, queue))
             try:
@@ -194,6 +202,7 @@ class WebChat:
                     await pusher
         finally:
             self.channel.hub.unsubscribe(chat_id, queue)
+        return None
 
     async def _receive(self, ws: web.WebSocketResponse, chat_id: str, ip: str) -> None:
         bucket = _Bucket(self.limits.per_socket_per_second, self.limits.burst)
@@ -292,6 +301,15 @@ async def _push(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any] |
         if frame.get("type") == "ended":  # the chat was ended in another tab: this one is over too
             break
     await ws.close()  # fell behind (or ended): the page reconnects and reloads its history
+
+
+def _shown(item: HistoryItem) -> bool:
+    return not (item.direction == "in" and item.text == "/start") and not is_event(item.payload)
+
+
+async def _refuse_new(ws: web.WebSocketResponse) -> None:
+    logger.info("an address is over its budget of new web chats; a socket was closed")
+    await _refuse(ws, TOO_MANY_CHATS, "too many new chats from this address")
 
 
 async def _refuse(ws: web.WebSocketResponse, text: str, reason: str) -> None:

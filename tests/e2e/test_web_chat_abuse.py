@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from dialog.engine import ConversationEngine
 from storage.db import make_sessions
-from storage.models import Conversation, WebFile
+from storage.models import Conversation, InboxUpdate, WebFile
+from storage.web import HistoryItem
 from tests.e2e.web_helpers import PATIENCE, Site, citizen, png, serving, upload
 
 BUSY_CLOSE = 4429
@@ -27,7 +28,7 @@ async def site(tmp_path: Path, engine: ConversationEngine) -> AsyncIterator[Site
         yield running_site
 
 
-async def count(site: Site, model: type[Conversation] | type[WebFile]) -> int:
+async def count(site: Site, model: type[Conversation] | type[WebFile] | type[InboxUpdate]) -> int:
     async with make_sessions(site.runtime.database)() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
@@ -115,6 +116,59 @@ async def test_new_visitors_from_one_address_are_budgeted(tmp_path: Path, engine
     assert code == BUSY_CLOSE and invented == BUSY_CLOSE
     assert [f["type"] for f in frames] == ["error"] and "слишком много чатов" in str(frames[0]["text"])
     assert conversations <= 3
+
+
+async def test_a_burst_of_new_visitors_from_one_address_is_cut_short(
+    tmp_path: Path, engine: ConversationEngine
+) -> None:
+    """Of an hour's new chats, only a few start at once: a flood's burst makes a few chats, not 30."""
+    async with serving(tmp_path, engine, web_chat_new_per_hour=30, web_chat_new_at_once=2) as site:
+        for _ in range(2):
+            async with citizen(site):
+                pass
+        code, frames = await refused(site, {"type": "hello", "visitor": None})
+        started = await count(site, InboxUpdate)  # each chat's first update, stored before its welcome
+    assert code == BUSY_CLOSE and "слишком много чатов" in str(frames[0]["text"])
+    assert started == 2
+
+
+async def test_a_refused_new_visitor_costs_no_database_read(
+    tmp_path: Path, engine: ConversationEngine
+) -> None:
+    """A flood of hellos over the budget is refused before anything is looked up for it."""
+    async with serving(tmp_path, engine, web_chat_new_per_hour=1) as site:
+        async with citizen(site):
+            pass
+        store = site.runtime.web_store
+        assert store is not None
+        reads: list[str] = []
+        history, ended = store.history, store.ended
+
+        async def counted_history(channel: str, chat_id: str, limit: int = 100) -> list[HistoryItem]:
+            reads.append("history")
+            return await history(channel, chat_id, limit)
+
+        async def counted_ended(chat_id: str) -> bool:
+            reads.append("ended")
+            return await ended(chat_id)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(store, "history", counted_history)
+            patch.setattr(store, "ended", counted_ended)
+            codes = [(await refused(site, {"type": "hello", "visitor": None}))[0] for _ in range(5)]
+    assert codes == [BUSY_CLOSE] * 5
+    assert reads == []
+
+
+async def test_open_sockets_of_the_whole_process_are_capped(
+    tmp_path: Path, engine: ConversationEngine
+) -> None:
+    async with serving(tmp_path, engine, web_chat_sockets_max=2) as site:
+        async with citizen(site), citizen(site):
+            code, frames = await refused(site, {"type": "hello", "visitor": None})
+        async with citizen(site) as again:  # the closed ones are given back
+            assert again.token
+    assert code == BUSY_CLOSE and "слишком много посетителей" in str(frames[0]["text"])
 
 
 async def test_open_sockets_per_address_are_capped(tmp_path: Path, engine: ConversationEngine) -> None:
