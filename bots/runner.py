@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable, Coroutine
@@ -30,6 +31,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await first_sign_in(settings, runtime.web_store)
     stop = stop or asyncio.Event()
     _on_signals(stop)
+    # the ~300,000 objects built at start (the knowledge base, the language resources) live as long
+    # as the process: kept out of the collector, a full collection under load no longer stops the
+    # event loop for ~200 ms
+    gc.collect()
+    gc.freeze()
     try:
         await run_runtime(runtime, stop)
     finally:

@@ -2,7 +2,8 @@
 loop, and the budgets kept in the state store (shared by every process) that refuse a try before
 any hashing.
 
-Budgets, checked in this order (refused tries cost no hashing and take nothing from the later ones):
+Budgets, checked in this order (refused tries cost no hashing and take nothing from the later ones;
+while the last is known to be spent, tries are refused before the others are asked):
 - each address, whatever the logins it tries;
 - each address on one login (five tries a minute);
 - each account: after a few failures from anywhere, an address that has itself failed on the
@@ -22,11 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from handoff.accounts import check_password
-from storage.state import StateStore
+from storage.state import KnownWaits, StateStore
 
 logger = logging.getLogger("okno.handoff.signin")
 
 Clock = Callable[[], float]
+OVERALL = "login:overall"  # the bucket of every process's password checks
 
 
 class PasswordPool:
@@ -92,9 +94,12 @@ class SignInLimits:
         self.states = states
         self.budget = budget or SignInBudget()
         self.clock = clock
+        self.known = KnownWaits(clock)  # the overall budget, while spent: refused without a round trip
 
     async def wait_before(self, login: str, address: str) -> float:
         """0 if this try may check a password now, else the seconds to wait (nothing is hashed)."""
+        if (spent := self.known.left(OVERALL)) > 0:
+            return spent
         budget, take = self.budget, self.states.take_token
         wait = await take(f"login:address:{address}", budget.address_per_minute / 60, budget.address_burst)
         if wait <= 0:
@@ -102,9 +107,12 @@ class SignInLimits:
         if wait <= 0:
             wait = await self._backoff(login, address)
         if wait <= 0:
-            wait = await take("login:overall", budget.overall_per_second, budget.overall_burst)
+            wait = await take(OVERALL, budget.overall_per_second, budget.overall_burst)
             if wait > 0:
-                logger.warning("the sign-in budget of the whole inbox is spent: tries are refused")
+                logger.warning(
+                    "the sign-in budget of the whole inbox is spent: tries are refused for %.1f s", wait
+                )
+                self.known.spent(OVERALL, wait)
         return wait
 
     async def _backoff(self, login: str, address: str) -> float:

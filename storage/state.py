@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -214,3 +215,29 @@ class RedisStateStore:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+class KnownWaits:
+    """Waits the state store has answered for rate-limit keys, kept in this process until they pass:
+    a key known to be spent is refused without a round trip. Sound for buckets and windows, since
+    other processes can only spend them further, never refill them sooner."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, most: int = 10_000) -> None:
+        self.clock, self.most = clock, most
+        self._until: dict[str, float] = {}
+
+    def left(self, key: str) -> float:
+        """Seconds the key is known to stay spent (0: unknown, ask the store)."""
+        until = self._until.get(key)
+        if until is None:
+            return 0.0
+        left = until - self.clock()
+        if left <= 0:
+            del self._until[key]
+        return max(left, 0.0)
+
+    def spent(self, key: str, wait: float) -> None:
+        """The store said to wait `wait` seconds on `key`; the oldest known go first when full."""
+        if len(self._until) >= self.most:
+            del self._until[next(iter(self._until))]
+        self._until[key] = self.clock() + wait

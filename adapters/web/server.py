@@ -22,7 +22,7 @@ from adapters.web.files import NO_VISITOR, TOKEN, ChatFiles, FileQuotas, describ
 from adapters.web.guards import OpenSockets, same_origin
 from dialog.presses import is_event
 from storage.records import NewUpdate
-from storage.state import MemoryStore, StateStore
+from storage.state import KnownWaits, MemoryStore, StateStore
 from storage.web import HistoryItem
 
 logger = logging.getLogger("okno.adapters.web")
@@ -95,6 +95,7 @@ class WebChat:
         self.contacts = contacts or Contacts()
         self.states = states or MemoryStore()
         self.open = OpenSockets(limits.sockets_per_address, limits.sockets_in_all)
+        self.known = KnownWaits()
         self.files = ChatFiles(channel.store, self.states, limits.files, chat_id_of, self.address_of)
 
     def routes(self, app: web.Application) -> None:
@@ -166,15 +167,17 @@ class WebChat:
 
     async def _admitted(self, ip: str) -> bool:
         """May this address start one more conversation now? Counted only when it may."""
-        limits = self.limits
-        pace = limits.new_visitors_per_address / limits.new_visitors_window
-        if await self.take_token(f"web:new-visitors-now:{ip}", pace, limits.new_visitors_at_once) > 0:
+        limits, key = self.limits, f"web:new-visitors:{ip}"
+        if self.known.left(key) > 0:  # a flood's address, known to be over: no round trip to the store
             return False
-        key = f"web:new-visitors:{ip}"
-        return (
-            await self.states.take_slot(key, limits.new_visitors_per_address, limits.new_visitors_window, 0.0)
-            <= 0
-        )
+        pace = limits.new_visitors_per_address / limits.new_visitors_window
+        wait = await self.take_token(f"web:new-visitors-now:{ip}", pace, limits.new_visitors_at_once)
+        if wait <= 0:
+            window = limits.new_visitors_window
+            wait = await self.states.take_slot(key, limits.new_visitors_per_address, window, 0.0)
+        if wait > 0:
+            self.known.spent(key, wait)
+        return wait <= 0
 
     async def _converse(self, ws: web.WebSocketResponse, token: str | None, ip: str) -> None:
         """A new visitor (no token) is admitted before anything is read or made for them."""

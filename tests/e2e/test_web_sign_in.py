@@ -192,6 +192,28 @@ async def test_an_accounts_backoff_grows_with_each_failure_and_spares_fresh_addr
     assert await limits.wait_before("admin", "10.0.0.1") == 0
 
 
+async def test_while_the_overall_budget_is_spent_tries_are_refused_without_asking_the_store() -> None:
+    """A spray at the whole inbox's limit costs a round trip to Redis only once per refill."""
+    now = [1_000_000.0]
+    states = MemoryStore(clock=lambda: now[0])
+    asked: list[str] = []
+    take_token = states.take_token
+
+    async def counted(bucket: str, rate: float, capacity: float) -> float:
+        asked.append(bucket)
+        return await take_token(bucket, rate, capacity)
+
+    states.take_token = counted  # type: ignore[method-assign]
+    limits = SignInLimits(states, SignInBudget(overall_per_second=0.5, overall_burst=2), clock=lambda: now[0])
+    assert [await limits.wait_before("anna", f"10.0.0.{n}") for n in range(2)] == [0, 0]
+    assert await limits.wait_before("anna", "10.0.0.3") == pytest.approx(2.0)
+    asked.clear()
+    waits = [await limits.wait_before(f"spray{n}", f"10.0.1.{n}") for n in range(50)]
+    assert all(w == pytest.approx(2.0) for w in waits) and asked == []
+    now[0] += 2.0  # refilled: the next try is asked about again, and let through
+    assert await limits.wait_before("anna", "10.0.0.9") == 0 and "login:overall" in asked
+
+
 # 3. Sessions end with a new password, and on disabling (enabling does not revive them)
 
 
