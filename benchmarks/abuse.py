@@ -23,9 +23,9 @@ own, the attackers many others; and, as in `web_chat.py`, the per-message rate l
    after the attack, against the configured budgets.
 
 Targets: every citizen message answered; p99 under attack ≤ 2 × idle p99; no sign-in succeeds and
-password checks stay within the overall budget; new conversations ≤ new-visitor budget × flooding
-addresses (+ the upload attacker's one); no file stored for an invented token; files stored for the
-real token within the visitor's daily quota. Exits 1 naming the targets missed. Run with `make bench`.
+password checks stay within the overall budget; new conversations ≤ the new-visitor budget (5 at
+once, then the hour's pace of 30) × flooding addresses (+ the upload attacker's one); no file stored
+for an invented token; files stored for the real token within the visitor's daily quota. Exits 1 naming the targets missed. Run with `make bench`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import re
 import secrets
 import socket
@@ -79,7 +80,7 @@ MB = 1024 * 1024
 PNG = b"\x89PNG\r\n\x1a\n"  # a photo by its first bytes, as the chat checks them
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 # the budgets okno runs with here: its defaults (bots/settings.py, handoff/signin.py)
-NEW_PER_HOUR, SOCKETS_PER_ADDRESS = 30, 20
+NEW_PER_HOUR, NEW_AT_ONCE, SOCKETS_PER_ADDRESS = 30, 5, 20
 FILES_PER_VISITOR, MB_PER_VISITOR = 20, 20
 SIGNIN = SignInBudget()
 TABLES = ("conversations", "messages", "web_files")
@@ -144,6 +145,7 @@ class Result:
     before: Storage
     after: Storage
     flood_addresses: int
+    sprayers: int
     misses: list[str] = field(default_factory=list)
 
 
@@ -437,7 +439,7 @@ async def run_backend(name: str, args: argparse.Namespace) -> Result:
                 await ws.close()
             await asyncio.sleep(1.0)  # the last updates handled
             after = await storage(extra)
-    result = Result(name, idle, attacked, attack, before, after, args.flood_addresses)
+    result = Result(name, idle, attacked, attack, before, after, args.flood_addresses, args.sprayers)
     result.misses = misses(result)
     return result
 
@@ -457,11 +459,16 @@ def misses(r: Result) -> list[str]:
     if signed_in:
         found.append(f"{r.name}: {signed_in:,} sprayed sign-ins SUCCEEDED")
     seconds = r.attack.ended - r.attack.started
-    hashed, allowed = r.attack.spray["401"], SIGNIN.overall_per_second * seconds + SIGNIN.overall_burst
-    if hashed > allowed:
-        found.append(f"{r.name}: {hashed:,} passwords checked, over the budget's {allowed:,.0f}")
+    # 401: a password checked (a login nobody has takes a check's time and place, without hashing);
+    # the tries in flight when the attack stopped may be answered after its last second
+    checked, in_flight = r.attack.spray["401"], r.sprayers
+    allowed = SIGNIN.overall_per_second * seconds + SIGNIN.overall_burst + in_flight
+    if checked > allowed:
+        found.append(f"{r.name}: {checked:,} passwords checked, over the budget's {allowed:,.0f}")
     grown = {t: r.after.rows[t] - r.before.rows[t] for t in TABLES}
-    most = NEW_PER_HOUR * r.flood_addresses + 1
+    # an address starts NEW_AT_ONCE chats at once, then more at the hour's pace, NEW_PER_HOUR at most
+    per_address = min(NEW_PER_HOUR, NEW_AT_ONCE + math.ceil(seconds * NEW_PER_HOUR / 3600))
+    most = per_address * r.flood_addresses + 1
     if grown["conversations"] > most:
         found.append(f"{r.name}: {grown['conversations']:,} new conversations > {most:,}")
     stored_files = grown["web_files"]
@@ -501,7 +508,8 @@ def table(results: list[Result], args: argparse.Namespace) -> list[str]:
     lines += [
         "",
         "Storage during the attack (quotas: new chats ≤ "
-        f"{NEW_PER_HOUR} per address an hour × {args.flood_addresses} flooding addresses + 1; files ≤ "
+        f"{NEW_AT_ONCE} per address at once, {NEW_PER_HOUR} an hour, × {args.flood_addresses} flooding "
+        "addresses + 1; files ≤ "
         f"{FILES_PER_VISITOR} and {MB_PER_VISITOR} MB per visitor a day)",
         "| backend | database size | conversations | messages | web files | file bytes |",
         "|---|---:|---:|---:|---:|---:|",
@@ -525,7 +533,8 @@ def reachable(port: int) -> bool:
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=40, help="messages the normal citizen sends")
+    # 100, so that the p99 is not simply the slowest of a few
+    parser.add_argument("--messages", type=int, default=100, help="messages the normal citizen sends")
     parser.add_argument("--pause", type=float, default=0.3, help="seconds between the citizen's messages")
     parser.add_argument("--sprayers", type=int, default=20, help="concurrent sign-in sprayers")
     parser.add_argument("--flood-addresses", type=int, default=4, help="addresses the hello flood comes from")
