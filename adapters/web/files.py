@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from adapters.web.guards import ByteBudget
+from adapters.web.guards import ByteBudget, RefusalLog
 from adapters.web.voice import OGG_MIME, NotARecording, as_ogg, audio_type, ogg_seconds
 from dialog.ticket_talk import IMAGE_TYPES, image_type
 from handoff.ranges import ranged
@@ -64,6 +64,7 @@ class ChatFiles:
         self.store, self.states, self.quotas = store, states, quotas
         self.chat_id_of, self.address_of = chat_id_of, address_of
         self.bytes = ByteBudget(states, quotas.bytes_per_address, quotas.period_seconds)
+        self.refusals = RefusalLog(logger)
 
     async def upload(
         self, request: web.Request, limit: int, limit_text: str
@@ -96,18 +97,18 @@ class ChatFiles:
             or used + size > q.bytes_per_visitor
             or await self.bytes.left(address) < size
         ):
-            logger.info("a web chat upload over the visitor's or the address's quota was refused")
+            self.refusals.refused("a web chat upload over the visitor's or the address's quota")
             return False
         if not counted:
             return True
         # the stored files above miss uploads under way: a slot taken at once keeps concurrent ones in count
         visitor = f"web:files:visitor:{self.chat_id_of(token)}"
         if await self.states.take_slot(visitor, q.per_visitor, q.period_seconds, 0.0) > 0:
-            logger.info("a web chat upload over the visitor's count was refused")
+            self.refusals.refused("a web chat upload over the visitor's count")
             return False
         wait = await self.states.take_slot(f"web:files:{address}", q.per_address, q.period_seconds, 0.0)
         if wait > 0:
-            logger.info("a web chat upload over the address's count was refused")
+            self.refusals.refused("a web chat upload over the address's count")
         return wait <= 0
 
     async def keep(

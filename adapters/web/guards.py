@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
@@ -16,6 +16,30 @@ from storage.state import StateStore
 logger = logging.getLogger("okno.adapters.web.guards")
 
 SERVER_NAME = "Okno"  # instead of aiohttp's and Python's versions
+
+
+class RefusalLog:
+    """Refusals logged as counts, so that a flood does not flood the log: the first of a kind at
+    once, then at most one line a minute saying how many came since."""
+
+    def __init__(
+        self, to: logging.Logger, every: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.to, self.every, self.clock = to, every, clock
+        self._since: dict[str, tuple[float, int]] = {}  # kind: (when last logged, refused since)
+
+    def refused(self, kind: str) -> None:
+        now = self.clock()
+        logged, count = self._since.get(kind, (now - self.every, 0))
+        count += 1
+        if now - logged < self.every:
+            self._since[kind] = (logged, count)
+            return
+        self._since[kind] = (now, 0)
+        if count == 1:
+            self.to.info("refused: %s", kind)
+        else:
+            self.to.info("refused: %s (%d times in the last %.0f s)", kind, count, now - logged)
 
 
 async def harden(_request: web.Request, response: web.StreamResponse) -> None:

@@ -19,7 +19,7 @@ from aiohttp import WSMsgType, web
 from adapters.web.channel import CHANNEL, WebChannel, history_frame
 from adapters.web.embedding import Contacts, EmbedCheck
 from adapters.web.files import NO_VISITOR, TOKEN, ChatFiles, FileQuotas, described, error
-from adapters.web.guards import OpenSockets, same_origin
+from adapters.web.guards import OpenSockets, RefusalLog, same_origin
 from dialog.presses import is_event
 from storage.records import NewUpdate
 from storage.state import KnownWaits, MemoryStore, StateStore
@@ -96,6 +96,7 @@ class WebChat:
         self.states = states or MemoryStore()
         self.open = OpenSockets(limits.sockets_per_address, limits.sockets_in_all)
         self.known = KnownWaits()
+        self.refusals = RefusalLog(logger)
         self.files = ChatFiles(channel.store, self.states, limits.files, chat_id_of, self.address_of)
 
     def routes(self, app: web.Application) -> None:
@@ -140,7 +141,7 @@ class WebChat:
         ip = self.address_of(request)
         over = self.open.take(ip)
         if over is not None:
-            logger.info("a chat socket was closed: too many open in this %s", over)
+            self.refusals.refused(f"a chat socket: too many open in this {over}")
             text = TOO_MANY_SOCKETS if over == "address" else OVERLOADED
             await _refuse(ws, text, f"too many sockets from this {over}")
             return ws
@@ -182,7 +183,7 @@ class WebChat:
     async def _converse(self, ws: web.WebSocketResponse, token: str | None, ip: str) -> None:
         """A new visitor (no token) is admitted before anything is read or made for them."""
         if token is None and not await self._admitted(ip):
-            return await _refuse_new(ws)
+            return await self._refuse_new(ws)
         new = token is None
         token = token or secrets.token_urlsafe(24)
         chat_id = chat_id_of(token)
@@ -206,6 +207,10 @@ class WebChat:
         finally:
             self.channel.hub.unsubscribe(chat_id, queue)
         return None
+
+    async def _refuse_new(self, ws: web.WebSocketResponse) -> None:
+        self.refusals.refused("a new web chat: the address is over its budget of new chats")
+        await _refuse(ws, TOO_MANY_CHATS, "too many new chats from this address")
 
     async def _receive(self, ws: web.WebSocketResponse, chat_id: str, ip: str) -> None:
         bucket = _Bucket(self.limits.per_socket_per_second, self.limits.burst)
@@ -308,11 +313,6 @@ async def _push(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any] |
 
 def _shown(item: HistoryItem) -> bool:
     return not (item.direction == "in" and item.text == "/start") and not is_event(item.payload)
-
-
-async def _refuse_new(ws: web.WebSocketResponse) -> None:
-    logger.info("an address is over its budget of new web chats; a socket was closed")
-    await _refuse(ws, TOO_MANY_CHATS, "too many new chats from this address")
 
 
 async def _refuse(ws: web.WebSocketResponse, text: str, reason: str) -> None:
