@@ -26,6 +26,7 @@ from bots.vectors_cli import build_vectors
 from bots.wiring import build_classifier_from, build_engine
 from dialog.errors import KnowledgeError
 from handoff.errors import DeskMisconfigured
+from storage.leases import AnotherProcess
 from storage.migrate import upgrade
 
 
@@ -119,18 +120,26 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(serve(settings))
     except* BadToken as group:
-        failure = f"{group.exceptions[0]}"
-    except* (DeskMisconfigured, PermanentFailure) as group:
-        failure = f"{group.exceptions[0]}"
+        failure = f"{first_of(group)}"
+    except* (DeskMisconfigured, PermanentFailure, AnotherProcess) as group:
+        failure = f"{first_of(group)}"
     except* (OSError, SQLAlchemyError) as group:
         failure = (
-            f"Cannot reach a service Okno needs: {group.exceptions[0]}\n"
+            f"Cannot reach a service Okno needs: {first_of(group)}\n"
             f"Check OKNO_DATABASE_URL ({safe_url(settings.database_url)}) and OKNO_REDIS_URL."
         )
     else:
         return 0
     sys.stderr.write(failure + "\n")
     return 2
+
+
+def first_of(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first error itself, however deep the task groups nested it (the work runs in one of its own)."""
+    found: BaseException = group
+    while isinstance(found, BaseExceptionGroup):
+        found = found.exceptions[0]
+    return found
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,51 +3,64 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import signal
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from adapters.telegram.desk import check_desks
 from adapters.telegram.mapping import CHANNEL as TELEGRAM
 from adapters.telegram.receiving import Polling
 from adapters.vk.receiving import LongPoll
+from bots.leadership import Leadership, Loop
 from bots.settings import Settings
 from bots.web import first_sign_in, serve_web
 from bots.wiring import Runtime, build_runtime
+from storage.leases import Lease, lease_for
 from storage.migrate import upgrade_async
 
 logger = logging.getLogger("okno.bots.runner")
 
-Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
-
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM (or `stop`): receive, handle, deliver; then shut down in order."""
-    await upgrade_async(settings.database_url)
     runtime = build_runtime(settings)
-    if runtime.web.inbox is not None and runtime.web_store is not None:
-        await first_sign_in(settings, runtime.web_store)
-    stop = stop or asyncio.Event()
-    _on_signals(stop)
-    # the ~300,000 objects built at start (the knowledge base, the language resources) live as long
-    # as the process: kept out of the collector, a full collection under load no longer stops the
-    # event loop for ~200 ms
-    gc.collect()
-    gc.freeze()
     try:
-        await run_runtime(runtime, stop)
+        lease = lease_for(runtime.database)
+        # the embedded default refuses a second process on its file here, before anything runs
+        await lease.acquire()
+        await upgrade_async(settings.database_url)
+        if runtime.web.inbox is not None and runtime.web_store is not None:
+            await first_sign_in(settings, runtime.web_store)
+        stop = stop or asyncio.Event()
+        _on_signals(stop)
+        # the ~300,000 objects built at start (the knowledge base, the language resources) live as
+        # long as the process: kept out of the collector, a full collection under load no longer
+        # stops the event loop for ~200 ms
+        gc.collect()
+        gc.freeze()
+        await run_runtime(runtime, stop, lease)
     finally:
         await runtime.close()
     logger.info("stopped")
 
 
-async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Receivers stop first; the update workers finish what was received; then the outbox drains."""
+async def run_runtime(runtime: Runtime, stop: asyncio.Event, lease: Lease | None = None) -> None:
+    """Every process serves the web (webhooks, the chat, the inbox); the one holding the lease does
+    the work."""
     handoff = runtime.handoff
     if handoff.desk is not None:  # a group the bot cannot run tickets in stops the start, saying why
         await check_desks(handoff.desk, handoff.config.all_desks())
+    leadership = Leadership(lease or lease_for(runtime.database), functools.partial(work, runtime))
+    async with asyncio.TaskGroup() as tasks:
+        if web_served(runtime):
+            tasks.create_task(serve_web(runtime, stop), name="web")
+        tasks.create_task(leadership.run(stop), name="leadership")
+
+
+async def work(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Receivers stop first; the update workers finish what was received; then the outbox drains."""
+    handoff = runtime.handoff
     await refile_updates(runtime)
     workers: dict[str, Loop] = {"updates": runtime.updates.run}
     if runtime.desk_updates is not None:
@@ -68,16 +81,8 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
             tasks.create_task(then_outbox(name, worker), name=name)
         tasks.create_task(runtime.outbox.run(delivered), name="outbox")
         tasks.create_task(handoff.service.run(stop), name="handoff")
-        for name, loop in (
-            ("desk-poster", handoff.poster),
-            ("ticket-watch", handoff.watch),
-            ("retention", runtime.retention),
-            ("web-file-retention", runtime.file_retention),
-        ):
-            if loop is not None:
-                tasks.create_task(loop.run(stop), name=name)
-        for name, receiver in receivers(runtime).items():
-            tasks.create_task(receiver(stop), name=name)
+        for name, loop in single_work(runtime).items():
+            tasks.create_task(loop(stop), name=name)
 
 
 async def refile_updates(runtime: Runtime) -> None:
@@ -93,8 +98,10 @@ async def refile_updates(runtime: Runtime) -> None:
         )
 
 
-def receivers(runtime: Runtime) -> dict[str, Loop]:
-    settings = runtime.settings
+def single_work(runtime: Runtime) -> dict[str, Loop]:
+    """The work's loops besides the queues: the pollers (Telegram answers a second one with 409), the
+    group's poster, the ticket watch and the retention jobs."""
+    settings, handoff = runtime.settings, runtime.handoff
     found: dict[str, Loop] = {}
     telegram, vk = runtime.telegram, runtime.vk
     if telegram is not None and settings.telegram_mode == "polling":
@@ -102,12 +109,24 @@ def receivers(runtime: Runtime) -> dict[str, Loop]:
         found["telegram-polling"] = polling.run
     if vk is not None and settings.vk_mode == "longpoll":
         found["vk-longpoll"] = LongPoll(vk.client, vk.group_id, runtime.repository, runtime.updates.wake).run
+    for name, job in (
+        ("desk-poster", handoff.poster),
+        ("ticket-watch", handoff.watch),
+        ("retention", runtime.retention),
+        ("web-file-retention", runtime.file_retention),
+    ):
+        if job is not None:
+            found[name] = job.run
+    return found
+
+
+def web_served(runtime: Runtime) -> bool:
+    """One web server for the webhooks, the chat and the inbox, if any of them is on."""
+    settings, telegram, vk = runtime.settings, runtime.telegram, runtime.vk
     webhooks = (telegram is not None and settings.telegram_mode == "webhook") or (
         vk is not None and settings.vk_mode == "callback"
     )
-    if webhooks or runtime.web.any:  # one web server for the webhooks, the chat and the inbox
-        found["web"] = lambda stop: serve_web(runtime, stop)
-    return found
+    return webhooks or runtime.web.any
 
 
 def _on_signals(stop: asyncio.Event) -> None:

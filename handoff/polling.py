@@ -27,6 +27,7 @@ class QueueWorker(Generic[R]):
         batch: int,
         outage: Outage,
     ) -> None:
+        self._after, self._among = after, among
         self.reader = PendingReader(after, among)
         self.batch = batch
         self.outage = outage
@@ -37,7 +38,10 @@ class QueueWorker(Generic[R]):
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, handle: Callable[[list[R]], Awaitable[None]]) -> None:
-        """Hand each batch to `handle` until `stop`; what is left is read with `rest`."""
+        """Hand each batch to `handle` until `stop`; what is left is read with `rest`. Each run reads
+        from the first pending row: rows read by a run that was cancelled (its process lost the work
+        to another) were never handled."""
+        self.reader = PendingReader(self._after, self._among)
         while not stop.is_set():
             rows = await until_back(lambda: self.reader.next(self.batch), self.outage)
             if rows:

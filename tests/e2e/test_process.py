@@ -92,3 +92,23 @@ async def test_no_token_starts_the_terminal_chat_and_says_how_to_add_one(
     assert process.returncode == 0
     assert "OKNO_TELEGRAM_TOKEN" in stderr.decode()
     assert "Здравствуйте" in stdout.decode()
+
+
+async def test_a_second_process_on_the_embedded_default_stops_with_one_clear_message(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """Two processes on one SQLite file would both poll Telegram and both work the same queue."""
+    first = await start(environment(fake, tmp_path), tmp_path)
+    try:
+        fake.message_update(CHAT, "привет")
+        await fake.wait_for(lambda f: len(sent(f, CHAT)) == 1, timeout=20)  # the first one runs
+        second = await start(environment(fake, tmp_path), tmp_path)
+        _, stderr = await asyncio.wait_for(second.communicate(), 60)
+        assert first.returncode is None  # the first one goes on
+    finally:
+        if first.returncode is None:
+            first.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(first.communicate(), 30)
+    assert second.returncode == 2
+    message = stderr.decode()
+    assert f"pid {first.pid}" in message and "PostgreSQL" in message and "Traceback" not in message
