@@ -3,7 +3,9 @@
 A citizen is a contact: a channel and the id that channel knows them by. Their data is the contact,
 the conversations they had with the bot (messages, the engine's state), the tickets opened for them
 (with events, notes, links to their other chats and the operators' topic posts), the web-chat files of
-their chats, and the raw updates, replies and dead letters of those chats.
+their chats, and the raw updates, replies and dead letters of those chats. Their other chats, linked to
+their tickets by an exactly matching СНИЛС or phone, are the same person's: those chats' conversations,
+contacts and files, and the tickets their chats were linked to, are theirs too (storage/privacy_links.py).
 
 Anonymizing replaces every free text and identifier they gave with MARKER and deletes their files,
 but keeps the rows, their counts, statuses and times: statistics add up the same afterwards. The
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +39,7 @@ from storage.models import (
     WebFile,
     utcnow,
 )
+from storage.privacy_links import Linked, linked_to
 
 MARKER = "[удалено по запросу]"
 FORGOTTEN_PAYLOAD = {"forgotten": MARKER}
@@ -45,22 +48,33 @@ WEB = "web"
 
 @dataclass(frozen=True)
 class Subject:
-    """What belongs to one citizen: their contact, conversations, tickets and chats."""
+    """What belongs to one citizen: their contact, conversations, tickets and chats, and what their
+    other chats linked to their tickets add."""
 
     contact: Contact
     conversations: tuple[Conversation, ...]
     tickets: tuple[TicketRow, ...]
+    linked: Linked = field(default_factory=Linked)
 
     @property
     def chats(self) -> list[tuple[str, str]]:
-        """(channel, chat id) of every chat: their conversations' and their tickets'."""
+        """(channel, chat id) of every chat: their conversations', their tickets' and the linked ones."""
         found = {(c.channel, c.chat_id) for c in self.conversations}
         found |= {(t.channel, t.chat_id) for t in self.tickets}
-        return sorted(found)
+        return sorted(found | self.linked.chats)
+
+    @property
+    def conversation_ids(self) -> list[int]:
+        return [c.id for c in (*self.conversations, *self.linked.conversations)]
 
     @property
     def ticket_ids(self) -> list[int]:
-        return [t.id for t in self.tickets]
+        return [t.id for t in (*self.tickets, *self.linked.tickets)]
+
+    @property
+    def contacts(self) -> tuple[Contact, ...]:
+        """Their contact and the same person's in the linked chats."""
+        return (self.contact, *self.linked.contacts)
 
 
 def parse_contact(text: str) -> tuple[str, str]:
@@ -77,7 +91,8 @@ async def find_contact(session: AsyncSession, channel: str, external_id: str) ->
     return contact
 
 
-async def subject_of(session: AsyncSession, contact: Contact) -> Subject:
+async def subject_of(session: AsyncSession, contact: Contact, linked: bool = True) -> Subject:
+    """The contact's own conversations and tickets; with `linked`, what the links add too."""
     conversations = await session.scalars(
         select(Conversation).where(Conversation.contact_id == contact.id).order_by(Conversation.id)
     )
@@ -91,7 +106,15 @@ async def subject_of(session: AsyncSession, contact: Contact) -> Subject:
         )
         .order_by(TicketRow.id)
     )
-    return Subject(contact, tuple(conversations), tuple(tickets))
+    own = Subject(contact, tuple(conversations), tuple(tickets))
+    if not linked:
+        return own
+    return Subject(
+        contact,
+        own.conversations,
+        own.tickets,
+        await linked_to(session, contact, own.conversations, own.tickets),
+    )
 
 
 def as_dict(row: Base, leave: Sequence[str] = ()) -> dict[str, Any]:
@@ -106,22 +129,39 @@ def as_dict(row: Base, leave: Sequence[str] = ()) -> dict[str, Any]:
 
 
 async def export(session: AsyncSession, subject: Subject, with_files: bool) -> dict[str, Any]:
-    """Everything stored about the citizen; files as metadata, or with their data in base64."""
-    conversations = []
-    for conversation in subject.conversations:
+    """Everything stored about the citizen; files as metadata, or with their data in base64. Under
+    "linked": which of their other chats are linked to which ticket and how they matched, and those
+    chats' contacts, conversations and tickets."""
+    linked = subject.linked
+    numbers = {t.id: t.number for t in (*subject.tickets, *linked.tickets)}
+    return {
+        "contact": as_dict(subject.contact),
+        "conversations": await _conversations_of(session, subject.conversations),
+        "tickets": await _tickets_of(session, subject.tickets),
+        "linked": {
+            "chats": linked.described(numbers),
+            "contacts": [as_dict(c) for c in linked.contacts],
+            "conversations": await _conversations_of(session, linked.conversations),
+            "tickets": await _tickets_of(session, linked.tickets),
+        },
+        "files": await _files(session, subject, with_files),
+    }
+
+
+async def _conversations_of(
+    session: AsyncSession, conversations: Sequence[Conversation]
+) -> list[dict[str, Any]]:
+    found = []
+    for conversation in conversations:
         messages = await session.scalars(
             select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
         )
-        conversations.append(as_dict(conversation) | {"messages": [as_dict(m) for m in messages]})
-    tickets = []
-    for ticket in subject.tickets:
-        tickets.append(as_dict(ticket) | await _ticket_parts(session, ticket.id))
-    return {
-        "contact": as_dict(subject.contact),
-        "conversations": conversations,
-        "tickets": tickets,
-        "files": await _files(session, subject, with_files),
-    }
+        found.append(as_dict(conversation) | {"messages": [as_dict(m) for m in messages]})
+    return found
+
+
+async def _tickets_of(session: AsyncSession, tickets: Sequence[TicketRow]) -> list[dict[str, Any]]:
+    return [as_dict(ticket) | await _ticket_parts(session, ticket.id) for ticket in tickets]
 
 
 async def _ticket_parts(session: AsyncSession, ticket_id: int) -> dict[str, Any]:
@@ -153,14 +193,17 @@ def _web_chats(subject: Subject) -> list[str]:
 
 
 async def anonymize(session: AsyncSession, subject: Subject, now: datetime | None = None) -> None:
-    """Replace the citizen's texts and identifiers with MARKER, delete their files; idempotent."""
-    contact = subject.contact
-    await session.execute(
-        update(Contact)
-        .where(Contact.id == contact.id)
-        .values(display_name=None if contact.display_name is None else MARKER, forgotten_at=now or utcnow())
-    )
-    await _conversations(session, [c.id for c in subject.conversations])
+    """Replace the citizen's texts and identifiers with MARKER, delete their files; idempotent.
+    Their linked chats and the tickets their chats were linked to go the same way."""
+    for contact in subject.contacts:
+        await session.execute(
+            update(Contact)
+            .where(Contact.id == contact.id)
+            .values(
+                display_name=None if contact.display_name is None else MARKER, forgotten_at=now or utcnow()
+            )
+        )
+    await _conversations(session, subject.conversation_ids)
     await _tickets(session, subject.ticket_ids)
     chats = subject.chats
     if chats:

@@ -12,7 +12,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Contact, Conversation, PersonalDataAccess, TicketRow, utcnow
-from storage.privacy import anonymize, export, find_contact, subject_of
+from storage.privacy import Subject, anonymize, export, find_contact, subject_of
 
 logger = logging.getLogger("okno.storage.privacy")
 
@@ -45,8 +45,9 @@ class PrivacyStore:
             contact = await find_contact(session, channel, external_id)
             if contact is None:
                 return None
-            found = await export(session, await subject_of(session, contact), with_files)
-            self._log(session, actor, "export", f"{channel}:{external_id}", contact.id)
+            subject = await subject_of(session, contact)
+            found = await export(session, subject, with_files)
+            self._log_all(session, actor, "export", subject)
         return found
 
     async def forget(self, channel: str, external_id: str, actor: str) -> bool:
@@ -55,8 +56,9 @@ class PrivacyStore:
             contact = await find_contact(session, channel, external_id)
             if contact is None:
                 return False
-            await anonymize(session, await subject_of(session, contact), self.clock())
-            self._log(session, actor, "forget", f"{channel}:{external_id}", contact.id)
+            subject = await subject_of(session, contact)
+            await anonymize(session, subject, self.clock())
+            self._log_all(session, actor, "forget", subject)
         return True
 
     async def stale(self, days: float) -> list[int]:
@@ -83,16 +85,17 @@ class PrivacyStore:
             return list(await session.scalars(query.order_by(Contact.id)))
 
     async def purge(self, days: float, progress: Callable[[int, int], None] | None = None) -> int:
-        """Anonymize every stale contact, a batch per transaction; how many."""
+        """Anonymize every stale contact, a batch per transaction; how many. Only the contact's own
+        chats and tickets: a chat linked to them has its own contact, purged when it is stale itself."""
         ids = await self.stale(days)
         for start in range(0, len(ids), PURGE_BATCH):
             async with self._sessions.begin() as session:
                 for contact_id in ids[start : start + PURGE_BATCH]:
                     contact = await session.get(Contact, contact_id)
                     if contact is not None:
-                        await anonymize(session, await subject_of(session, contact), self.clock())
-                        subject = f"{contact.channel}:{contact.external_id}"
-                        self._log(session, "retention", "purge", subject, contact.id)
+                        own = await subject_of(session, contact, linked=False)
+                        await anonymize(session, own, self.clock())
+                        self._log_all(session, "retention", "purge", own)
             if progress is not None:
                 progress(min(start + PURGE_BATCH, len(ids)), len(ids))
         return len(ids)
@@ -124,6 +127,11 @@ class PrivacyStore:
     async def count_accesses(self) -> int:
         async with self._sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(PersonalDataAccess)) or 0)
+
+    def _log_all(self, session: AsyncSession, actor: str, action: str, subject: Subject) -> None:
+        """A line for the citizen's contact and one for each of their linked chats' contacts."""
+        for contact in subject.contacts:
+            self._log(session, actor, action, f"{contact.channel}:{contact.external_id}", contact.id)
 
     def _log(
         self, session: AsyncSession, actor: str, action: str, subject: str, contact_id: int | None

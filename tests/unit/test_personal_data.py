@@ -1,5 +1,6 @@
 """The personal-data detector: what it finds and masks in free text, and what it leaves alone."""
 
+import io
 import logging
 from collections.abc import Iterator
 
@@ -131,3 +132,49 @@ def test_the_filter_leaves_other_records_alone() -> None:
     record = logging.LogRecord("okno", logging.INFO, __file__, 1, "ticket %s taken", ("10427-3",), None)
     assert PersonalDataFilter().filter(record)
     assert record.getMessage() == "ticket 10427-3 taken" and record.args == ("10427-3",)
+
+
+def failing_with_personal_data() -> None:
+    raise ValueError("bad СНИЛС 112-233-445 95, phone +7 999 123-45-67")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_tracebacks_and_stacks_are_masked(fmt: str) -> None:
+    """An exception's message and a stack go through the formatter, not the record's message: the
+    handler's output is masked all the same."""
+    setup_logging("INFO", fmt)
+    [handler] = logging.getLogger("okno").handlers
+    out = io.StringIO()
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(out)
+    logger = logging.getLogger("okno.test.personal_data")
+    try:
+        failing_with_personal_data()
+    except ValueError:
+        logger.exception("request failed")
+    logger.info("here", stack_info=True)
+    logger.warning("again", exc_info=ValueError("СНИЛС 11223344595"))
+    written = out.getvalue()
+    assert "request failed" in written and "failing_with_personal_data" in written  # the traceback is there
+    assert "Stack (most recent call last)" in written
+    assert "***-***-445 95" in written and "+7 *** ***-**-67" in written
+    for digits in ("112-233", "999 123", "11223344595"):
+        assert digits not in written
+
+
+def test_a_librarys_traceback_on_the_roots_handler_is_masked() -> None:
+    out = io.StringIO()
+    library = logging.StreamHandler(out)  # a plain formatter, not ours
+    root = logging.getLogger()
+    root.addHandler(library)
+    try:
+        setup_logging("INFO", "text")
+        try:
+            failing_with_personal_data()
+        except ValueError:
+            logging.getLogger("some.library").error("failed", exc_info=True)
+    finally:
+        root.removeHandler(library)
+    written = out.getvalue()
+    assert "Traceback" in written and "***-***-445 95" in written
+    assert "112-233" not in written and "999 123" not in written
