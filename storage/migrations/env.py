@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage import models  # noqa: F401 - registers the tables on Base.metadata
 from storage.db import Base, make_engine
 
 config = context.config
+MIGRATION_LOCK = 0x6F6B6E6E  # the advisory lock held while one process migrates
 
 
 def run_with(connection: Connection) -> None:
@@ -21,6 +23,8 @@ def run_with(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":  # processes starting together migrate one by one
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

@@ -25,6 +25,7 @@ from tests.fakes.telegram_wire import (
     MAX_POLL_SECONDS,
     NOT_MODIFIED,
     OPT_IN_UPDATES,
+    POLL_CONFLICT,
     RECORDINGS,
     SEND_PREFIXES,
     WEBHOOK_CONFLICT,
@@ -80,6 +81,8 @@ class FakeTelegram(FakeServer[Call]):
         self._update_ids, self._message_ids = itertools.count(1000), itertools.count(1)
         self._seq = itertools.count(1)
         self._new_update = asyncio.Event()
+        self._polls: list[asyncio.Event] = []  # the getUpdates under way: each set when ended by another
+        self.poll_conflicts = 0  # getUpdates ended by a newer one (two pollers of one bot)
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
 
@@ -295,13 +298,24 @@ class FakeTelegram(FakeServer[Call]):
         self._queue = (
             self._queue[offset:] if offset < 0 else [u for u in self._queue if u["update_id"] >= offset]
         )
-        deadline = time.monotonic() + min(float(params.get("timeout", 0)), MAX_POLL_SECONDS)
-        while not (ready := [u for u in self._queue if self._wanted(u)]) and not self._closed.is_set():
-            if (remaining := deadline - time.monotonic()) <= 0:
-                break
-            self._new_update.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_update.wait(), remaining)
+        for earlier in self._polls:  # as Telegram does, a newer poll ends the one under way with 409
+            earlier.set()
+        ended = asyncio.Event()
+        self._polls.append(ended)
+        self._new_update.set()
+        try:
+            deadline = time.monotonic() + min(float(params.get("timeout", 0)), MAX_POLL_SECONDS)
+            while not (ready := [u for u in self._queue if self._wanted(u)]) and not self._closed.is_set():
+                if ended.is_set():
+                    self.poll_conflicts += 1
+                    raise ApiError(409, POLL_CONFLICT)
+                if (remaining := deadline - time.monotonic()) <= 0:
+                    break
+                self._new_update.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._new_update.wait(), remaining)
+        finally:
+            self._polls.remove(ended)
         return ready[: max(1, min(int(params.get("limit", 100)), 100))]
 
     def pending(self) -> list[JSON]:

@@ -119,7 +119,10 @@ async def test_a_holder_whose_connection_is_cut_stops_before_another_starts(
     b.start()
     async with a.engine.connect() as connection:  # the server ends a's lease connection
         held_by = await connection.scalar(
-            text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key"),
+            text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
             {"key": SINGLE_WORK},
         )
         await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": held_by})
