@@ -52,9 +52,12 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event, lease: Lease | None
     if handoff.desk is not None:  # a group the bot cannot run tickets in stops the start, saying why
         await check_desks(handoff.desk, handoff.config.all_desks())
     leadership = Leadership(lease or lease_for(runtime.database), functools.partial(work, runtime))
+    runtime.leading = leadership.leading
     async with asyncio.TaskGroup() as tasks:
         if web_served(runtime):
             tasks.create_task(serve_web(runtime, stop), name="web")
+        if runtime.nudges is not None:
+            tasks.create_task(runtime.nudges.run(stop), name="nudges")
         tasks.create_task(leadership.run(stop), name="leadership")
 
 

@@ -115,7 +115,7 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
         parts.chat = WebChat(
             channel,
             stored.add,
-            runtime.updates.wake,
+            runtime.wake,
             runtime.states.take_token,
             limits,
             address_of,
@@ -256,7 +256,7 @@ async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awai
     if vk is not None and settings.vk_mode == "callback" and settings.vk_confirmation:
         key = settings.vk_callback_secret.get_secret_value() if settings.vk_callback_secret else None
         handler = callback_handler(
-            vk.group_id, key, settings.vk_confirmation, runtime.repository, runtime.updates.wake
+            vk.group_id, key, settings.vk_confirmation, runtime.repository, runtime.wake
         )
         app.router.add_post(settings.vk_callback_path, handler)
     return register

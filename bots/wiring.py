@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -21,6 +22,7 @@ from adapters.web.channel import WebChannel
 from bots.desk_updates import DeskWorker
 from bots.handoff_wiring import HandoffParts, build_handoff, update_queues
 from bots.metrics import Metrics
+from bots.nudges import Nudges
 from bots.outbox import OutboxDispatcher
 from bots.ratelimit import RateLimiter, SharedPace
 from bots.retention import FileRetention, RetentionJob
@@ -35,7 +37,7 @@ from storage.db import make_engine, make_sessions
 from storage.fanout import RedisFanout
 from storage.file_links import keyed as file_links
 from storage.privacy_store import PrivacyStore
-from storage.records import DESK_QUEUE
+from storage.records import CITIZENS_QUEUE, DESK_QUEUE
 from storage.repositories import Repository
 from storage.state import MemoryStore, RedisStateStore, StateStore
 from storage.web import WebStore
@@ -90,13 +92,29 @@ class Runtime:
     queue_of: Callable[[dict[str, Any]], str] = field(default_factory=lambda: update_queues(()))
     privacy: PrivacyStore | None = None  # the web inbox logs unmasked views in it
     retention: RetentionJob | None = None  # only with OKNO_RETENTION_DAYS set
+    nudges: Nudges | None = None  # with Redis: several processes may share the service
+    leading: asyncio.Event | None = None  # set while this process does the work (the runner's)
 
-    def wake(self, queue: str) -> None:
-        """Updates were stored in `queue`: its worker looks now."""
+    def wake(self, queue: str = CITIZENS_QUEUE) -> None:
+        """Updates were stored in `queue`: its worker looks now, in whichever process does the work."""
         if queue == DESK_QUEUE and self.desk_updates is not None:
             self.desk_updates.wake()
         else:
             self.updates.wake()
+        self.nudge()
+
+    def nudge(self) -> None:
+        """Rows were stored: the process doing the work, if it is another one, looks now."""
+        if self.nudges is not None and not (self.leading is not None and self.leading.is_set()):
+            self.nudges.nudge()
+
+    def wake_all(self) -> None:
+        """Another process stored rows: every worker here looks now."""
+        self.updates.wake()
+        self.outbox.wake()
+        self.handoff.service.wake()
+        if self.desk_updates is not None:
+            self.desk_updates.wake()
 
     async def close(self) -> None:
         for close in reversed(self.closers):
@@ -175,12 +193,24 @@ def build_runtime(
     add_retention(runtime, sessions, web_store, clock)
     runtime.metrics = updates.metrics = outbox.metrics = Metrics()
     add_desk_worker(runtime)
+    add_nudges(runtime)
     runtime.web = build_web(runtime, web_store, web_channel)
     runtime.closers += [database.dispose, states.close, *closers]
     for channel in (telegram, vk):
         if channel is not None:
             runtime.closers.append(channel.close)
     return runtime
+
+
+def add_nudges(runtime: Runtime) -> None:
+    """With Redis, rows another process stores are a nudge to the one doing the work."""
+    settings = runtime.settings
+    if not settings.redis_url:
+        return
+    fanout = RedisFanout.from_url(settings.redis_url, settings.redis_prefix, topic="nudges")
+    runtime.nudges = Nudges(fanout, runtime.wake_all)
+    runtime.handoff.wakers.callbacks.append(runtime.nudge)  # an operator's action in the web inbox
+    runtime.closers.append(fanout.close)
 
 
 def add_retention(

@@ -43,13 +43,13 @@ class LocalFanout:
 class RedisFanout:
     """Every process subscribes to one channel of the deployment and delivers to its own sockets."""
 
-    def __init__(self, redis: Redis, prefix: str = "okno:") -> None:
+    def __init__(self, redis: Redis, prefix: str = "okno:", topic: str = "web-chat") -> None:
         self._redis = redis
-        self.channel = f"{prefix}web-chat"
+        self.channel = f"{prefix}{topic}"
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "okno:") -> RedisFanout:
-        return cls(Redis.from_url(url, decode_responses=True), prefix)
+    def from_url(cls, url: str, prefix: str = "okno:", topic: str = "web-chat") -> RedisFanout:
+        return cls(Redis.from_url(url, decode_responses=True), prefix, topic)
 
     async def publish(self, chat_id: str, frame: dict[str, Any]) -> None:
         await self._redis.publish(self.channel, json.dumps([chat_id, frame], ensure_ascii=False))
@@ -63,7 +63,7 @@ class RedisFanout:
             except (RedisError, OSError) as exc:  # Redis restarts: listen again, a little later each time
                 delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
                 failures += 1
-                logger.warning("web chat fan-out lost Redis (%s); again in %.1f s", exc, delay)
+                logger.warning("the %s fan-out lost Redis (%s); again in %.1f s", self.channel, exc, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
 
@@ -77,7 +77,7 @@ class RedisFanout:
                 try:
                     chat_id, frame = json.loads(message["data"])
                 except (ValueError, TypeError):
-                    logger.warning("a malformed web chat fan-out message was skipped")
+                    logger.warning("a malformed %s fan-out message was skipped", self.channel)
                     continue
                 deliver(str(chat_id), dict(frame))
 
