@@ -15,23 +15,36 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from storage.leases import AnotherProcess, Lease
 
 logger = logging.getLogger("okno.bots.leadership")
 
 Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
-TRY_EVERY = 1.0  # seconds between tries to take the lease, and between checks that it is still held
+TRY_EVERY = 0.5  # seconds between tries to take the lease, and between checks that it is still held
 BACKOFF_MOST = 10.0  # after failures to reach the database, tries slow down to this
+# a holder that lost the lease goes on this long while it asks for it again: a restart of PostgreSQL
+# (every connection lost, nobody else can take the lease either) then costs the work nothing
+REGAIN_SECONDS = 4.0
 
 
 class Leadership:
-    """Waits for the lease, then runs `work` until the process stops; again after a lost lease."""
+    """Waits for the lease, then runs `work` until the process stops; again after a lost lease.
 
-    def __init__(self, lease: Lease, work: Loop, every: float = TRY_EVERY) -> None:
-        self.lease, self.work, self.every = lease, work, every
+    Never in two places: a holder that loses the lease goes on for at most `REGAIN_SECONDS` after
+    it finds out (within one check) while it asks for the lease again, and stops at once if another
+    process has it; a new holder that has seen another one waits out all of that before it starts.
+    """
+
+    def __init__(
+        self, lease: Lease, work: Loop, every: float = TRY_EVERY, regain: float = REGAIN_SECONDS
+    ) -> None:
+        self.lease, self.work, self.every, self.regain = lease, work, every, regain
         self.leading = asyncio.Event()  # set while the work runs here
-        self.losses = 0  # times the lease was lost while the work ran
+        self.losses = 0  # times the lease was lost while the work ran (and not regained in time)
+        self.contested = False  # another process held the lease, or this one lost it, since the start
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -46,46 +59,54 @@ class Leadership:
             try:
                 if await self.lease.acquire():
                     return await self._grace(stop)
+                self.contested = True
                 wait = self.every
                 if not waiting_said:
                     logger.info("another process does the work: this one serves the web and waits")
                     waiting_said = True
             except AnotherProcess:
                 raise
-            except Exception:  # the database is away: try again later, never crash the process
-                logger.exception("the lease could not be asked for; trying again in %.0f s", wait)
+            except (SQLAlchemyError, OSError, TimeoutError) as exc:  # the database is away: try again later
+                logger.warning("the lease could not be asked for (%s); trying again in %.0f s", exc, wait)
                 wait = min(wait * 2, BACKOFF_MOST)
             await _sleep(stop, wait)
         return False
 
+    @property
+    def grace(self) -> float:
+        """How long a new holder waits: the old one's check, its time to find out, and its regain."""
+        return self.every + self.lease.detect_seconds + self.regain
+
     async def _grace(self, stop: asyncio.Event) -> bool:
-        """A holder that lost the lease without knowing (its connection cut, not its process) finds
-        out within one check: until then the work waits, so that it never runs in two places."""
-        if not self.lease.detect_seconds:  # a file lock is never lost while its process lives
+        """A process that found the lease free at its start has seen no holder to wait for."""
+        if not self.lease.detect_seconds or not self.contested:  # a file lock is never lost unknowingly
             return True
-        await _sleep(stop, self.every + self.lease.detect_seconds)
+        await _sleep(stop, self.grace)
         return not stop.is_set() and await self.lease.held()
 
     async def _lead(self, stop: asyncio.Event) -> None:
-        """The work until the process stops (it then finishes in order) or the lease is lost (it is
-        cancelled at once: another process may start it within one check)."""
+        """The work until the process stops (it then finishes in order) or the lease is lost and not
+        regained in time (it is cancelled at once, as a crash would end it)."""
         logger.info("this process does the work now")
         ended = asyncio.Event()
         self.leading.set()
         work = asyncio.create_task(self.work(ended), name="work")
-        keeper = asyncio.create_task(self._keep(stop), name="lease")
         try:
-            await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
-            if not work.done() and keeper.result():
-                self.losses += 1
-                logger.error("the lease was lost: the work stops here, and another process takes it")
-                work.cancel()
+            while not work.done():
+                keeper = asyncio.create_task(self._keep(stop), name="lease")
+                await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
+                keeper.cancel()
+                if work.done() or not keeper.result():  # the work failed, or the process stops
+                    break
+                if not await self._regained(stop):
+                    self.losses += 1
+                    logger.error("the lease was lost: the work stops here, and another process takes it")
+                    work.cancel()
             ended.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await work  # a failure of the work itself is raised here
         finally:
             self.leading.clear()
-            keeper.cancel()
             work.cancel()
 
     async def _keep(self, stop: asyncio.Event) -> bool:
@@ -94,6 +115,25 @@ class Leadership:
             await _sleep(stop, self.every)
             if not stop.is_set() and not await self.lease.held():
                 return True
+        return False
+
+    async def _regained(self, stop: asyncio.Event) -> bool:
+        """Ask for the lost lease again for up to `regain` seconds: False as soon as another process
+        holds it, or when the time is up."""
+        self.contested = True
+        logger.warning(
+            "the lease was lost; the work goes on for %.0f s while it is asked for again", self.regain
+        )
+        deadline = asyncio.get_running_loop().time() + self.regain
+        while not stop.is_set() and asyncio.get_running_loop().time() < deadline:
+            try:
+                async with asyncio.timeout(max(0.1, deadline - asyncio.get_running_loop().time())):
+                    if await self.lease.acquire():
+                        logger.info("the lease is held again: the work goes on")
+                        return True
+                return False  # another process holds it now
+            except (SQLAlchemyError, OSError, TimeoutError):
+                await _sleep(stop, self.every)
         return False
 
 

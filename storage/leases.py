@@ -26,7 +26,8 @@ from storage.errors import StorageError
 logger = logging.getLogger("okno.storage.leases")
 
 SINGLE_WORK = 0x6F6B6E6F  # «okno»: the advisory lock key of the single work
-CHECK_SECONDS = 3.0  # a lease's connection that does not answer within this is taken as lost
+CLOSE_SECONDS = 1.0
+CHECK_SECONDS = 2.0  # a lease's connection that does not answer within this is taken as lost
 # the server's side: a lock connection whose client went silent is closed after 2 + 2 × 1 s
 KEEPALIVES = (
     "SET tcp_keepalives_idle = 2",
@@ -181,7 +182,10 @@ def _refuse(path: Path, holder: str) -> bool:
 
 
 async def _close(connection: AsyncConnection) -> None:
+    """Never back to the pool (its session state is the lock's), and never long: a holder finding
+    its lease lost must not wait on a dead connection before it can stop the work."""
     try:
-        await connection.invalidate()  # never back to the pool: its session state is the lock's
-    except (SQLAlchemyError, OSError) as exc:
+        async with asyncio.timeout(CLOSE_SECONDS):
+            await connection.invalidate()
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
         logger.debug("closing a lease's connection failed: %s", exc)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.errors import PermanentFailure
+from bots.cli import first_of
 from bots.settings import Settings
 from dialog.engine import ConversationEngine
 from tests.e2e.conftest import Backend, running
@@ -123,7 +124,7 @@ async def test_a_rejected_vk_token_stops_okno_with_what_to_fix(
         async with running(settings, engine):
             await vk.wait_for(lambda f: bool(f.calls_of("groups.getLongPollServer")))
             await asyncio.sleep(0.2)
-    error = failure.value.exceptions[0]
+    error = first_of(failure.value)  # as `okno run` reports it, however deep the task groups
     assert isinstance(error, PermanentFailure) and "OKNO_VK_TOKEN" in str(error)
 
 
