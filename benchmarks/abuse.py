@@ -25,7 +25,8 @@ own, the attackers many others; and, as in `web_chat.py`, the per-message rate l
 Targets: every citizen message answered; p99 under attack ≤ 2 × idle p99; no sign-in succeeds and
 password checks stay within the overall budget; new conversations ≤ the new-visitor budget (5 at
 once, then the hour's pace of 30) × flooding addresses (+ the upload attacker's one); no file stored
-for an invented token; files stored for the real token within the visitor's daily quota. Exits 1 naming the targets missed. Run with `make bench`.
+for an invented token; files stored for the real token within the visitor's daily quota. Exits 1 naming the
+targets missed. Run with `make bench`.
 """
 
 from __future__ import annotations
