@@ -4,9 +4,11 @@
 the embedded default (SQLite in a temporary directory, in-memory state, no channel tokens), every
 channel configured (Telegram and VK pointed at the fake API servers of the tests, so nothing
 reaches the internet; the web chat and inbox on) on SQLite, and the same on PostgreSQL + Redis
-when both are reachable. Measured are the seconds from the spawn until `/healthz` answers 200
-(ready) and the resident memory (VmRSS) after ~3 s idle; each configuration runs 3 times and the
-median is reported. Then, on Redis, N web chat conversations are opened (hello, welcome, greeting,
+when both are reachable. Each configuration starts once on new data (the first start, which
+migrates the database) and then restarts 3 times on the same data, as a deployed process does;
+measured are the seconds from the spawn until `/healthz` answers 200 (ready) and the resident
+memory (VmRSS) after ~3 s idle. The targets are judged on the restarts' medians; the first start
+is shown beside them. Then, on Redis, N web chat conversations are opened (hello, welcome, greeting,
 close) and the Redis memory under this run's key prefix is divided by N. Targets: the embedded
 default ready in ≤ 2 s at ≤ 120 MB; every channel ready in ≤ 4 s at ≤ 200 MB; ≤ 2 KB of Redis per
 idle conversation. Exits 1 naming the targets missed. Run with `make bench`.
@@ -171,17 +173,22 @@ async def until_healthy(
     raise SystemExit(f"okno run did not answer 200 at {url} within {READY_SECONDS:.0f} s")
 
 
-async def measure(name: str, repeats: int, folder: Path) -> list[Run]:
-    runs = []
-    for i in range(repeats):
-        async with (
-            configuration(name, folder) as extra,
-            okno(extra, free_port(), folder / "okno.log") as (pid, ready),
-        ):
-            await asyncio.sleep(IDLE_SECONDS)
-            runs.append(Run(ready, rss_mb(pid)))
-        log(f"{name} #{i + 1}: ready in {ready:.2f} s, {runs[-1].rss:.0f} MB idle")
-    return runs
+async def one_run(extra: dict[str, str], folder: Path) -> Run:
+    async with okno(extra, free_port(), folder / "okno.log") as (pid, ready):
+        await asyncio.sleep(IDLE_SECONDS)
+        return Run(ready, rss_mb(pid))
+
+
+async def measure(name: str, repeats: int, folder: Path) -> tuple[Run, list[Run]]:
+    """The first start (it migrates a new database), then `repeats` restarts on the same data."""
+    async with configuration(name, folder) as extra:
+        first = await one_run(extra, folder)
+        log(f"{name}, first start: ready in {first.ready:.2f} s, {first.rss:.0f} MB idle")
+        runs = []
+        for i in range(repeats):
+            runs.append(await one_run(extra, folder))
+            log(f"{name}, restart #{i + 1}: ready in {runs[-1].ready:.2f} s, {runs[-1].rss:.0f} MB idle")
+    return first, runs
 
 
 async def redis_per_conversation(count: int, folder: Path) -> tuple[float, Counter[str]]:
@@ -226,15 +233,20 @@ async def main() -> int:
     if redis:
         names.append(CHANNELS_PG)
     missed: list[str] = []
-    rows = ["| configuration | ready (median) | RSS idle (median) | target |", "|---|---|---|---|"]
+    rows = [
+        "| configuration | restart: ready (median) | restart: RSS idle (median) | first start: ready, RSS "
+        "| target |",
+        "|---|---|---|---|---|",
+    ]
     with tempfile.TemporaryDirectory(prefix="okno-startup-") as temp:
         folder = Path(temp)
         for name in names:
-            runs = await measure(name, args.repeats, folder)
+            first, runs = await measure(name, args.repeats, folder)
             ready, rss = statistics.median(r.ready for r in runs), statistics.median(r.rss for r in runs)
             most_seconds, most_mb = TARGETS[name]
             rows.append(
-                f"| {name} | {ready:.2f} s | {rss:.0f} MB | ≤ {most_seconds:.0f} s, ≤ {most_mb:.0f} MB |"
+                f"| {name} | {ready:.2f} s | {rss:.0f} MB | {first.ready:.2f} s, {first.rss:.0f} MB "
+                f"| ≤ {most_seconds:.0f} s, ≤ {most_mb:.0f} MB |"
             )
             if ready > most_seconds:
                 missed.append(f"{name}: ready in {ready:.2f} s > {most_seconds:.0f} s")
@@ -245,7 +257,7 @@ async def main() -> int:
             by_kind = ", ".join(
                 f"{kind} {size / args.conversations:,.0f}" for kind, size in kinds.most_common()
             )
-            rows.append(f"| Redis per idle web chat conversation | | {per:,.0f} B ({by_kind}) | ≤ 2 KB |")
+            rows.append(f"| Redis per idle web chat conversation | | {per:,.0f} B ({by_kind}) | | ≤ 2 KB |")
             if per > REDIS_TARGET_BYTES:
                 missed.append(f"Redis: {per:,.0f} B per idle conversation > {REDIS_TARGET_BYTES:,} B")
     print("\n".join(rows))
