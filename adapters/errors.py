@@ -28,3 +28,8 @@ class PermanentFailure(AdapterError):
 class ThreadGone(PermanentFailure):
     """The thread or message addressed is no more (a forum topic deleted or closed by hand, a message
     deleted): what lives in it has to be created again."""
+
+
+class BadToken(AdapterError):
+    """The platform refused the token (Telegram's): nothing can work until it is fixed. Defined here, not
+    with the Telegram adapter, so that catching it does not load aiogram."""

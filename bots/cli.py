@@ -11,8 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from adapters.errors import PermanentFailure
-from adapters.telegram.receiving import BadToken
+from adapters.errors import BadToken, PermanentFailure
 from bots.chat import run_chat
 from bots.dlq_cli import add_dlq_parser, cmd_dlq
 from bots.logs import setup_logging

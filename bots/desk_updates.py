@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.telegram.desk import decode_desk, desk_topic
 from bots.metrics import Metrics
 from handoff.polling import QueueWorker
 from handoff.ports import DeskEvent
@@ -39,6 +38,8 @@ class DeskUpdate:
 
 def decode_telegram(payload: dict[str, Any]) -> DeskUpdate:
     """A Telegram group's update: its topic and the desk's event in it."""
+    from adapters.telegram.desk import decode_desk, desk_topic  # noqa: PLC0415 - aiogram only with a token
+
     return DeskUpdate(desk_topic(payload), decode_desk(payload))
 
 

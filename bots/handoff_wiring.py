@@ -6,12 +6,10 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.telegram.desk import TelegramDesk, desk_chat
 from bots.settings import Settings, SettingsError
 from dialog.engine import ConversationEngine
 from handoff.actions import OperatorActions
@@ -27,6 +25,11 @@ from storage.records import CITIZENS_QUEUE, DESK_QUEUE
 from storage.state import StateStore
 from storage.tickets import TicketStore
 from storage.web import WebStore
+
+if TYPE_CHECKING:  # aiogram loads only with a Telegram token (the desk needs one)
+    from aiogram import Bot
+
+    from adapters.telegram.desk import TelegramDesk
 
 logger = logging.getLogger("okno.bots.handoff")
 
@@ -81,9 +84,12 @@ def update_queues(desk_chats: Collection[str]) -> Callable[[dict[str, Any]], str
     """Which queue a received Telegram update is filed in, told from its raw JSON: the desk's for the
     operators' groups (a press on a card, a message or a membership change there), else the citizens'."""
     chats = frozenset(desk_chats)
+    if not chats:  # no operators' group: no need to read the update (nor to load aiogram)
+        return lambda _payload: CITIZENS_QUEUE
+    from adapters.telegram.desk import desk_chat  # noqa: PLC0415 - groups are Telegram's: aiogram is loaded
 
     def queue_of(payload: dict[str, Any]) -> str:
-        return DESK_QUEUE if chats and desk_chat(payload) in chats else CITIZENS_QUEUE
+        return DESK_QUEUE if desk_chat(payload) in chats else CITIZENS_QUEUE
 
     return queue_of
 
@@ -138,6 +144,8 @@ def build_handoff(
     parts.canned = load_canned(facts)
     parts.watch = TicketWatch(store, config, hours, tracker, clock)
     if bot is not None and config.desk_chats:
+        from adapters.telegram.desk import TelegramDesk  # noqa: PLC0415 - aiogram only with a Telegram token
+
         parts.desk = TelegramDesk(bot, web_store.file_data)
         renderer = CardRenderer(store, config, parts.situations)
         budget = GroupBudget(config.group_posts_per_minute, config.action_reserve, config.edits_count)

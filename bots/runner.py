@@ -8,10 +8,6 @@ import gc
 import logging
 import signal
 
-from adapters.telegram.desk import check_desks
-from adapters.telegram.mapping import CHANNEL as TELEGRAM
-from adapters.telegram.receiving import Polling
-from adapters.vk.receiving import LongPoll
 from bots.leadership import Leadership, Loop
 from bots.settings import Settings
 from bots.web import first_sign_in, serve_web
@@ -50,6 +46,8 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event, lease: Lease | None
     the work."""
     handoff = runtime.handoff
     if handoff.desk is not None:  # a group the bot cannot run tickets in stops the start, saying why
+        from adapters.telegram.desk import check_desks  # noqa: PLC0415 - aiogram only with a Telegram token
+
         await check_desks(handoff.desk, handoff.config.all_desks())
     leadership = Leadership(lease or lease_for(runtime.database), functools.partial(work, runtime))
     runtime.leading = leadership.leading
@@ -91,7 +89,11 @@ async def work(runtime: Runtime, stop: asyncio.Event) -> None:
 async def refile_updates(runtime: Runtime) -> None:
     """Before the workers start, pending updates go to the queue the settings now say: those stored by
     a version that filed nothing, or while a group was not (or was) an operators' group."""
-    keys = [f"{TELEGRAM}:{chat}" for chat in runtime.handoff.telegram_desks]
+    keys: list[str] = []
+    if runtime.handoff.telegram_desks:  # only with a Telegram token, so aiogram is loaded already
+        from adapters.telegram.mapping import CHANNEL as TELEGRAM  # noqa: PLC0415
+
+        keys = [f"{TELEGRAM}:{chat}" for chat in runtime.handoff.telegram_desks]
     to_desk, to_citizens = await runtime.repository.refile_pending(keys)
     if to_desk or to_citizens:
         logger.info(
@@ -107,10 +109,15 @@ def single_work(runtime: Runtime) -> dict[str, Loop]:
     settings, handoff = runtime.settings, runtime.handoff
     found: dict[str, Loop] = {}
     telegram, vk = runtime.telegram, runtime.vk
+    # each SDK's receiver loads with its channel: aiogram and vk_api only when their token is set
     if telegram is not None and settings.telegram_mode == "polling":
+        from adapters.telegram.receiving import Polling  # noqa: PLC0415
+
         polling = Polling(telegram.bot, runtime.repository, runtime.wake, runtime.queue_of)
         found["telegram-polling"] = polling.run
     if vk is not None and settings.vk_mode == "longpoll":
+        from adapters.vk.receiving import LongPoll  # noqa: PLC0415
+
         found["vk-longpoll"] = LongPoll(vk.client, vk.group_id, runtime.repository, runtime.updates.wake).run
     for name, job in (
         ("desk-poster", handoff.poster),

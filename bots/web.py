@@ -17,8 +17,6 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.telegram.receiving import bot_id, register_webhook, webhook_handler
-from adapters.vk.callback import callback_handler
 from adapters.web.channel import WebChannel
 from adapters.web.embedding import Contacts
 from adapters.web.files import FileQuotas
@@ -244,6 +242,12 @@ async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awai
     settings, telegram, vk = runtime.settings, runtime.telegram, runtime.vk
     register: Callable[[], Awaitable[None]] | None = None
     if telegram is not None and settings.telegram_mode == "webhook" and settings.telegram_webhook_secret:
+        from adapters.telegram.receiving import (  # noqa: PLC0415 - aiogram only with a Telegram token
+            bot_id,
+            register_webhook,
+            webhook_handler,
+        )
+
         secret = settings.telegram_webhook_secret.get_secret_value()
         me = await bot_id(telegram.bot)
         app.router.add_post(
@@ -254,6 +258,8 @@ async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awai
         register = functools.partial(register_webhook, telegram.bot, url, secret)
 
     if vk is not None and settings.vk_mode == "callback" and settings.vk_confirmation:
+        from adapters.vk.callback import callback_handler  # noqa: PLC0415 - vk_api only with a VK token
+
         key = settings.vk_callback_secret.get_secret_value() if settings.vk_callback_secret else None
         handler = callback_handler(
             vk.group_id, key, settings.vk_confirmation, runtime.repository, runtime.wake

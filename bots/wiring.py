@@ -10,14 +10,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from secrets import token_bytes
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.base import Channel
-from adapters.telegram.channel import TelegramChannel, make_bot
-from adapters.vk.channel import VkChannel
-from adapters.vk.client import PACE_MARGIN, EvenPace, Pace, VkClient
 from adapters.web.channel import WebChannel
 from bots.desk_updates import DeskWorker
 from bots.handoff_wiring import HandoffParts, build_handoff, update_queues
@@ -41,6 +38,11 @@ from storage.records import CITIZENS_QUEUE, DESK_QUEUE
 from storage.repositories import Repository
 from storage.state import MemoryStore, RedisStateStore, StateStore
 from storage.web import WebStore
+
+if TYPE_CHECKING:  # the SDKs themselves load only for a configured channel: see add_telegram, add_vk
+    from adapters.telegram.channel import TelegramChannel
+    from adapters.vk.channel import VkChannel
+    from adapters.vk.client import Pace
 
 logger = logging.getLogger("okno.bots.wiring")
 
@@ -126,6 +128,8 @@ class Runtime:
 
 def vk_pace(settings: Settings, states: StateStore) -> Pace:
     """With Redis every process on the token shares one pace; embedded, one process paces alone."""
+    from adapters.vk.client import PACE_MARGIN, EvenPace  # noqa: PLC0415 - vk_api only with a VK token
+
     rate = settings.vk_rate_per_second * PACE_MARGIN
     if settings.redis_url is None or settings.vk_token is None:
         return EvenPace(rate)
@@ -145,23 +149,8 @@ def build_runtime(
     engine = engine or build_engine(settings)
     channels: dict[str, Channel] = {}
     limiters: dict[str, RateLimiter] = {}
-    telegram = None
-    if settings.telegram_token is not None:
-        bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_url)
-        telegram = TelegramChannel(bot, settings.telegram_allow_groups)
-        channels[telegram.name] = telegram
-        limiters[telegram.name] = RateLimiter(
-            states, telegram.name, settings.telegram_rate_per_second, settings.telegram_chat_rate_per_second
-        )
-    vk = None
-    if settings.vk_token is not None and settings.vk_group_id:
-        # VK counts requests, not messages: the client paces its requests and batches sends
-        token = settings.vk_token.get_secret_value()
-        client = VkClient(
-            token, settings.vk_api_url, rate=settings.vk_rate_per_second, pace=vk_pace(settings, states)
-        )
-        vk = VkChannel(client, settings.vk_group_id, settings.vk_execute_batch)
-        channels[vk.name] = vk
+    telegram = add_telegram(settings, states, channels, limiters)
+    vk = add_vk(settings, states, channels)
     sessions = make_sessions(database)
     closers: list[Callable[[], Awaitable[None]]] = []
     # signed file links outlive a restart only with a set secret
@@ -211,6 +200,40 @@ def add_nudges(runtime: Runtime) -> None:
     runtime.nudges = Nudges(fanout, runtime.wake_all)
     runtime.handoff.wakers.callbacks.append(runtime.nudge)  # an operator's action in the web inbox
     runtime.closers.append(fanout.close)
+
+
+def add_telegram(
+    settings: Settings, states: StateStore, channels: dict[str, Channel], limiters: dict[str, RateLimiter]
+) -> TelegramChannel | None:
+    """The Telegram channel when a token is set; aiogram costs seconds of CPU to import, so only then."""
+    if settings.telegram_token is None:
+        return None
+    from adapters.telegram.channel import TelegramChannel, make_bot  # noqa: PLC0415 - see above
+
+    bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_url)
+    telegram = TelegramChannel(bot, settings.telegram_allow_groups)
+    channels[telegram.name] = telegram
+    limiters[telegram.name] = RateLimiter(
+        states, telegram.name, settings.telegram_rate_per_second, settings.telegram_chat_rate_per_second
+    )
+    return telegram
+
+
+def add_vk(settings: Settings, states: StateStore, channels: dict[str, Channel]) -> VkChannel | None:
+    """The VK channel when a token and a community are set; vk_api (and requests) load only then."""
+    if settings.vk_token is None or not settings.vk_group_id:
+        return None
+    from adapters.vk.channel import VkChannel  # noqa: PLC0415 - see above
+    from adapters.vk.client import VkClient  # noqa: PLC0415
+
+    # VK counts requests, not messages: the client paces its requests and batches sends
+    token = settings.vk_token.get_secret_value()
+    client = VkClient(
+        token, settings.vk_api_url, rate=settings.vk_rate_per_second, pace=vk_pace(settings, states)
+    )
+    vk = VkChannel(client, settings.vk_group_id, settings.vk_execute_batch)
+    channels[vk.name] = vk
+    return vk
 
 
 def add_retention(

@@ -17,7 +17,7 @@ from aiogram.exceptions import (
 from aiogram.methods.base import TelegramMethod
 from aiohttp import web
 
-from adapters.errors import AdapterError
+from adapters.errors import BadToken
 from adapters.stopping import sleep_unless, until_stopped
 from adapters.telegram.mapping import ALLOWED_UPDATES, CHANNEL, chat_key
 from storage.records import CITIZENS_QUEUE, NewUpdate
@@ -40,10 +40,6 @@ class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
     limit: int | None = None
     timeout: int | None = None
     allowed_updates: list[str] | None = None
-
-
-class BadToken(AdapterError):
-    """Telegram refused the token: nothing can work until it is fixed."""
 
 
 # the inbox queue an update is filed in, told from its raw JSON (citizens' or the operators' groups')

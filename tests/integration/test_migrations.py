@@ -2,10 +2,11 @@
 
 import asyncio
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from storage.db import make_engine
-from storage.migrate import downgrade, upgrade
+from storage.migrate import alembic_config, at_head, downgrade, head_revision, upgrade, upgrade_async
 
 TABLES = {
     "contacts",
@@ -44,3 +45,19 @@ async def test_stairway_up_down_up(empty_database_url: str) -> None:
     assert await tables(empty_database_url) == set()
     await asyncio.to_thread(upgrade, empty_database_url)
     assert await tables(empty_database_url) == TABLES
+
+
+def test_head_read_without_alembic_is_alembics_head() -> None:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert head_revision() == script.get_current_head()
+
+
+async def test_startup_skips_alembic_only_at_the_head(empty_database_url: str) -> None:
+    assert not await at_head(empty_database_url)  # no alembic_version table yet
+    await upgrade_async(empty_database_url)
+    assert await at_head(empty_database_url)
+    assert await tables(empty_database_url) == TABLES
+    await asyncio.to_thread(downgrade, empty_database_url, "-1")
+    assert not await at_head(empty_database_url)
+    await upgrade_async(empty_database_url)
+    assert await at_head(empty_database_url)
