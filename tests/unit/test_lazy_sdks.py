@@ -9,18 +9,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# what `okno run` does up to serving, in a fresh interpreter: the CLI, the runtime, its receivers
+# what `okno run` does up to serving, in a fresh interpreter: the CLI, the runtime, its web and work
 SCRIPT = """
 import json, sys
 import bots.cli
-from bots.runner import receivers
+from bots.runner import single_work, web_served
 from bots.settings import Settings
 from bots.wiring import build_runtime
 
 settings = Settings(_env_file=None, database_url=sys.argv[1])
 runtime = build_runtime(settings)
 assert sorted(runtime.channels) == ["web"], runtime.channels
-assert sorted(receivers(runtime)) == ["web"]
+assert web_served(runtime) and "telegram-polling" not in single_work(runtime)
 print(json.dumps(sorted(name for name in ("aiogram", "vk_api", "requests") if name in sys.modules)))
 """
 
