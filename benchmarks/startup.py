@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from telegram_e2e import REDIS_URL, drop_database, pg_database  # noqa: E402
+from telegram_e2e import REDIS_URL  # noqa: E402
 from vk_e2e import free_port  # noqa: E402
-from web_chat import clean_redis, open_socket  # noqa: E402
+from web_chat import POSTGRES, backend, open_socket  # noqa: E402
 
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.fakes.vk_api import FakeVk  # noqa: E402
@@ -110,24 +110,8 @@ async def configuration(name: str, folder: Path) -> AsyncIterator[dict[str, str]
         if name == CHANNELS:
             yield sqlite | channels
             return
-        async with postgres_redis() as extra:
+        async with backend(POSTGRES) as extra:
             yield extra | channels
-
-
-@contextlib.asynccontextmanager
-async def postgres_redis() -> AsyncIterator[dict[str, str]]:
-    """A fresh PostgreSQL database and a Redis key prefix of this run; both go away afterwards."""
-    pg = await pg_database()
-    prefix = f"bench-startup-{pg}:"
-    try:
-        yield {
-            "OKNO_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{pg}",
-            "OKNO_REDIS_URL": REDIS_URL,
-            "OKNO_REDIS_PREFIX": prefix,
-        }
-    finally:
-        await drop_database(pg)
-        await clean_redis(prefix)
 
 
 @contextlib.asynccontextmanager
@@ -201,7 +185,7 @@ async def redis_per_conversation(count: int, folder: Path) -> tuple[float, Count
         "OKNO_WEB_CHAT_IP_RATE_PER_SECOND": "100000",
         "OKNO_WEB_INBOX": "false",
     }
-    async with postgres_redis() as extra:
+    async with backend(POSTGRES) as extra:
         port, prefix = free_port(), extra["OKNO_REDIS_PREFIX"]
         async with okno(extra | limits, port, folder / "okno.log"), aiohttp.ClientSession() as session:
             for i in range(count):
