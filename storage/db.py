@@ -38,7 +38,9 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **options)
+    # no ping before each checkout (a round trip more for every query): a connection a restart of
+    # PostgreSQL broke fails once, SQLAlchemy then renews the pool, and the callers wait outages out
+    return create_async_engine(url, **options)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
