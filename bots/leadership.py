@@ -36,6 +36,9 @@ class Leadership:
     Never in two places: a holder that loses the lease goes on for at most `REGAIN_SECONDS` after
     it finds out (within one check) while it asks for the lease again, and stops at once if another
     process has it; a new holder that has seen another one waits out all of that before it starts.
+    One gap is left open: a process that starts just then and finds the lease free on its first try
+    does not wait (a fresh cluster must not wait for nobody), so the two may overlap for up to one
+    check of the old holder (0.5 s).
     """
 
     def __init__(
