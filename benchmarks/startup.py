@@ -19,11 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import statistics
 import sys
 import tempfile
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -38,12 +36,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from telegram_e2e import REDIS_URL  # noqa: E402
 from vk_e2e import free_port  # noqa: E402
-from web_chat import POSTGRES, backend, open_socket  # noqa: E402
+from web_chat import POSTGRES, backend, okno_process, open_socket  # noqa: E402
 
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.fakes.vk_api import FakeVk  # noqa: E402
 
-READY_SECONDS = 60.0
 IDLE_SECONDS = 3.0
 EMBEDDED, CHANNELS, CHANNELS_PG = (
     "embedded default, no token",
@@ -114,53 +111,10 @@ async def configuration(name: str, folder: Path) -> AsyncIterator[dict[str, str]
             yield extra | channels
 
 
-@contextlib.asynccontextmanager
-async def okno(extra: dict[str, str], port: int, log_file: Path) -> AsyncIterator[tuple[int, float]]:
-    """`okno run` with a clean OKNO_* environment: its pid and the seconds until /healthz said 200."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OKNO_")} | extra
-    env |= {"OKNO_WEB_HOST": "127.0.0.1", "OKNO_WEB_PORT": str(port), "OKNO_LOG_LEVEL": "ERROR"}
-    command = [str(Path(sys.executable).parent / "okno"), "run"]
-    with log_file.open("ab") as output:
-        started = time.monotonic()
-        process = await asyncio.create_subprocess_exec(
-            *command, env=env, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output
-        )
-    try:
-        ready = await until_healthy(process, port, started, log_file)
-        yield process.pid, ready
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 30)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
-async def until_healthy(
-    process: asyncio.subprocess.Process, port: int, started: float, log_file: Path
-) -> float:
-    url = f"http://127.0.0.1:{port}/healthz"
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() - started < READY_SECONDS:
-            if process.returncode is not None:
-                tail = log_file.read_text(errors="replace")[-2000:]
-                raise SystemExit(
-                    f"okno run exited with code {process.returncode} before it was ready:\n{tail}"
-                )
-            with contextlib.suppress(aiohttp.ClientError, OSError):
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return time.monotonic() - started
-            await asyncio.sleep(0.02)
-    raise SystemExit(f"okno run did not answer 200 at {url} within {READY_SECONDS:.0f} s")
-
-
 async def one_run(extra: dict[str, str], folder: Path) -> Run:
-    async with okno(extra, free_port(), folder / "okno.log") as (pid, ready):
+    async with okno_process(extra, free_port(), folder / "okno.log") as (process, ready):
         await asyncio.sleep(IDLE_SECONDS)
-        return Run(ready, rss_mb(pid))
+        return Run(ready, rss_mb(process.pid))
 
 
 async def measure(name: str, repeats: int, folder: Path) -> tuple[Run, list[Run]]:
@@ -187,7 +141,10 @@ async def redis_per_conversation(count: int, folder: Path) -> tuple[float, Count
     }
     async with backend(POSTGRES) as extra:
         port, prefix = free_port(), extra["OKNO_REDIS_PREFIX"]
-        async with okno(extra | limits, port, folder / "okno.log"), aiohttp.ClientSession() as session:
+        async with (
+            okno_process(extra | limits, port, folder / "okno.log"),
+            aiohttp.ClientSession() as session,
+        ):
             for i in range(count):
                 ws = await open_socket(session, f"ws://127.0.0.1:{port}/chat/ws")
                 await ws.close()

@@ -55,7 +55,7 @@ OPEN_SECONDS = 30.0  # one socket's connect, welcome and greeting
 REPLY_SECONDS = 30.0  # a message's first reply frame
 DRAIN_SECONDS = 0.05  # quiet after the expected replies: nothing more belongs to this message
 SETTLE_SECONDS = 1.0
-HEALTH_SECONDS = 30.0
+HEALTH_SECONDS = 60.0
 Socket = aiohttp.ClientWebSocketResponse
 
 
@@ -277,22 +277,35 @@ async def running_okno(
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """`okno run` as its own process, healthy, with a clean OKNO_* environment (this benchmark's
     settings, then `overrides`); stopped with SIGTERM."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OKNO_")} | extra
-    env |= {
-        "OKNO_WEB_HOST": "127.0.0.1",
-        "OKNO_WEB_PORT": str(port),
-        "OKNO_LOG_LEVEL": "ERROR",
+    settings = {
         "OKNO_WORKERS": "64",
         "OKNO_WEB_INBOX": "false",  # the inbox is not measured here
         "OKNO_WEB_CHAT_RATE_PER_SECOND": "1000",  # the limiter is not what is measured
         "OKNO_WEB_CHAT_IP_RATE_PER_SECOND": "100000",  # every benchmark socket is 127.0.0.1
     }
-    env |= overrides or {}
-    okno = [str(Path(sys.executable).parent / "okno"), "run"]
-    process = await asyncio.create_subprocess_exec(*okno, env=env, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL)
-    try:
-        await healthy(process, port)
+    async with okno_process(extra | settings | (overrides or {}), port) as (process, _):
         yield process
+
+
+@contextlib.asynccontextmanager
+async def okno_process(
+    extra: dict[str, str], port: int, log_file: Path | None = None
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, float]]:
+    """`okno run` with a clean OKNO_* environment and `extra`, serving at 127.0.0.1:`port`: the
+    process and the seconds from its spawn until /healthz said 200; stopped with SIGTERM. Its output
+    goes to `log_file` if given (shown if it exits before it is healthy), else to this terminal."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKNO_")}
+    env |= {"OKNO_WEB_HOST": "127.0.0.1", "OKNO_WEB_PORT": str(port), "OKNO_LOG_LEVEL": "ERROR"} | extra
+    okno = [str(Path(sys.executable).parent / "okno"), "run"]
+    with contextlib.ExitStack() as files:
+        output = files.enter_context(log_file.open("ab")) if log_file is not None else None
+        started = time.monotonic()
+        process = await asyncio.create_subprocess_exec(
+            *okno, env=env, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output
+        )
+    try:
+        ready = await healthy(process, port, started, log_file)
+        yield process, ready
     finally:
         if process.returncode is None:
             process.terminate()
@@ -303,18 +316,23 @@ async def running_okno(
             await process.wait()
 
 
-async def healthy(process: asyncio.subprocess.Process, port: int) -> None:
+async def healthy(
+    process: asyncio.subprocess.Process, port: int, started: float, log_file: Path | None = None
+) -> float:
+    """Seconds from `started` until /healthz answers 200."""
     url = f"http://127.0.0.1:{port}/healthz"
-    deadline = time.monotonic() + HEALTH_SECONDS
     async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
+        while time.monotonic() - started < HEALTH_SECONDS:
             if process.returncode is not None:
-                raise SystemExit(f"okno run exited with code {process.returncode} before it was healthy")
+                tail = log_file.read_text(errors="replace")[-2000:] if log_file is not None else ""
+                raise SystemExit(
+                    f"okno run exited with code {process.returncode} before it was healthy\n{tail}"
+                )
             with contextlib.suppress(aiohttp.ClientError, OSError):
                 async with session.get(url) as response:
                     if response.status == 200:
-                        return
-            await asyncio.sleep(0.1)
+                        return time.monotonic() - started
+            await asyncio.sleep(0.02)
     raise SystemExit(f"okno run did not answer 200 at {url} within {HEALTH_SECONDS:.0f} s")
 
 
