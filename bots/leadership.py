@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.stopping import sleep_unless
 from storage.leases import AnotherProcess, Lease
 
 logger = logging.getLogger("okno.bots.leadership")
@@ -72,7 +73,7 @@ class Leadership:
             except (SQLAlchemyError, OSError, TimeoutError) as exc:  # the database is away: try again later
                 logger.warning("the lease could not be asked for (%s); trying again in %.0f s", exc, wait)
                 wait = min(wait * 2, BACKOFF_MOST)
-            await _sleep(stop, wait)
+            await sleep_unless(stop, wait)
         return False
 
     @property
@@ -84,7 +85,7 @@ class Leadership:
         """A process that found the lease free at its start has seen no holder to wait for."""
         if not self.lease.detect_seconds or not self.contested:  # a file lock is never lost unknowingly
             return True
-        await _sleep(stop, self.grace)
+        await sleep_unless(stop, self.grace)
         return not stop.is_set() and await self.lease.held()
 
     async def _lead(self, stop: asyncio.Event) -> None:
@@ -115,7 +116,7 @@ class Leadership:
     async def _keep(self, stop: asyncio.Event) -> bool:
         """Check the lease until the process stops (False) or the lease is lost (True)."""
         while not stop.is_set():
-            await _sleep(stop, self.every)
+            await sleep_unless(stop, self.every)
             if not stop.is_set() and not await self.lease.held():
                 return True
         return False
@@ -136,10 +137,5 @@ class Leadership:
                         return True
                 return False  # another process holds it now
             except (SQLAlchemyError, OSError, TimeoutError):
-                await _sleep(stop, self.every)
+                await sleep_unless(stop, self.every)
         return False
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
