@@ -25,7 +25,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         lease = lease_for(runtime.database)
         # the embedded default refuses a second process on its file here, before anything runs
         await lease.acquire()
-        await upgrade_async(settings.database_url)
+        await upgrade_async(settings.database_url, runtime.database)
         if runtime.web.inbox is not None and runtime.web_store is not None:
             await first_sign_in(settings, runtime.web_store)
         stop = stop or asyncio.Event()

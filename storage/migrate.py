@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import make_engine
 
@@ -56,24 +57,26 @@ def head_revision() -> str | None:
     return next(iter(heads)) if len(heads) == 1 else None
 
 
-async def at_head(url: str) -> bool:
-    """The database is at the newest migration (False when unsure: then Alembic decides)."""
+async def at_head(url: str, engine: AsyncEngine | None = None) -> bool:
+    """The database is at the newest migration (False when unsure: then Alembic decides). Asked over
+    `engine` if given (the process's own), else over one made for the question."""
     head = head_revision()
     if head is None:
         return False
-    engine = make_engine(url)
+    asking = engine or make_engine(url)
     try:
-        async with engine.connect() as connection:
+        async with asking.connect() as connection:
             rows = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
     except (SQLAlchemyError, OSError):  # no table yet, or no database: Alembic creates or reports it
         return False
     finally:
-        await engine.dispose()
+        if engine is None:
+            await asking.dispose()
     return [row[0] for row in rows] == [head]
 
 
-async def upgrade_async(url: str) -> None:
+async def upgrade_async(url: str, engine: AsyncEngine | None = None) -> None:
     """Run from a running event loop: Alembic's env starts a loop of its own, so use a thread."""
-    if await at_head(url):
+    if await at_head(url, engine):
         return
     await asyncio.to_thread(upgrade, url)
