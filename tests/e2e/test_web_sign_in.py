@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -20,10 +20,10 @@ from handoff.signin import SignInBudget, SignInLimits
 from handoff.web_guard import LOGIN_FAILED, LOGIN_FORGED, LOGIN_THROTTLED, InboxGuard
 from storage.state import MemoryStore
 from tests.e2e.web_helpers import Site, add_accounts, login_token, post_login, serving, sign_in
+from tests.waiting import CEILING, until
 
 PASSWORD = "верный-пароль-42"
 NEW_PASSWORD = "новый-пароль-2027"
-CEILING = 60  # seconds: a generous bound on waiting for a condition, never a timing
 
 
 @pytest.fixture
@@ -46,15 +46,6 @@ def browser() -> aiohttp.ClientSession:
 
 def from_address(address: str) -> dict[str, str]:
     return {"X-Forwarded-For": address}
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    try:
-        async with asyncio.timeout(CEILING):
-            while not condition():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"never happened: {what}")
 
 
 class HeldHasher:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +18,8 @@ from bots.leadership import Leadership
 from storage.db import make_engine
 from storage.leases import SINGLE_WORK, AdvisoryLease, AnotherProcess, FileLease
 from tests.conftest import new_database
+from tests.waiting import CEILING, until
 
-CEILING = 60.0  # seconds: a generous bound on waiting for a condition, never a timing
 EVERY = 0.2  # seconds between a process's tries and checks, short for the test
 
 
@@ -71,17 +71,6 @@ async def processes(postgres_url: str) -> AsyncIterator[list[Process]]:
         for process in made:
             await process.halt()
             await process.engine.dispose()
-
-
-async def until(condition: Callable[[], bool], what: str) -> float:
-    started = time.monotonic()
-    try:
-        async with asyncio.timeout(CEILING):
-            while not condition():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"never happened: {what}")
-    return time.monotonic() - started
 
 
 def has_waited(process: Process) -> bool:
