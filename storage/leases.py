@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -151,7 +150,7 @@ def lease_for(engine: AsyncEngine) -> Lease:
     """The lease that suits the database: a file lock for SQLite, an advisory lock for PostgreSQL."""
     url = engine.url
     if url.get_backend_name() == "sqlite":
-        database = make_url(url).database
+        database = url.database
         if not database or database == ":memory:":
             return _Always()
         return FileLease(Path(database).resolve())
