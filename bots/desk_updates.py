@@ -59,6 +59,7 @@ class DeskWorker:
             functools.partial(repository.updates_among, DESK_QUEUE),
             BATCH,
             self.outage,
+            functools.partial(repository.settled_updates, DESK_QUEUE),
         )
         self.metrics = Metrics()  # the wiring shares one with /metrics
 

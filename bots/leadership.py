@@ -1,6 +1,7 @@
-"""The work — receiving by polling, the queues, the operators' group poster, the ticket watch,
-retention — runs in the one process that holds the lease; the others serve the web and wait to
-take it over.
+"""Work under a lease runs while this process holds it. Two kinds use it (bots/runner.py): the work
+that must be single — receiving by polling, the operators' group poster, the ticket watch, retention
+— under one lease for the whole service; and the chats' queues, under this process's share of the
+chats' partitions (storage/partition_leases.py).
 
 A process that loses the lease while it lives (its connection to the database was cut: a restart
 of PostgreSQL, a network split) stops the work at once, as a crash would, and waits for the lease
@@ -43,9 +44,14 @@ class Leadership:
     """
 
     def __init__(
-        self, lease: Lease, work: Loop, every: float = TRY_EVERY, regain: float = REGAIN_SECONDS
+        self,
+        lease: Lease,
+        work: Loop,
+        every: float = TRY_EVERY,
+        regain: float = REGAIN_SECONDS,
+        what: str = "the work",
     ) -> None:
-        self.lease, self.work, self.every, self.regain = lease, work, every, regain
+        self.lease, self.work, self.every, self.regain, self.what = lease, work, every, regain, what
         self.leading = asyncio.Event()  # set while the work runs here
         self.losses = 0  # times the lease was lost while the work ran (and not regained in time)
         self.contested = False  # another process held the lease, or this one lost it, since the start
@@ -66,7 +72,7 @@ class Leadership:
                 self.contested = True
                 wait = self.every
                 if not waiting_said:
-                    logger.info("another process does the work: this one serves the web and waits")
+                    logger.info("another process does %s: this one waits to take it over", self.what)
                     waiting_said = True
             except AnotherProcess:
                 raise
@@ -91,7 +97,7 @@ class Leadership:
     async def _lead(self, stop: asyncio.Event) -> None:
         """The work until the process stops (it then finishes in order) or the lease is lost and not
         regained in time (it is cancelled at once, as a crash would end it)."""
-        logger.info("this process does the work now")
+        logger.info("this process does %s now", self.what)
         ended = asyncio.Event()
         self.leading.set()
         work = asyncio.create_task(self.work(ended), name="work")
@@ -104,7 +110,7 @@ class Leadership:
                     break
                 if not await self._regained(stop):
                     self.losses += 1
-                    logger.error("the lease was lost: the work stops here, and another process takes it")
+                    logger.error("the lease was lost: %s stops here, and another process takes it", self.what)
                     work.cancel()
             ended.set()
             with contextlib.suppress(asyncio.CancelledError):

@@ -55,7 +55,12 @@ class OutboxDispatcher:
         self._deliveries = GroupCommit(repository.mark_sent_many)
         self._attempts = GroupCommit(repository.mark_attempted_many)
         self.outage = Outage("outbox", logger)
-        self.queue = QueueWorker(repository.pending_outbox, repository.outbox_among, BATCH, self.outage)
+        self.queue = QueueWorker(
+            repository.pending_outbox, repository.outbox_among, BATCH, self.outage, repository.settled_outbox
+        )
+        # replies queued here and not yet done with, by id: the partition each holds in hand; a reader
+        # that starts again (partitions were added) must not queue them twice
+        self._in_hand: dict[int, int] = {}
         self.metrics = Metrics()  # the wiring shares one with /metrics
         self.on_blocked: Callable[[str, str], Awaitable[None]] | None = None  # set by the wiring
 
@@ -68,11 +73,13 @@ class OutboxDispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
         async with asyncio.TaskGroup() as tasks:
-            queue: KeyedQueue[OutboxMessage] = KeyedQueue(self.deliver, self.concurrency, tasks)
+            queue: KeyedQueue[OutboxMessage] = KeyedQueue(self._deliver_queued, self.concurrency, tasks)
             try:
                 await self._dispatch(queue, stop)
             finally:
                 queue.close()
+                self.queue.shares.done(self._in_hand.values())  # what was left waits in the database
+                self._in_hand.clear()
 
     async def _dispatch(self, queue: KeyedQueue[OutboxMessage], stop: asyncio.Event) -> None:
         async def put(rows: list[OutboxMessage]) -> None:
@@ -90,8 +97,19 @@ class OutboxDispatcher:
 
     def _queue_rows(self, queue: KeyedQueue[OutboxMessage], rows: list[OutboxMessage]) -> None:
         for row in rows:
+            if row.id in self._in_hand:
+                continue
+            self._in_hand[row.id] = row.part
+            self.queue.shares.take([row.part])
             self._blocked.discard((row.channel, row.chat_id))  # a new reply: they wrote again
             queue.put(f"{row.channel}:{row.chat_id}", row)
+
+    async def _deliver_queued(self, row: OutboxMessage) -> None:
+        try:
+            await self.deliver(row)
+        finally:
+            if self._in_hand.pop(row.id, None) is not None:
+                self.queue.shares.done([row.part])
 
     async def _before_first_send(self, channel: Channel, row: OutboxMessage) -> bool:
         """Marks the reply as being sent, durably, before the call; False when a reply that may have

@@ -12,8 +12,9 @@ from bots.leadership import Leadership, Loop
 from bots.settings import Settings
 from bots.web import first_sign_in, serve_web
 from bots.wiring import Runtime, build_runtime
-from storage.leases import Lease, lease_for
+from storage.leases import Always, Lease, lease_for
 from storage.migrate import upgrade_async
+from storage.partition_leases import PartitionLease
 
 logger = logging.getLogger("okno.bots.runner")
 
@@ -41,26 +42,39 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 
 async def run_runtime(runtime: Runtime, stop: asyncio.Event, lease: Lease | None = None) -> None:
-    """Every process serves the web (webhooks, the chat, the inbox); the one holding the lease does
-    the work."""
+    """Every process serves the web (webhooks, the chat, the inbox) and works on its share of the
+    chats; the one holding the single lease also receives by polling and runs the single jobs."""
     handoff = runtime.handoff
     if handoff.desk is not None:  # a group the bot cannot run tickets in stops the start, saying why
         from adapters.telegram.desk import check_desks  # noqa: PLC0415 - aiogram only with a Telegram token
 
         await check_desks(handoff.desk, handoff.config.all_desks())
-    leadership = Leadership(lease or lease_for(runtime.database), functools.partial(work, runtime))
-    runtime.leading = leadership.leading
+    single = Leadership(lease or lease_for(runtime.database), functools.partial(single_work, runtime))
+    chats = Leadership(
+        chats_lease(runtime, single.grace),
+        functools.partial(queue_work, runtime),
+        what="its share of the chats",
+    )
+    runtime.leading = single.leading
     async with asyncio.TaskGroup() as tasks:
         if web_served(runtime):
             tasks.create_task(serve_web(runtime, stop), name="web")
         if runtime.nudges is not None:
             tasks.create_task(runtime.nudges.run(stop), name="nudges")
-        tasks.create_task(leadership.run(stop), name="leadership")
+        tasks.create_task(single.run(stop), name="single-work")
+        tasks.create_task(chats.run(stop), name="chats-work")
 
 
-async def work(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Receivers stop first; the update workers finish what was received; then the outbox drains."""
-    handoff = runtime.handoff
+def chats_lease(runtime: Runtime, grace: float) -> Lease:
+    """On PostgreSQL the partitions are shared out between the processes; the embedded default's one
+    process has them all."""
+    if runtime.shares.every:
+        return Always()
+    return PartitionLease(runtime.database, runtime.shares, grace)
+
+
+async def queue_work(runtime: Runtime, stop: asyncio.Event) -> None:
+    """The chats' queues: the update workers finish what was received; then the outbox drains."""
     await refile_updates(runtime)
     workers: dict[str, Loop] = {"updates": runtime.updates.run}
     if runtime.desk_updates is not None:
@@ -80,14 +94,19 @@ async def work(runtime: Runtime, stop: asyncio.Event) -> None:
         for name, worker in workers.items():
             tasks.create_task(then_outbox(name, worker), name=name)
         tasks.create_task(runtime.outbox.run(delivered), name="outbox")
-        tasks.create_task(handoff.service.run(stop), name="handoff")
-        for name, loop in single_work(runtime).items():
+        tasks.create_task(runtime.handoff.service.run(stop), name="handoff")
+
+
+async def single_work(runtime: Runtime, stop: asyncio.Event) -> None:
+    async with asyncio.TaskGroup() as tasks:
+        for name, loop in single_loops(runtime).items():
             tasks.create_task(loop(stop), name=name)
 
 
 async def refile_updates(runtime: Runtime) -> None:
     """Before the workers start, pending updates go to the queue the settings now say: those stored by
-    a version that filed nothing, or while a group was not (or was) an operators' group."""
+    a version that filed nothing, or while a group was not (or was) an operators' group. Each process
+    does it (the same change: a second one finds nothing to move)."""
     keys: list[str] = []
     if runtime.handoff.telegram_desks:  # only with a Telegram token, so aiogram is loaded already
         from adapters.telegram.mapping import CHANNEL as TELEGRAM  # noqa: PLC0415
@@ -102,8 +121,8 @@ async def refile_updates(runtime: Runtime) -> None:
         )
 
 
-def single_work(runtime: Runtime) -> dict[str, Loop]:
-    """The work's loops besides the queues: the pollers (Telegram answers a second one with 409), the
+def single_loops(runtime: Runtime) -> dict[str, Loop]:
+    """The work that must be single: the pollers (Telegram answers a second one with 409), the
     group's poster, the ticket watch and the retention jobs."""
     settings, handoff = runtime.settings, runtime.handoff
     found: dict[str, Loop] = {}

@@ -66,6 +66,7 @@ class UpdateWorker:
             functools.partial(repository.updates_among, CITIZENS_QUEUE),
             BATCH,
             self.outage,
+            functools.partial(repository.settled_updates, CITIZENS_QUEUE),
         )
         self.metrics = Metrics()  # the wiring shares one with /metrics
         # tells the people on the citizen's ticket at once that replies will not arrive; set by the wiring

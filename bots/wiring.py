@@ -33,6 +33,7 @@ from dialog.secrets import mask_payload
 from storage.db import make_engine, make_sessions
 from storage.fanout import RedisFanout
 from storage.file_links import keyed as file_links
+from storage.partitions import Shares
 from storage.privacy_store import PrivacyStore
 from storage.records import CITIZENS_QUEUE, DESK_QUEUE
 from storage.repositories import Repository
@@ -95,10 +96,12 @@ class Runtime:
     privacy: PrivacyStore | None = None  # the web inbox logs unmasked views in it
     retention: RetentionJob | None = None  # only with OKNO_RETENTION_DAYS set
     nudges: Nudges | None = None  # with Redis: several processes may share the service
-    leading: asyncio.Event | None = None  # set while this process does the work (the runner's)
+    leading: asyncio.Event | None = None  # set while this process does the single work (the runner's)
+    # the chats' partitions this process works on: all of them on the embedded default
+    shares: Shares = field(default_factory=lambda: Shares(every=True))
 
     def wake(self, queue: str = CITIZENS_QUEUE) -> None:
-        """Updates were stored in `queue`: its worker looks now, in whichever process does the work."""
+        """Updates were stored in `queue`: its worker looks now, in whichever process has their chat."""
         if queue == DESK_QUEUE and self.desk_updates is not None:
             self.desk_updates.wake()
         else:
@@ -106,8 +109,8 @@ class Runtime:
         self.nudge()
 
     def nudge(self) -> None:
-        """Rows were stored: the process doing the work, if it is another one, looks now."""
-        if self.nudges is not None and not (self.leading is not None and self.leading.is_set()):
+        """Rows were stored: the other processes look now (one of them may have their chat)."""
+        if self.nudges is not None:
             self.nudges.nudge()
 
     def wake_all(self) -> None:
@@ -182,6 +185,7 @@ def build_runtime(
     add_retention(runtime, sessions, web_store, clock)
     runtime.metrics = updates.metrics = outbox.metrics = Metrics()
     add_desk_worker(runtime)
+    share_chats(runtime)
     add_nudges(runtime)
     runtime.web = build_web(runtime, web_store, web_channel)
     runtime.closers += [database.dispose, states.close, *closers]
@@ -191,8 +195,19 @@ def build_runtime(
     return runtime
 
 
+def share_chats(runtime: Runtime) -> None:
+    """On PostgreSQL the processes share the chats out by partition; the embedded default runs one."""
+    if runtime.database.url.get_backend_name() == "sqlite":
+        return
+    runtime.shares = Shares()
+    runtime.updates.queue.shares = runtime.outbox.queue.shares = runtime.shares
+    runtime.handoff.service.queue.shares = runtime.shares
+    if runtime.desk_updates is not None:
+        runtime.desk_updates.queue.shares = runtime.shares
+
+
 def add_nudges(runtime: Runtime) -> None:
-    """With Redis, rows another process stores are a nudge to the one doing the work."""
+    """With Redis, rows a process stores are a nudge to the others."""
     settings = runtime.settings
     if not settings.redis_url:
         return

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from dialog.messages import Button
 from dialog.tickets import Status, Ticket
+from storage.pending import Parts
 from storage.records import (
     CitizenMessage,
     EventRecord,
@@ -190,9 +191,13 @@ class TicketRepository(Protocol):
 
     # The jobs turns asked for, and the posts waiting for a topic
 
-    async def pending_jobs(self, after_id: int, limit: int) -> list[QueuedJob]: ...
+    async def pending_jobs(self, after_id: int, limit: int, parts: Parts = None) -> list[QueuedJob]: ...
 
-    async def jobs_among(self, ids: Sequence[int]) -> list[QueuedJob]: ...
+    async def jobs_among(self, ids: Sequence[int], parts: Parts = None) -> list[QueuedJob]: ...
+
+    async def settled_jobs(self, ids: Sequence[int], parts: list[int]) -> list[int]:
+        """Of ids jumped over, those that are not pending jobs of these partitions."""
+        ...
 
     async def finish_jobs(self, job_ids: Sequence[int]) -> None: ...
 

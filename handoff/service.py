@@ -55,7 +55,7 @@ class HandoffService:
         self.on_change = on_change
         self._spread = itertools.count()
         self.outage = Outage("handoff", logger)
-        self.queue = QueueWorker(store.pending_jobs, store.jobs_among, BATCH, self.outage)
+        self.queue = QueueWorker(store.pending_jobs, store.jobs_among, BATCH, self.outage, store.settled_jobs)
         self.repeats = Repeats(store, tracker, config.mask_identification)
 
     def wake(self) -> None:

@@ -76,10 +76,10 @@ class AdvisoryLease:
             await connection.execute(text(f"SET application_name = 'okno-lead-{os.getpid()}'"))
             taken = await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
         except BaseException:
-            await _close(connection)
+            await close_lease_connection(connection)
             raise
         if not taken:
-            await _close(connection)
+            await close_lease_connection(connection)
             return False
         self._connection = connection
         return True
@@ -94,7 +94,7 @@ class AdvisoryLease:
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
             logger.warning("the lease's connection to the database was lost: %s", exc)
             self._connection = None
-            await _close(connection)
+            await close_lease_connection(connection)
             return False
         return True
 
@@ -106,7 +106,7 @@ class AdvisoryLease:
             await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
         except (SQLAlchemyError, OSError) as exc:  # gone already: the server has let it go
             logger.debug("the lease could not be given back: %s", exc)
-        await _close(connection)
+        await close_lease_connection(connection)
 
 
 class FileLease:
@@ -152,12 +152,12 @@ def lease_for(engine: AsyncEngine) -> Lease:
     if url.get_backend_name() == "sqlite":
         database = url.database
         if not database or database == ":memory:":
-            return _Always()
+            return Always()
         return FileLease(Path(database).resolve())
     return AdvisoryLease(engine)
 
 
-class _Always:
+class Always:
     """An in-memory database belongs to one process by nature."""
 
     detect_seconds = 0.0
@@ -180,7 +180,7 @@ def _refuse(path: Path, holder: str) -> bool:
     )
 
 
-async def _close(connection: AsyncConnection) -> None:
+async def close_lease_connection(connection: AsyncConnection) -> None:
     """Never back to the pool (its session state is the lock's), and never long: a holder finding
     its lease lost must not wait on a dead connection before it can stop the work."""
     try:

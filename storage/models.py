@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -96,6 +97,7 @@ class InboxUpdate(Base):
     key: Mapped[str] = mapped_column(String(128))  # e.g. "telegram:<bot id>:<update_id>"
     channel: Mapped[str] = mapped_column(String(32))
     chat_key: Mapped[str] = mapped_column(String(96))  # updates of one chat are handled in order
+    part: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")  # storage/partitions.py
     # the worker that handles it, decided on receipt: the citizens' or the operators' groups' (desk)
     queue: Mapped[str] = mapped_column(String(16), default=CITIZENS_QUEUE, server_default=CITIZENS_QUEUE)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -121,6 +123,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[str] = mapped_column(String(64))
+    part: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")  # storage/partitions.py
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [[id, label], ...]
@@ -236,10 +239,21 @@ class HandoffJob(Base):
     channel: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str] = mapped_column(String(64))
+    part: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")  # storage/partitions.py
     kind: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     done: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PartitionHandover(Base):
+    """Who last took a partition (storage/partition_leases.py); none once it was given back with
+    nothing of it in hand. Its next holder starts at once then, else it waits out the old holder."""
+
+    __tablename__ = "partition_handovers"
+
+    part: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    holder: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeskPost(Base):

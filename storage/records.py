@@ -85,6 +85,7 @@ class QueuedJob:
     user_id: str
     kind: str
     payload: dict[str, Any]
+    part: int = 0  # the chat's partition (storage/partitions.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.bulk import update_by_id, upsert
 from storage.dead_letters import DeadLetterStore
 from storage.models import Contact, Conversation, Cursor, InboxUpdate, Message, OutboxMessage, utcnow
+from storage.partitions import filtered, partition_of, settled_ids
+from storage.pending import Parts
 from storage.records import CITIZENS_QUEUE, DESK_QUEUE, Delivery, NewUpdate, TurnRecord
 from storage.safe import fit, safe_json
 from storage.turns import write_turns
@@ -43,7 +45,9 @@ class Repository:
         async with self._sessions.begin() as session:
             return await insert_updates(session, updates)
 
-    async def pending_updates(self, queue: str, after_id: int, limit: int) -> list[InboxUpdate]:
+    async def pending_updates(
+        self, queue: str, after_id: int, limit: int, parts: Parts = None
+    ) -> list[InboxUpdate]:
         async with self._sessions() as session:
             query = (
                 select(InboxUpdate)
@@ -51,14 +55,20 @@ class Repository:
                 .order_by(InboxUpdate.id)
                 .limit(limit)
             )
-            return list((await session.scalars(query)).all())
+            return list((await session.scalars(filtered(query, InboxUpdate.part, parts))).all())
 
-    async def updates_among(self, queue: str, ids: Sequence[int]) -> list[InboxUpdate]:
+    async def updates_among(self, queue: str, ids: Sequence[int], parts: Parts = None) -> list[InboxUpdate]:
         async with self._sessions() as session:
             query = select(InboxUpdate).where(
                 InboxUpdate.queue == queue, InboxUpdate.done.is_(False), InboxUpdate.id.in_(list(ids))
             )
+            query = filtered(query, InboxUpdate.part, parts)
             return list((await session.scalars(query.order_by(InboxUpdate.id))).all())
+
+    async def settled_updates(self, queue: str, ids: Sequence[int], parts: list[int]) -> list[int]:
+        pending = (InboxUpdate.queue == queue) & InboxUpdate.done.is_(False)
+        async with self._sessions() as session:
+            return list((await session.scalars(settled_ids(InboxUpdate, pending, list(ids), parts))).all())
 
     async def refile_pending(self, desk_chat_keys: Collection[str]) -> tuple[int, int]:
         """Pending updates filed by the chats the desk has now: the citizens' queue's updates from its
@@ -108,24 +118,27 @@ class Repository:
                 update(InboxUpdate).where(InboxUpdate.id.in_(list(update_ids))).values(done=True)
             )
 
-    async def pending_outbox(self, after_id: int, limit: int) -> list[OutboxMessage]:
+    async def pending_outbox(self, after_id: int, limit: int, parts: Parts = None) -> list[OutboxMessage]:
         async with self._sessions() as session:
             query = (
                 select(OutboxMessage)
-                .where(
-                    OutboxMessage.sent.is_(False), OutboxMessage.failed.is_(None), OutboxMessage.id > after_id
-                )
+                .where(OUTBOX_PENDING, OutboxMessage.id > after_id)
                 .order_by(OutboxMessage.id)
                 .limit(limit)
             )
-            return list((await session.scalars(query)).all())
+            return list((await session.scalars(filtered(query, OutboxMessage.part, parts))).all())
 
-    async def outbox_among(self, ids: Sequence[int]) -> list[OutboxMessage]:
+    async def outbox_among(self, ids: Sequence[int], parts: Parts = None) -> list[OutboxMessage]:
         async with self._sessions() as session:
-            query = select(OutboxMessage).where(
-                OutboxMessage.sent.is_(False), OutboxMessage.failed.is_(None), OutboxMessage.id.in_(list(ids))
-            )
+            query = select(OutboxMessage).where(OUTBOX_PENDING, OutboxMessage.id.in_(list(ids)))
+            query = filtered(query, OutboxMessage.part, parts)
             return list((await session.scalars(query.order_by(OutboxMessage.id))).all())
+
+    async def settled_outbox(self, ids: Sequence[int], parts: list[int]) -> list[int]:
+        async with self._sessions() as session:
+            return list(
+                (await session.scalars(settled_ids(OutboxMessage, OUTBOX_PENDING, list(ids), parts))).all()
+            )
 
     async def mark_attempted_many(self, row_ids: Sequence[int]) -> None:
         """These replies are about to be sent: written before the call, so a crash after it leaves
@@ -223,9 +236,13 @@ def inbox_row(update: NewUpdate) -> dict[str, Any]:
         "key": update.key,
         "channel": update.channel,
         "chat_key": update.chat_key,
+        "part": partition_of(update.chat_key),
         "payload": update.payload,
         "queue": update.queue,
     }
+
+
+OUTBOX_PENDING = OutboxMessage.sent.is_(False) & OutboxMessage.failed.is_(None)
 
 
 def _count(result: Result[Any]) -> int:

@@ -25,6 +25,8 @@ from storage.models import (
     TicketRow,
     utcnow,
 )
+from storage.partitions import chat_partition, filtered, settled_ids
+from storage.pending import Parts
 from storage.records import (
     CitizenMessage,
     EventRecord,
@@ -54,7 +56,7 @@ class TicketStore:
 
     # Jobs
 
-    async def pending_jobs(self, after_id: int, limit: int) -> list[QueuedJob]:
+    async def pending_jobs(self, after_id: int, limit: int, parts: Parts = None) -> list[QueuedJob]:
         async with self._sessions() as session:
             query = (
                 select(HandoffJob)
@@ -62,12 +64,20 @@ class TicketStore:
                 .order_by(HandoffJob.id)
                 .limit(limit)
             )
-            return [_job(row) for row in (await session.scalars(query)).all()]
+            return [
+                _job(row) for row in (await session.scalars(filtered(query, HandoffJob.part, parts))).all()
+            ]
 
-    async def jobs_among(self, ids: Sequence[int]) -> list[QueuedJob]:
+    async def jobs_among(self, ids: Sequence[int], parts: Parts = None) -> list[QueuedJob]:
         async with self._sessions() as session:
             query = select(HandoffJob).where(HandoffJob.done.is_(False), HandoffJob.id.in_(list(ids)))
+            query = filtered(query, HandoffJob.part, parts)
             return [_job(row) for row in (await session.scalars(query.order_by(HandoffJob.id))).all()]
+
+    async def settled_jobs(self, ids: Sequence[int], parts: list[int]) -> list[int]:
+        async with self._sessions() as session:
+            query = settled_ids(HandoffJob, HandoffJob.done.is_(False), list(ids), parts)
+            return list((await session.scalars(query)).all())
 
     async def release_slot(self, slot: int) -> None:
         """A job said nothing in its place: the chat's later replies stop waiting for it."""
@@ -315,7 +325,9 @@ async def _write_posts(
 
 
 def _job(row: HandoffJob) -> QueuedJob:
-    return QueuedJob(row.id, row.key, row.channel, row.chat_id, row.user_id, row.kind, dict(row.payload))
+    return QueuedJob(
+        row.id, row.key, row.channel, row.chat_id, row.user_id, row.kind, dict(row.payload), row.part
+    )
 
 
 def _post(row: DeskPost) -> QueuedPost:
@@ -356,4 +368,7 @@ async def _to_citizen(
             )
             if filled.scalar_one_or_none() is not None:
                 continue
-        await session.execute(insert(OutboxMessage).values(channel=channel, chat_id=chat_id, **values))
+        part = chat_partition(channel, chat_id)
+        await session.execute(
+            insert(OutboxMessage).values(channel=channel, chat_id=chat_id, part=part, **values)
+        )

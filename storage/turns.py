@@ -21,6 +21,7 @@ from storage.models import (
     ProcessedUpdate,
     utcnow,
 )
+from storage.partitions import chat_partition
 from storage.records import MessageRecord, TurnRecord
 from storage.safe import fit, safe_json, safe_text
 
@@ -178,6 +179,7 @@ def _outbox_row(
     return {
         "channel": turn.channel,
         "chat_id": turn.chat_id,
+        "part": chat_partition(turn.channel, turn.chat_id),
         "message_id": message_id,
         "text": text,
         "buttons": buttons,
@@ -207,6 +209,7 @@ async def _jobs(
 ) -> None:
     rows = [
         {"key": f"{turn.update_key}:{index}", "channel": turn.channel, "chat_id": turn.chat_id}
+        | {"part": chat_partition(turn.channel, turn.chat_id)}
         | {"user_id": turn.user_id, "kind": job.kind}
         | {"payload": job.payload | {"slot": slots[(turn.update_key, index)]}}
         for turn in turns

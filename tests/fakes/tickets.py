@@ -27,6 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from dialog.messages import TicketKind
 from dialog.tickets import ACTIVE, Status, Ticket
 from handoff.ports import TicketRepository
+from storage.partitions import chat_partition
+from storage.pending import Parts
 from storage.records import (
     CitizenMessage,
     EventRecord,
@@ -160,7 +162,14 @@ class MemoryTickets:
         """Work a turn asked of the handoff side, waiting to be done (the chat's citizen asked)."""
         job_id = next(self._job_ids)
         self.jobs[job_id] = QueuedJob(
-            job_id, key or f"job:{job_id}", channel, chat_id, chat_id, kind, payload or {}
+            job_id,
+            key or f"job:{job_id}",
+            channel,
+            chat_id,
+            chat_id,
+            kind,
+            payload or {},
+            chat_partition(channel, chat_id),
         )
         return self.jobs[job_id]
 
@@ -318,13 +327,20 @@ class MemoryTickets:
 
     # The jobs turns asked for, and the posts waiting for a topic
 
-    async def pending_jobs(self, after_id: int, limit: int) -> list[QueuedJob]:
+    async def pending_jobs(
+        self, after_id: int, limit: int, parts: list[int] | None = None
+    ) -> list[QueuedJob]:
         await _round_trip()
-        return self._jobs(lambda job_id: job_id > after_id)[:limit]
+        return self._jobs(lambda job_id: job_id > after_id, parts)[:limit]
 
-    async def jobs_among(self, ids: Sequence[int]) -> list[QueuedJob]:
+    async def jobs_among(self, ids: Sequence[int], parts: Parts = None) -> list[QueuedJob]:
         await _round_trip()
-        return self._jobs(set(ids).__contains__)
+        return self._jobs(set(ids).__contains__, parts)
+
+    async def settled_jobs(self, ids: Sequence[int], parts: list[int]) -> list[int]:
+        await _round_trip()
+        pending = {job.id for job in self._jobs(lambda _: True, parts)}
+        return [job_id for job_id in ids if job_id in self.jobs and job_id not in pending]
 
     async def finish_jobs(self, job_ids: Sequence[int]) -> None:
         await _round_trip()
@@ -391,9 +407,11 @@ class MemoryTickets:
                 conversation.append(("out", message.text))
             self.outbox.setdefault((channel, chat_id), []).append(message)
 
-    def _jobs(self, among: Callable[[int], bool]) -> list[QueuedJob]:
+    def _jobs(self, among: Callable[[int], bool], parts: list[int] | None = None) -> list[QueuedJob]:
         return [
-            job for job_id, job in sorted(self.jobs.items()) if job_id not in self.done_jobs and among(job_id)
+            job
+            for job_id, job in sorted(self.jobs.items())
+            if job_id not in self.done_jobs and among(job_id) and (parts is None or job.part in parts)
         ]
 
     def _waiting_posts(self) -> list[QueuedPost]:

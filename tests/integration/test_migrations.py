@@ -20,6 +20,7 @@ TABLES = {
     "ticket_links",
     "ticket_events",
     "handoff_jobs",
+    "partition_handovers",
     "desk_posts",
     "cursors",
     "web_files",

@@ -13,14 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import json, sys
 import bots.cli
-from bots.runner import single_work, web_served
+from bots.runner import single_loops, web_served
 from bots.settings import Settings
 from bots.wiring import build_runtime
 
 settings = Settings(_env_file=None, database_url=sys.argv[1])
 runtime = build_runtime(settings)
 assert sorted(runtime.channels) == ["web"], runtime.channels
-assert web_served(runtime) and "telegram-polling" not in single_work(runtime)
+assert web_served(runtime) and "telegram-polling" not in single_loops(runtime)
 print(json.dumps(sorted(name for name in ("aiogram", "vk_api", "requests") if name in sys.modules)))
 """
 
