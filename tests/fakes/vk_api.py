@@ -78,6 +78,8 @@ class FakeVk(FakeServer[Call]):
         self.group = group_object(group_id, "Окно", "okno_test")
         self.messages: list[JSON] = []  # what the community sent, see ``sent``
         self.event_answers: list[JSON] = []  # messages.sendMessageEventAnswer
+        self._polls: dict[int, web.Request] = {}  # Long Poll requests open now, by id
+        self.most_polling_at_once = 0
         self.deliveries: list[tuple[str, JSON, int]] = []  # Callback API posts: (url, event, status)
         self.users: dict[int, tuple[str, str]] = {}
         self.photos: dict[str, JSON] = {}  # "photo<owner>_<id>" -> saved photo
@@ -269,8 +271,16 @@ class FakeVk(FakeServer[Call]):
             raise web.HTTPNotFound()
         call = Call("longpoll", dict(request.query))
         self.calls.append(call)
-        await self._hang("longpoll")
-        body = await self._poll(call.params)
+        # VK would give each of two pollers the same events: count those polling at once (a poller
+        # that died with a poll open has its connection closed, and is not counted)
+        self._polls = {k: r for k, r in self._polls.items() if r.transport and not r.transport.is_closing()}
+        self._polls[id(request)] = request
+        self.most_polling_at_once = max(self.most_polling_at_once, len(self._polls))
+        try:
+            await self._hang("longpoll")
+            body = await self._poll(call.params)
+        finally:
+            self._polls.pop(id(request), None)
         call.error = int(body.get("failed", 0))
         return answer(body)
 

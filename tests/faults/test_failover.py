@@ -32,14 +32,14 @@ class Cluster:
         self.env, self.workdir = env, workdir
         self.processes: dict[int, asyncio.subprocess.Process] = {}
 
-    async def start(self, n: int) -> None:
+    async def start(self, n: int, **extra: str) -> None:
         directory = self.workdir / f"okno-{n}"
         directory.mkdir(exist_ok=True)
         with (directory / "okno.log").open("ab") as log:
             self.processes[n] = await asyncio.create_subprocess_exec(
                 OKNO,
                 "run",
-                env=self.env,
+                env=self.env | extra,
                 cwd=directory,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
