@@ -108,7 +108,7 @@ class Probe:
 
     def __init__(self, pg: Any, redis: Redis, statements: bool, pids: list[int]) -> None:
         self.pg, self.redis, self.statements, self.pids = pg, redis, statements, pids
-        self.own_info = 0  # INFO commands this probe sent: not the processes'
+        self.taken = 0  # snapshots: each one's INFO and query count in the next one, not the processes'
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -132,13 +132,13 @@ class Probe:
         return "transactions (pg_stat_database xact_commit + xact_rollback), not statements"
 
     async def snapshot(self) -> Snapshot:
+        """The counters less this probe's own work (its statements are left out by their text)."""
         db = int(await self.pg.fetchval(STATEMENTS if self.statements else TRANSACTIONS))
         stats = await self.redis.info("commandstats")
-        self.own_info += 1
         calls = sum(int(entry["calls"]) for entry in stats.values())
-        return Snapshot(
-            time.monotonic(), db, calls - (self.own_info - 1), [cpu_seconds(p) for p in self.pids]
-        )
+        own, self.taken = self.taken, self.taken + 1
+        cpu = [cpu_seconds(pid) for pid in self.pids]
+        return Snapshot(time.monotonic(), db - (0 if self.statements else own), calls - own, cpu)
 
 
 @dataclass
@@ -275,7 +275,7 @@ async def measure(count: int, args: argparse.Namespace) -> Row:
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, default=120, help="concurrent sockets exchanging messages")
-    parser.add_argument("--messages", type=int, default=5, help="messages each citizen sends in sequence")
+    parser.add_argument("--messages", type=int, default=10, help="messages each citizen sends in sequence")
     parser.add_argument("--processes", default="1,2,3", help="process counts to measure, comma-separated")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds each phase may take at most")
     args = parser.parse_args()
