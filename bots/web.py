@@ -113,7 +113,7 @@ def build_web(runtime: Runtime, store: WebStore, channel: WebChannel | None) -> 
         parts.chat = WebChat(
             channel,
             stored.add,
-            runtime.wake,
+            runtime.wake_chat,
             runtime.states.take_token,
             limits,
             address_of,

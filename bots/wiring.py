@@ -33,7 +33,7 @@ from dialog.secrets import mask_payload
 from storage.db import make_engine, make_sessions
 from storage.fanout import RedisFanout
 from storage.file_links import keyed as file_links
-from storage.partitions import Shares
+from storage.partitions import Shares, partition_of
 from storage.privacy_store import PrivacyStore
 from storage.records import CITIZENS_QUEUE, DESK_QUEUE
 from storage.repositories import Repository
@@ -107,6 +107,14 @@ class Runtime:
         else:
             self.updates.wake()
         self.nudge()
+
+    def wake_chat(self, chat_key: str) -> None:
+        """A citizen's update was stored: the worker of the process that has the chat looks now."""
+        part = partition_of(chat_key)
+        if self.shares.has(part):
+            self.updates.wake()
+        elif self.nudges is not None:
+            self.nudges.nudge([part])
 
     def nudge(self) -> None:
         """Rows were stored: the other processes look now (one of them may have their chat)."""
@@ -212,7 +220,7 @@ def add_nudges(runtime: Runtime) -> None:
     if not settings.redis_url:
         return
     fanout = RedisFanout.from_url(settings.redis_url, settings.redis_prefix, topic="nudges")
-    runtime.nudges = Nudges(fanout, runtime.wake_all)
+    runtime.nudges = Nudges(fanout, runtime.wake_all, runtime.shares.has_any)
     runtime.handoff.wakers.callbacks.append(runtime.nudge)  # an operator's action in the web inbox
     runtime.closers.append(fanout.close)
 

@@ -41,6 +41,12 @@ class Shares:
         self.generation = 0
         self.in_hand: Counter[int] = Counter()
 
+    def has(self, part: int) -> bool:
+        return self.every or part in self.active
+
+    def has_any(self, parts: Iterable[int]) -> bool:
+        return self.every or not self.active.isdisjoint(parts)
+
     def mine(self) -> list[int] | None:
         return None if self.every else sorted(self.active)
 

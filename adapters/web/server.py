@@ -79,7 +79,7 @@ class WebChat:
         self,
         channel: WebChannel,
         enqueue: Enqueue,
-        wake: Callable[[], None],
+        wake: Callable[[str], None],  # a chat's update was stored: its worker looks now
         take_token: TakeToken,
         limits: ChatLimits,
         address_of: AddressOf | None = None,
@@ -258,7 +258,7 @@ class WebChat:
             await ws.send_json({"type": "error", "id": None, "text": UNAVAILABLE})
             await ws.close()
             return False
-        self.wake()
+        self.wake(update.chat_key)
         return True
 
     async def _payload(self, frame: dict[str, Any], chat_id: str, text: str) -> dict[str, Any] | None:

@@ -37,3 +37,33 @@ async def test_a_burst_of_nudges_in_one_process_wakes_the_other_with_one_message
             await nudges.fanout.close()  # type: ignore[attr-defined]
     assert woken.is_set() and worker.received >= 1
     assert web.sent <= bursts  # one message a burst, not one a nudge
+
+
+async def test_a_nudge_for_some_chats_wakes_only_the_process_that_has_them() -> None:
+    prefix = f"okno-test-{uuid.uuid4().hex[:8]}:"
+    woken = {"owner": asyncio.Event(), "other": asyncio.Event()}
+
+    def fanout() -> RedisFanout:
+        return RedisFanout(Redis.from_url(REDIS_URL), prefix, topic="nudges")
+
+    web = Nudges(fanout(), lambda: None)
+    owner = Nudges(fanout(), woken["owner"].set, lambda parts: 3 in parts)
+    other = Nudges(fanout(), woken["other"].set, lambda parts: 5 in parts)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(n.run(stop)) for n in (web, owner, other)]
+    try:
+        async with asyncio.timeout(CEILING):
+            while not (woken["owner"].is_set() and other.received):  # until both subscriptions are up
+                web.nudge([3])
+                await asyncio.sleep(0.2)
+            woken_by_others_chats = woken["other"].is_set()  # it has heard a nudge for partition 3
+            web.nudge()  # rows of any chat: everyone looks
+            while not woken["other"].is_set():
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        for nudges in (web, owner, other):
+            await nudges.fanout.close()  # type: ignore[attr-defined]
+    assert not woken_by_others_chats  # only the one for everyone woke it
+    assert other.received >= 2
