@@ -32,6 +32,10 @@ logger = logging.getLogger("okno.storage.partition_leases")
 MEMBERS = 0x6F6B6E6D  # «okno» + m: (MEMBERS, 0) is held shared by every process
 PARTS = 0x6F6B6E70  # «okno» + p: (PARTS, n) is partition n's lease
 LEAVE_SECONDS = 15.0  # a partition given back waits this long for its rows in hand, then is kept
+# after a lost connection, how long a process takes nothing new: when every connection was lost (a
+# PostgreSQL restart), the others ask for their own partitions again meanwhile, rather than find
+# them taken by whoever came back first
+RELOCK_SECONDS = 2.0
 
 CENSUS = text(
     """
@@ -68,6 +72,7 @@ class PartitionLease:
         self.arriving: dict[int, float] = {}  # taken from a holder that may still run: starts then
         self.leaving: dict[int, float] = {}  # given back once nothing of it is in hand, or kept then
         self._connection: AsyncConnection | None = None
+        self._taking_from = 0.0  # the loop's time from which free partitions are taken
         self.waited = 0  # partitions taken from a holder that may have still run them
         self.regained = 0  # times every partition was held again after a lost connection
 
@@ -76,8 +81,10 @@ class PartitionLease:
         held again and nobody took it meanwhile, so the work may go on."""
         if self._connection is None:
             self._connection = await self._connect()
-            if self.held_parts and not await self._held_again():
-                return False
+            if self.held_parts:
+                self._taking_from = asyncio.get_running_loop().time() + RELOCK_SECONDS
+                if not await self._held_again():
+                    return False
         await self._balance()
         return True
 
@@ -138,9 +145,10 @@ class PartitionLease:
         )
         await self._unlock([p for p in again if p not in kept])
         self.held_parts = set(kept)
-        self.arriving.clear()
+        self.arriving = {p: at for p, at in self.arriving.items() if p in self.held_parts}
         self.leaving.clear()
-        self.shares.clear()  # the work is cancelled; what is kept starts again from the database
+        self.shares.clear()  # the work is cancelled; what is kept is read again from the database
+        self.shares.add(p for p in kept if p not in self.arriving)
         return False
 
     async def _balance(self) -> None:
@@ -153,7 +161,7 @@ class PartitionLease:
         await self._hand_back(now)
         members, taken = await self._census()
         share = math.ceil(PARTITIONS / max(1, members))
-        if len(self.held_parts) < share:
+        if len(self.held_parts) < share and now >= self._taking_from:
             free = [p for p in range(PARTITIONS) if p not in taken]
             random.shuffle(free)  # processes starting together ask for different ones
             await self._take(free[: share - len(self.held_parts)], now)

@@ -21,6 +21,7 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_wire import POLL_CONFLICT
 from tests.fakes.vk_api import FakeVk
 from tests.faults.drive import SCRIPT, Tally, kinds, until
+from tests.faults.services import CuttableProxy
 from tests.faults.test_failover import Cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -36,13 +37,11 @@ async def fake_vk() -> AsyncIterator[FakeVk]:
         yield server
 
 
-@pytest.fixture
-async def cluster(fake: FakeTelegram, fake_vk: FakeVk, tmp_path: Path) -> AsyncIterator[Cluster]:
-    name = await create_pg_database()
-    env = environment(
+def settings(fake: FakeTelegram, fake_vk: FakeVk, tmp_path: Path, url: str) -> dict[str, str]:
+    return environment(
         fake,
         tmp_path,
-        OKNO_DATABASE_URL=pg_url(name),
+        OKNO_DATABASE_URL=url,
         OKNO_REDIS_URL=REDIS_URL,
         OKNO_REDIS_PREFIX=f"okno-shared-{uuid.uuid4().hex[:8]}:",
         OKNO_VK_TOKEN=fake_vk.token,
@@ -51,19 +50,64 @@ async def cluster(fake: FakeTelegram, fake_vk: FakeVk, tmp_path: Path) -> AsyncI
         OKNO_VK_MODE="longpoll",
         OKNO_WEB_CHAT="true",  # for /metrics: which process handled how many
     )
-    made = Cluster(env, tmp_path)
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[str]:
+    name = await create_pg_database()
+    try:
+        yield name
+    finally:
+        await drop_pg_database(name)
+
+
+@pytest.fixture
+async def cluster(
+    fake: FakeTelegram, fake_vk: FakeVk, tmp_path: Path, database: str
+) -> AsyncIterator[Cluster]:
+    made = Cluster(settings(fake, fake_vk, tmp_path, pg_url(database)), tmp_path)
     try:
         yield made
     finally:
         await made.stop()
-        await drop_pg_database(name)
+
+
+@pytest.fixture
+async def cut_off_cluster(
+    fake: FakeTelegram, fake_vk: FakeVk, tmp_path: Path, database: str
+) -> AsyncIterator[tuple[Cluster, CuttableProxy]]:
+    """The processes reach PostgreSQL through a proxy that the test cuts, as a restart would."""
+    proxy = CuttableProxy(5432)
+    await proxy.start()
+    url = pg_url(database).replace(":5432/", f":{proxy.port}/")
+    made = Cluster(settings(fake, fake_vk, tmp_path, url), tmp_path)
+    try:
+        yield made, proxy
+    finally:
+        await made.stop()
+        await proxy.close()
+
+
+async def started(cluster: Cluster, traffic: Traffic) -> dict[int, int]:
+    """Three processes, each with its share of the chats, and VK's poller listening; their ports."""
+    ports = {n: free_port() for n in range(3)}
+    for n, port in ports.items():
+        await cluster.start(n, OKNO_WEB_PORT=str(port))
+
+    def shared() -> bool:
+        return all("partitions taken" in cluster.log(n) for n in ports)
+
+    await until(shared, "every process has its share", traffic.logs)
+    # VK's Long Poll gives only the events after the poller asked for its server, as VK does
+    await until(lambda: any(c.method == "longpoll" for c in traffic.fake_vk.calls), "VK polled", traffic.logs)
+    return ports
 
 
 class Traffic:
     """Numbered rounds to every chat of both platforms, and what came back."""
 
-    def __init__(self, fake: FakeTelegram, fake_vk: FakeVk) -> None:
-        self.fake, self.fake_vk = fake, fake_vk
+    def __init__(self, fake: FakeTelegram, fake_vk: FakeVk, cluster: Cluster) -> None:
+        self.fake, self.fake_vk, self.cluster = fake, fake_vk, cluster
         self.expected: dict[tuple[str, int], list[int]] = {}
         self.step = 0
 
@@ -105,6 +149,9 @@ class Traffic:
         vk_calls = Counter(f"{c.method}:{c.error or 'ok'}" for c in self.fake_vk.calls)
         return f"{len(waiting)} chats wait: {waiting[:6]}; VK calls: {dict(vk_calls)}"
 
+    def logs(self) -> str:
+        return f"{self.unanswered()}\n{self.cluster.logs()}"
+
     def answered(self) -> bool:
         return self.tally().answered_once == sum(len(w) for w in self.expected.values())
 
@@ -122,20 +169,9 @@ async def handled(port: int) -> float:
 async def test_three_processes_share_the_chats_and_take_over_a_killed_ones(
     fake: FakeTelegram, fake_vk: FakeVk, cluster: Cluster
 ) -> None:
-    ports = {n: free_port() for n in range(3)}
-    for n, port in ports.items():
-        await cluster.start(n, OKNO_WEB_PORT=str(port))
-    traffic = Traffic(fake, fake_vk)
-
-    def logs() -> str:
-        return f"{traffic.unanswered()}\n{cluster.logs()}"
-
-    def shared() -> bool:
-        return all("partitions taken" in cluster.log(n) for n in ports)
-
-    await until(shared, "every process has its share", logs)
-    # VK's Long Poll gives only the events after the poller asked for its server, as VK does
-    await until(lambda: any(c.method == "longpoll" for c in fake_vk.calls), "VK polled", logs)
+    traffic = Traffic(fake, fake_vk, cluster)
+    logs = traffic.logs
+    ports = await started(cluster, traffic)
     for _ in range(2):
         traffic.send_round()
         await until(traffic.answered, "the first rounds answered", logs)
@@ -169,5 +205,30 @@ async def test_three_processes_share_the_chats_and_take_over_a_killed_ones(
     assert final.lost == 0 and final.out_of_order == 0, cluster.logs()
     assert final.doubled <= len(TELEGRAM_CHATS) + len(VK_PEERS), cluster.logs()  # sends in flight at a kill
     assert received < TAKEOVER_SECONDS + 5, cluster.logs()  # taking over, then the answers of a round
+    assert all(POLL_CONFLICT not in cluster.log(n) for n in cluster.processes), "two Telegram pollers at once"
+    assert fake_vk.most_polling_at_once == 1, "two VK pollers at once"
+
+
+async def test_three_processes_ride_out_a_cut_of_the_database(
+    fake: FakeTelegram, fake_vk: FakeVk, cut_off_cluster: tuple[Cluster, CuttableProxy]
+) -> None:
+    cluster, proxy = cut_off_cluster
+    traffic = Traffic(fake, fake_vk, cluster)
+    await started(cluster, traffic)
+    traffic.send_round()
+    await until(traffic.answered, "the first round answered", traffic.logs)
+    await proxy.cut()  # every connection to PostgreSQL ends at once, as in a restart
+    traffic.send_round()
+    lost = "the partitions' connection to the database was lost"
+    await until(
+        lambda: all(lost in cluster.log(n) for n in cluster.processes), "the cut noticed", traffic.logs
+    )
+    await proxy.restore()
+    await until(traffic.answered, "the round sent during the cut answered", traffic.logs)
+    traffic.send_round()
+    await until(traffic.answered, "the next round answered", traffic.logs)
+    final = traffic.tally()
+    assert final.lost == 0 and final.out_of_order == 0 and final.doubled == 0, traffic.logs()
+    assert all(p.returncode is None for p in cluster.processes.values()), traffic.logs()
     assert all(POLL_CONFLICT not in cluster.log(n) for n in cluster.processes), "two Telegram pollers at once"
     assert fake_vk.most_polling_at_once == 1, "two VK pollers at once"
