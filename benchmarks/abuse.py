@@ -432,6 +432,10 @@ async def run_backend(name: str, args: argparse.Namespace) -> Result:
         "OKNO_WEB_INBOX": "true",
         "OKNO_WEB_TRUSTED_PROXIES": "127.0.0.1",  # clients name their addresses in X-Forwarded-For
         "OKNO_WEB_SECRET": secrets.token_urlsafe(32),
+        # the per-address budgets under attack are the defaults (web_chat's benchmarks raise them)
+        "OKNO_WEB_CHAT_NEW_PER_HOUR": str(NEW_PER_HOUR),
+        "OKNO_WEB_CHAT_NEW_AT_ONCE": str(NEW_AT_ONCE),
+        "OKNO_WEB_CHAT_SOCKETS_PER_ADDRESS": str(SOCKETS_PER_ADDRESS),
     }
     async with backend(name) as extra:
         port = free_port()

@@ -67,12 +67,6 @@ from web_chat import (  # noqa: E402
 
 FLUSH_SECONDS = 11.0  # an idle PostgreSQL backend reports its counters within 10 s
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-# every benchmark citizen comes from 127.0.0.1: the per-address limits are not what is measured
-OVERRIDES = {
-    "OKNO_WEB_CHAT_NEW_PER_HOUR": "1000000",
-    "OKNO_WEB_CHAT_NEW_AT_ONCE": "1000000",
-    "OKNO_WEB_CHAT_SOCKETS_PER_ADDRESS": "1000000",
-}
 STATEMENTS = (
     "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid = "
     "(SELECT oid FROM pg_database WHERE datname = current_database()) "
@@ -256,7 +250,7 @@ async def measure(count: int, args: argparse.Namespace) -> Row:
     async with backend(POSTGRES) as extra, contextlib.AsyncExitStack() as stack:
         ports = [free_port() for _ in range(count)]
         say(f"{processes(count)}: starting on ports {', '.join(map(str, ports))}")
-        started = [await stack.enter_async_context(running_okno(extra, port, OVERRIDES)) for port in ports]
+        started = [await stack.enter_async_context(running_okno(extra, port)) for port in ports]
         pids = [process.pid for process in started]
         probe = await stack.enter_async_context(Probe.opened(extra["OKNO_DATABASE_URL"], pids))
         connector = aiohttp.TCPConnector(limit=0)

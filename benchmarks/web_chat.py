@@ -282,6 +282,10 @@ async def running_okno(
         "OKNO_WEB_INBOX": "false",  # the inbox is not measured here
         "OKNO_WEB_CHAT_RATE_PER_SECOND": "1000",  # the limiter is not what is measured
         "OKNO_WEB_CHAT_IP_RATE_PER_SECOND": "100000",  # every benchmark socket is 127.0.0.1
+        # nor the per-address budgets of new chats and open sockets
+        "OKNO_WEB_CHAT_NEW_PER_HOUR": "1000000",
+        "OKNO_WEB_CHAT_NEW_AT_ONCE": "1000000",
+        "OKNO_WEB_CHAT_SOCKETS_PER_ADDRESS": "1000000",
     }
     async with okno_process(extra | settings | (overrides or {}), port) as (process, _):
         yield process
