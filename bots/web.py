@@ -41,7 +41,7 @@ from storage.file_links import LOCAL_FILE
 from storage.queues import queue_snapshot
 from storage.records import NewUpdate
 from storage.stats import stats_of
-from storage.web import WebStore
+from storage.web import AccountExists, WebStore
 
 if TYPE_CHECKING:
     from bots.wiring import Runtime
@@ -193,8 +193,11 @@ async def first_sign_in(settings: Settings, store: WebStore) -> None:
     if not settings.web_inbox or await store.accounts():
         return
     password = secrets.token_urlsafe(9)
-    # named by its owner at the first sign-in (handoff.accounts.UNNAMED)
-    await store.add_account(FIRST_LOGIN, UNNAMED, Role.SUPERVISOR.value, hash_password(password))
+    try:  # named by its owner at the first sign-in (handoff.accounts.UNNAMED)
+        await store.add_account(FIRST_LOGIN, UNNAMED, Role.SUPERVISOR.value, hash_password(password))
+    except AccountExists:  # processes started together on a new database: another one made it
+        logger.info("the first account was made by another process: its output shows how to sign in")
+        return
     base = f"http://{settings.web_host}:{settings.web_port}"
     sys.stderr.write(
         f"\nОкно: операторская — {base}/inbox\n"

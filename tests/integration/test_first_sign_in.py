@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -31,3 +32,20 @@ async def test_the_first_start_prints_a_working_sign_in_once(
         assert capsys.readouterr().err == "" and len(await store.accounts()) == 1
     finally:
         await engine.dispose()
+
+
+async def test_processes_started_together_make_one_first_account_and_none_fails(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engines = [make_engine(database_url) for _ in range(3)]
+    settings = Settings(database_url=database_url, web_port=8123)
+    try:
+        stores = [WebStore(make_sessions(engine)) for engine in engines]
+        await asyncio.gather(*(first_sign_in(settings, store) for store in stores))
+        assert len(await stores[0].accounts()) == 1
+        told = re.findall(r"логин (\S+), пароль (\S+)", capsys.readouterr().err)
+        account = await stores[0].account(told[0][0])
+        assert len(told) == 1 and account is not None and check_password(told[0][1], account.password_hash)
+    finally:
+        for engine in engines:
+            await engine.dispose()
