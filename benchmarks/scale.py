@@ -58,11 +58,10 @@ from web_chat import (  # noqa: E402
     open_sockets,
     percentile,
     plan,
-    progress,
     raise_fd_limit,
     rss_mb,
     running_okno,
-    talk,
+    talk_all,
 )
 
 FLUSH_SECONDS = 11.0  # an idle PostgreSQL backend reports its counters within 10 s
@@ -224,14 +223,7 @@ async def window(probe: Probe, citizens: Citizens, stats: Talk, seconds: float) 
     idle_from = await probe.snapshot()
     await asyncio.sleep(FLUSH_SECONDS)
     start = await probe.snapshot()
-    stats.started = stats.last_reply = time.monotonic()
-    tasks = [asyncio.create_task(talk(ws, texts, want, stats)) for ws, (texts, want) in citizens.pairs]
-    async with progress("answered", lambda: stats.answered, stats.planned):
-        _, pending = await asyncio.wait(tasks, timeout=seconds) if tasks else (set(), set())
-    stats.timed_out = bool(pending)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    await talk_all(citizens.pairs, stats, seconds)
     cpu = [cpu_seconds(pid) - before for pid, before in zip(probe.pids, start.cpu, strict=True)]
     say(f"  quiet {FLUSH_SECONDS:.0f} s: counters flushed")
     await asyncio.sleep(FLUSH_SECONDS)

@@ -453,19 +453,23 @@ async def exchange_case(url: str, work: list[tuple[list[str], list[int]]], secon
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         crowd = await open_sockets(session, url, len(work), seconds, idle=False)
         stats.broken = crowd.failed
-        stats.started = stats.last_reply = time.monotonic()
-        tasks = [
-            asyncio.create_task(talk(ws, texts, want, stats))
-            for ws, (texts, want) in zip(crowd.sockets, work, strict=False)
-        ]
-        async with progress("answered", lambda: stats.answered, stats.planned):
-            _, pending = await asyncio.wait(tasks, timeout=seconds) if tasks else (set(), set())
-        stats.timed_out = bool(pending)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await talk_all(list(zip(crowd.sockets, work, strict=False)), stats, seconds)
         await crowd.close()
     return stats
+
+
+async def talk_all(
+    pairs: list[tuple[Socket, tuple[list[str], list[int]]]], stats: Talk, seconds: float
+) -> None:
+    """Every citizen talks at once, each on its socket, for at most `seconds`; progress shown."""
+    stats.started = stats.last_reply = time.monotonic()
+    tasks = [asyncio.create_task(talk(ws, texts, want, stats)) for ws, (texts, want) in pairs]
+    async with progress("answered", lambda: stats.answered, stats.planned):
+        _, pending = await asyncio.wait(tasks, timeout=seconds) if tasks else (set(), set())
+    stats.timed_out = bool(pending)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def idle_case(url: str, pid: int, count: int, seconds: float) -> Idle:

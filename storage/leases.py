@@ -67,13 +67,9 @@ class AdvisoryLease:
     async def acquire(self) -> bool:
         if self._connection is not None:
             return await self.held()
-        connection = await self.engine.connect()
+        # named after the process, so that an administrator sees in pg_stat_activity who leads
+        connection = await lock_connection(self.engine, "okno-lead")
         try:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            for setting in KEEPALIVES:
-                await connection.execute(text(setting))
-            # named after the process, so that an administrator sees in pg_stat_activity who leads
-            await connection.execute(text(f"SET application_name = 'okno-lead-{os.getpid()}'"))
             taken = await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
         except BaseException:
             await close_lease_connection(connection)
@@ -178,6 +174,21 @@ def _refuse(path: Path, holder: str) -> bool:
         "default (SQLite) runs one process. Stop it first, or run several processes on PostgreSQL "
         "and Redis (README, «Several processes»)."
     )
+
+
+async def lock_connection(engine: AsyncEngine, name: str) -> AsyncConnection:
+    """A connection of its own for session-level advisory locks: autocommit, keepalives that let the
+    server free the locks soon after its client falls silent, and `<name>-<pid>` in pg_stat_activity."""
+    connection = await engine.connect()
+    try:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        for setting in KEEPALIVES:
+            await connection.execute(text(setting))
+        await connection.execute(text(f"SET application_name = '{name}-{os.getpid()}'"))
+    except BaseException:
+        await close_lease_connection(connection)
+        raise
+    return connection
 
 
 async def close_lease_connection(connection: AsyncConnection) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.leases import CHECK_SECONDS, KEEPALIVES, close_lease_connection
+from storage.leases import CHECK_SECONDS, close_lease_connection, lock_connection
 from storage.partitions import PARTITIONS, Shares
 
 logger = logging.getLogger("okno.storage.partition_leases")
@@ -117,12 +117,8 @@ class PartitionLease:
         await self._drop_connection()
 
     async def _connect(self) -> AsyncConnection:
-        connection = await self.engine.connect()
+        connection = await lock_connection(self.engine, "okno-parts")
         try:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            for setting in KEEPALIVES:
-                await connection.execute(text(setting))
-            await connection.execute(text(f"SET application_name = 'okno-parts-{os.getpid()}'"))
             await connection.execute(
                 text("SELECT pg_advisory_lock_shared(:members, 0)"), {"members": MEMBERS}
             )

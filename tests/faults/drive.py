@@ -36,6 +36,15 @@ class Tally:
     doubled: int = 0
     out_of_order: int = 0
 
+    def count(self, got: list[int], wanted: list[int]) -> None:
+        """One chat: the script lines its replies answer, against the ones sent to it."""
+        deduped = [k for i, k in enumerate(got) if i == 0 or got[i - 1] != k]  # the script never repeats
+        self.sent += len(wanted)
+        self.doubled += len(got) - len(deduped)
+        self.lost += max(0, len(wanted) - len(deduped))
+        self.answered_once += min(len(wanted), len(deduped))
+        self.out_of_order += sum(1 for a, b in zip(deduped, wanted, strict=False) if a != b)
+
     def row(self, fault: str, recovery: float) -> str:
         return (
             f"{fault:<32} {self.sent:>5} {self.answered_once:>8} {self.lost:>5} {self.doubled:>7} "
@@ -56,13 +65,7 @@ def kinds(fake: FakeTelegram, chat: int) -> list[int]:
 def tally(fake: FakeTelegram, expected: dict[int, list[int]]) -> Tally:
     result = Tally()
     for chat, wanted in expected.items():
-        got = kinds(fake, chat)
-        deduped = [k for i, k in enumerate(got) if i == 0 or got[i - 1] != k]  # the script never repeats
-        result.sent += len(wanted)
-        result.doubled += len(got) - len(deduped)
-        result.lost += max(0, len(wanted) - len(deduped))
-        result.answered_once += min(len(wanted), len(deduped))
-        result.out_of_order += sum(1 for a, b in zip(deduped, wanted, strict=False) if a != b)
+        result.count(kinds(fake, chat), wanted)
     return result
 
 

@@ -130,13 +130,7 @@ class Traffic:
     def tally(self) -> Tally:
         result = Tally()
         for (channel, chat), wanted in self.expected.items():
-            got = self.got(channel, chat)
-            deduped = [k for i, k in enumerate(got) if i == 0 or got[i - 1] != k]  # the script never repeats
-            result.sent += len(wanted)
-            result.doubled += len(got) - len(deduped)
-            result.lost += max(0, len(wanted) - len(deduped))
-            result.answered_once += min(len(wanted), len(deduped))
-            result.out_of_order += sum(1 for a, b in zip(deduped, wanted, strict=False) if a != b)
+            result.count(self.got(channel, chat), wanted)
         return result
 
     def unanswered(self) -> str:
