@@ -59,7 +59,17 @@ class QueueWorker(Generic[R]):
 
     async def _next(self) -> list[R]:
         parts = self.shares.mine()
-        return [] if parts == [] else await self.reader.next(self.batch, parts)
+        if parts is None:
+            return await self.reader.next(self.batch)
+        if not parts:
+            return []
+        # a read under way holds its partitions in hand: none of them is given back before its rows
+        # are (from here to `_hand` nothing awaits)
+        self.shares.take(parts)
+        try:
+            return await self.reader.next(self.batch, parts)
+        finally:
+            self.shares.done(parts)
 
     async def _hand(self, rows: list[R], handle: Callable[[list[R]], Awaitable[None]]) -> None:
         """The rows' partitions are not given back to another process while they are in hand."""

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from handoff.polling import QueueWorker
+from storage.outage import Outage
 from storage.partitions import PARTITIONS, Shares, chat_partition, partition_of
 
 MIGRATION = Path(__file__).parents[2] / "storage" / "migrations" / "versions" / "0013_partitions.py"
@@ -40,3 +46,32 @@ def test_a_partition_is_given_back_only_once_nothing_of_it_is_in_hand() -> None:
     shares.add([3])
     assert shares.generation == generation + 1  # the readers read partition 3 from its start
     assert Shares(every=True).mine() is None  # one process with every partition filters nothing
+
+
+async def test_a_read_under_way_holds_its_partitions_so_none_is_given_back_meanwhile() -> None:
+    shares = Shares()
+    shares.add([1, 2])
+    reading, answer = asyncio.Event(), asyncio.Event()
+
+    async def after(position: int, limit: int, parts: list[int] | None) -> list[Row]:
+        reading.set()
+        await answer.wait()
+        return [Row(7, 1)]
+
+    async def among(ids: Sequence[int], parts: list[int] | None) -> list[Row]:
+        return []
+
+    worker: QueueWorker[Row] = QueueWorker(after, among, 10, Outage("test", logging.getLogger("test")))
+    worker.shares = shares
+    read = asyncio.create_task(worker.rest())
+    await reading.wait()
+    assert not shares.idle(1) and not shares.idle(2)  # its rows may be of either
+    answer.set()
+    assert [row.id for row in await read] == [7]
+    assert shares.idle(1) and shares.idle(2)
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    part: int
