@@ -81,10 +81,14 @@ class PartitionLease:
         held again and nobody took it meanwhile, so the work may go on."""
         if self._connection is None:
             self._connection = await self._connect()
-            if self.held_parts:
-                self._taking_from = asyncio.get_running_loop().time() + RELOCK_SECONDS
-                if not await self._held_again():
-                    return False
+            try:
+                if self.held_parts:
+                    self._taking_from = asyncio.get_running_loop().time() + RELOCK_SECONDS
+                    if not await self._held_again():
+                        return False
+            except BaseException:  # asked again on a new connection, never taken as held on this one
+                await self._drop_connection()
+                raise
         await self._balance()
         return True
 
@@ -177,11 +181,11 @@ class PartitionLease:
         holders = await self._holders(got)
         await self._conn.execute(CLAIM, {"ps": got, "me": self.me})
         self.held_parts.update(got)
-        self.waited += len(got) - len([p for p in got if holders.get(p) in (None, self.me)])
         at_once = [p for p in got if holders.get(p) in (None, self.me)]
         for part in got:
             if part not in at_once:
                 self.arriving[part] = now + self.grace
+        self.waited += len(got) - len(at_once)
         self.shares.add(at_once)
         logger.info(
             "%d partitions taken (%d now, %d after their old holder's time)",
