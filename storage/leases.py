@@ -56,53 +56,62 @@ class Lease(Protocol):
 
 
 class AdvisoryLease:
-    """A PostgreSQL session-level advisory lock on a connection of its own, outside the pool's churn."""
+    """A PostgreSQL session-level advisory lock on a connection of its own, outside the pool's churn.
+    A process waiting for the lock keeps its connection and asks on it again, rather than open one
+    (and set it up) for every try."""
 
     detect_seconds = CHECK_SECONDS
 
     def __init__(self, engine: AsyncEngine, key: int = SINGLE_WORK) -> None:
         self.engine, self.key = engine, key
         self._connection: AsyncConnection | None = None
+        self._holding = False
 
     async def acquire(self) -> bool:
-        if self._connection is not None:
+        if self._holding:
             return await self.held()
-        # named after the process, so that an administrator sees in pg_stat_activity who leads
-        connection = await lock_connection(self.engine, "okno-lead")
+        if self._connection is None:
+            self._connection = await lock_connection(self.engine, "okno-wait")
         try:
-            taken = await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
+            taken = await self._connection.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
+            )
+            if taken:  # named after the process, so that an administrator sees in pg_stat_activity who leads
+                await self._connection.execute(text(f"SET application_name = 'okno-lead-{os.getpid()}'"))
         except BaseException:
-            await close_lease_connection(connection)
+            await self._drop()
             raise
-        if not taken:
-            await close_lease_connection(connection)
-            return False
-        self._connection = connection
-        return True
+        self._holding = bool(taken)
+        return self._holding
 
     async def held(self) -> bool:
         connection = self._connection
-        if connection is None:
+        if connection is None or not self._holding:
             return False
         try:
             async with asyncio.timeout(CHECK_SECONDS):
                 await connection.execute(text("SELECT 1"))
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
             logger.warning("the lease's connection to the database was lost: %s", exc)
-            self._connection = None
-            await close_lease_connection(connection)
+            await self._drop()
             return False
         return True
 
     async def release(self) -> None:
-        connection, self._connection = self._connection, None
+        connection = self._connection
         if connection is None:
             return
-        try:
-            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
-        except (SQLAlchemyError, OSError) as exc:  # gone already: the server has let it go
-            logger.debug("the lease could not be given back: %s", exc)
-        await close_lease_connection(connection)
+        if self._holding:
+            try:
+                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            except (SQLAlchemyError, OSError) as exc:  # gone already: the server has let it go
+                logger.debug("the lease could not be given back: %s", exc)
+        await self._drop()
+
+    async def _drop(self) -> None:
+        connection, self._connection, self._holding = self._connection, None, False
+        if connection is not None:
+            await close_lease_connection(connection)
 
 
 class FileLease:
