@@ -78,14 +78,9 @@ class Shares:
         return self.in_hand[part] <= 0
 
 
-def among_parts(column: Any, parts: list[int] | None) -> ColumnElement[bool] | None:
-    """The filter of a queue read by partition; None for a process that has them all."""
-    return None if parts is None else column.in_(parts)
-
-
 def filtered(query: Select[Any], column: Any, parts: list[int] | None) -> Select[Any]:
-    condition = among_parts(column, parts)
-    return query if condition is None else query.where(condition)
+    """A queue read of these partitions' rows; unchanged for a process that has them all (None)."""
+    return query if parts is None else query.where(column.in_(parts))
 
 
 def settled_ids(model: Any, pending: ColumnElement[bool], ids: list[int], parts: list[int]) -> Select[Any]:
