@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
+import adapters.telegram  # noqa: F401 - aiogram loaded as `okno run` loads it: models built on first use
 from dialog.classifier import Classifier, build_classifier
 from dialog.engine import ConversationEngine
 from storage.migrate import upgrade_async
