@@ -15,7 +15,7 @@ import numpy as np
 
 from dialog.classifier import knowledge_texts
 from dialog.knowledge import load_knowledge
-from dialog.semantic import WORD_VECTORS_FILE, quantize
+from dialog.semantic import WORD_VECTORS_FILE, quantize, save_table
 
 BATCH = 256
 _WORD = re.compile(r"[а-яё]+")
@@ -50,7 +50,6 @@ def build_vectors(knowledge_dir: Path, common_words: int, out: TextIO) -> int:
         sys.stderr.flush()
     sys.stderr.write("\n")
     path = knowledge_dir / WORD_VECTORS_FILE
-    table = quantize(words, vectors)
-    np.savez_compressed(path, words=table["words"], codes=table["codes"], scales=table["scales"])
+    save_table(path, words, *quantize(vectors))
     out.write(f"wrote {len(words)} word vectors to {path}\n")
     return 0

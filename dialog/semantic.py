@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import numpy.typing as npt
 from dialog.errors import KnowledgeError
 
 Vector = npt.NDArray[np.float32]
-WORD_VECTORS_FILE = "word_vectors.npz"
+WORD_VECTORS_FILE = "word_vectors"  # a folder, see WordVectors
 FUNCTION_WEIGHT = 0.3  # very common words still count, a little
 ROW_CACHE = 50_000  # words whose table row (or its absence) is remembered
 
@@ -37,47 +38,103 @@ class SentenceEncoder(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class WordVectors:
-    """Word vectors centred on their mean, one row per word, kept as int8 with a scale per row
-    (a quarter of float32: about 16 MB for 40,000 words)."""
+class RowFile:
+    """The rows of a 2-D int8 `.npy` file, read with `pread` when asked for.
 
-    index: dict[str, int]
-    codes: npt.NDArray[np.int8]
+    Neither loaded nor memory-mapped: a mapping faults in 64 KB around every row touched, so
+    encoding the knowledge base's examples alone would bring in the whole 16 MB table.
+    """
+
+    path: Path
+    offset: int  # where the data starts, after the .npy header
+    count: int
+    dim: int
+
+    @classmethod
+    def open(cls, path: Path) -> RowFile:
+        with path.open("rb") as file:
+            version = np.lib.format.read_magic(file)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran_order, dtype = read_header(file)
+            if dtype != np.int8 or len(shape) != 2 or fortran_order:
+                raise ValueError(f"expected a C-ordered 2-D int8 array, got {dtype} {shape}")
+            return cls(path, file.tell(), int(shape[0]), int(shape[1]))
+
+    def read(self, rows: Sequence[int]) -> npt.NDArray[np.int8]:
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            data = b"".join(os.pread(fd, self.dim, self.offset + row * self.dim) for row in rows)
+        finally:
+            os.close(fd)
+        return np.frombuffer(data, dtype=np.int8).reshape(len(rows), self.dim)
+
+
+@dataclass(frozen=True, slots=True)
+class WordVectors:
+    """Word vectors centred on their mean, one row per word, kept as int8 with a scale per row.
+
+    The table is a folder of `.npy` files. The rows (16 MB) stay on disk and are read when a word is
+    looked up; in memory are the words, sorted and UTF-8 encoded, with the row of each for a binary
+    search (2 MB), and the scales.
+    """
+
+    words: npt.NDArray[np.bytes_]
+    rows: npt.NDArray[np.int32]
+    codes: RowFile
     scales: Vector
 
     @property
     def dim(self) -> int:
-        return int(self.codes.shape[1])
+        return self.codes.dim
 
     def combine(self, rows: list[int], weights: list[float]) -> Vector:
         """The weighted sum of some words' vectors."""
         scaled = np.asarray(weights, dtype=np.float32) * self.scales[rows]
-        return np.asarray(scaled @ self.codes[rows].astype(np.float32), dtype=np.float32)
+        return np.asarray(scaled @ self.codes.read(rows).astype(np.float32), dtype=np.float32)
 
     @classmethod
-    def load(cls, path: Path) -> WordVectors:
+    def load(cls, folder: Path) -> WordVectors:
         try:
-            with np.load(path) as data:
-                words = [str(w) for w in data["words"]]
-                codes = np.asarray(data["codes"], dtype=np.int8)
-                scales = np.asarray(data["scales"], dtype=np.float32)
-        except (OSError, KeyError, ValueError) as exc:
+            words, rows, scales = (np.load(folder / f"{name}.npy") for name in ("words", "rows", "scales"))
+            codes = RowFile.open(folder / "codes.npy")
+        except (OSError, ValueError) as exc:
             raise KnowledgeError(
-                [f"{path}: cannot read the word vectors ({exc}); run `okno kb vectors`"]
+                [f"{folder}: cannot read the word vectors ({exc}); run `okno kb vectors`"]
             ) from exc
-        return cls({w: i for i, w in enumerate(words)}, codes, scales)
+        if not len(words) == len(rows) == len(scales) == codes.count:
+            raise KnowledgeError([f"{folder}: the word vectors' files disagree; run `okno kb vectors`"])
+        return cls(words, rows, codes, scales)
 
     def row(self, word: str) -> int | None:
-        return self.index.get(word)
+        key = word.encode()
+        at = int(np.searchsorted(self.words, key))
+        if at < len(self.words) and self.words[at] == key:
+            return int(self.rows[at])
+        return None
 
 
-def quantize(words: Sequence[str], vectors: Vector) -> dict[str, npt.NDArray[np.generic]]:
+def save_table(folder: Path, words: Sequence[str], codes: npt.NDArray[np.int8], scales: Vector) -> None:
+    """Write the table `WordVectors.load` reads: rows in the order given, the words sorted beside."""
+    encoded = np.array([w.encode() for w in words])
+    order = np.argsort(encoded, kind="stable")
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "words.npy", encoded[order])
+    np.save(folder / "rows.npy", order.astype(np.int32))
+    np.save(folder / "codes.npy", np.ascontiguousarray(codes, dtype=np.int8))
+    np.save(folder / "scales.npy", scales.astype(np.float32))
+
+
+def quantize(vectors: Vector) -> tuple[npt.NDArray[np.int8], Vector]:
     """Centre the vectors and store them as int8 with a scale per row (a quarter of float32)."""
     centred = vectors - vectors.mean(axis=0)
     scales = np.abs(centred).max(axis=1) / 127.0
     scales[scales == 0] = 1.0
     codes = np.round(centred / scales[:, None]).astype(np.int8)
-    return {"words": np.array(list(words)), "codes": codes, "scales": scales.astype(np.float32)}
+    return codes, scales.astype(np.float32)
 
 
 class StaticEncoder:
