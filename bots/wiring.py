@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.base import Channel
+from adapters.pacing import PACE_MARGIN, EvenPace, Pace
 from adapters.web.channel import WebChannel
 from bots.desk_updates import DeskWorker
 from bots.handoff_wiring import HandoffParts, build_handoff, update_queues
@@ -43,7 +44,6 @@ from storage.web import WebStore
 if TYPE_CHECKING:  # the SDKs themselves load only for a configured channel: see add_telegram, add_vk
     from adapters.telegram.channel import TelegramChannel
     from adapters.vk.channel import VkChannel
-    from adapters.vk.client import Pace
 
 logger = logging.getLogger("okno.bots.wiring")
 
@@ -139,7 +139,6 @@ class Runtime:
 
 def vk_pace(settings: Settings, states: StateStore) -> Pace:
     """With Redis every process on the token shares one pace; embedded, one process paces alone."""
-    from adapters.vk.client import PACE_MARGIN, EvenPace  # noqa: PLC0415 - vk_api only with a VK token
 
     rate = settings.vk_rate_per_second * PACE_MARGIN
     if settings.redis_url is None or settings.vk_token is None:

@@ -6,7 +6,7 @@ import asyncio
 import io
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 import requests
 import vk_api
@@ -16,6 +16,7 @@ from vk_api import VkUpload
 from vk_api.exceptions import ApiError, ApiHttpError
 
 from adapters.errors import ChatBlocked, PermanentFailure, RetryLater, TemporaryFailure
+from adapters.pacing import PACE_MARGIN, EvenPace, Pace
 
 logger = logging.getLogger("okno.adapters.vk")
 
@@ -27,7 +28,6 @@ BLOCKED_CODES = {901, 902, 7}  # the citizen does not allow messages from the co
 BAD_TOKEN = 5
 TOO_LONG = 914
 UPLOAD_API_CALLS = 2  # get…UploadServer and save…; the upload itself goes to another server
-PACE_MARGIN = 0.95  # VK counts a sliding second as its server sees it: keep some headroom
 REQUEST_TIMEOUT = 20.0  # seconds; a hung VK call must not hold a thread for ever
 
 
@@ -58,29 +58,6 @@ def make_session(base_url: str | None) -> requests.Session:
     for host in VK_HOSTS:
         session.mount(host, adapter)
     return session
-
-
-class Pace(Protocol):
-    """Waits for the token's next request slot; one per token, however many processes share it."""
-
-    async def wait(self) -> None: ...
-
-
-class EvenPace:
-    """Requests evenly spaced at `rate` a second, first come first served, within this process."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self._next_slot = 0.0
-
-    async def wait(self) -> None:
-        if not self.interval:
-            return
-        now = asyncio.get_running_loop().time()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
 
 
 class VkClient:

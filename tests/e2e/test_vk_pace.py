@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from adapters.vk.client import EvenPace, Pace, VkClient
+from adapters.pacing import EvenPace, Pace
+from adapters.vk.client import VkClient
 from bots.ratelimit import SharedPace
 from storage.state import RedisStateStore
 from tests.conftest import REDIS_URL, unavailable
