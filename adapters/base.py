@@ -8,6 +8,12 @@ from typing import Any, Protocol
 
 from dialog.messages import Button, InboundMessage
 
+# a messenger tells us a citizen edited a message; the engine answers messages, not their edits
+EDITED_NOTICE = (
+    "Я вижу, что вы изменили сообщение. Изменения я не отслеживаю — пожалуйста, отправьте "
+    "исправленный вопрос новым сообщением."
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Ignore:

@@ -137,6 +137,10 @@ def single_loops(runtime: Runtime) -> dict[str, Loop]:
         from adapters.vk.receiving import LongPoll  # noqa: PLC0415
 
         found["vk-longpoll"] = LongPoll(vk.client, vk.group_id, runtime.repository, runtime.updates.wake).run
+    if runtime.max is not None and settings.max_mode == "longpoll":
+        from adapters.max.receiving import LongPoll as MaxLongPoll  # noqa: PLC0415
+
+        found["max-longpoll"] = MaxLongPoll(runtime.max.client, runtime.repository, runtime.updates.wake).run
     for name, job in (
         ("desk-poster", handoff.poster),
         ("ticket-watch", handoff.watch),
@@ -151,8 +155,10 @@ def single_loops(runtime: Runtime) -> dict[str, Loop]:
 def web_served(runtime: Runtime) -> bool:
     """One web server for the webhooks, the chat and the inbox, if any of them is on."""
     settings, telegram, vk = runtime.settings, runtime.telegram, runtime.vk
-    webhooks = (telegram is not None and settings.telegram_mode == "webhook") or (
-        vk is not None and settings.vk_mode == "callback"
+    webhooks = (
+        (telegram is not None and settings.telegram_mode == "webhook")
+        or (vk is not None and settings.vk_mode == "callback")
+        or (runtime.max is not None and settings.max_mode == "webhook")
     )
     return webhooks or runtime.web.any
 

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,6 +19,7 @@ class SettingsError(Exception):
 
 
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as a webhook secret
+_MAX_SECRET = re.compile(r"^[A-Za-z0-9_-]{5,256}$")  # and what MAX accepts
 
 
 class Settings(BaseSettings):
@@ -56,6 +58,16 @@ class Settings(BaseSettings):
     vk_callback_path: str = "/vk/callback"  # on the web server, in callback mode
     vk_callback_secret: SecretStr | None = None  # the «secret key» set in the community's Callback API
     vk_confirmation: str | None = None  # the string VK asks the server to return to confirm it
+
+    # MAX: an organisation's bot from the MAX partner platform (business.max.ru)
+    max_token: SecretStr | None = None
+    max_api_url: str | None = None  # a proxy or any server speaking the MAX Bot API; unset: MAX itself
+    max_mode: Literal["longpoll", "webhook"] = "longpoll"
+    max_webhook_url: str | None = None  # the public HTTPS URL MAX posts to; its path is served here
+    max_webhook_secret: SecretStr | None = (
+        None  # sent by MAX in X-Max-Bot-Api-Secret: 5-256 of A-Z a-z 0-9 _ -
+    )
+    max_rate_per_second: float = Field(30.0, ge=0)  # MAX allows a bot token 30 requests a second
 
     # The operators' side: Telegram forum supergroups where the same bot runs tickets
     desk_chat_ids: Annotated[list[int], NoDecode] = []  # operators' groups; tickets are spread over them
@@ -193,6 +205,29 @@ class Settings(BaseSettings):
         if self.vk_token is not None and self.vk_mode == "callback" and not self.vk_confirmation:
             raise ValueError("OKNO_VK_CONFIRMATION is required in callback mode: the string VK shows")
         return self
+
+    @model_validator(mode="after")
+    def _max_complete(self) -> Settings:
+        secret = self.max_webhook_secret
+        if secret is not None and not _MAX_SECRET.match(secret.get_secret_value()):
+            raise ValueError("OKNO_MAX_WEBHOOK_SECRET: 5-256 of A-Z a-z 0-9 _ -")
+        if self.max_token is None or self.max_mode != "webhook":
+            return self
+        url = urlsplit(self.max_webhook_url or "")
+        local = url.hostname in ("127.0.0.1", "localhost", "::1")
+        if not url.hostname or not url.path.startswith("/") or (url.scheme != "https" and not local):
+            raise ValueError(
+                "OKNO_MAX_WEBHOOK_URL is required in webhook mode: the public https:// URL MAX posts to, "
+                "with a path (https://bot.example.ru/max/webhook)"
+            )
+        if secret is None:
+            raise ValueError("OKNO_MAX_WEBHOOK_SECRET is required in webhook mode: 5-256 of A-Z a-z 0-9 _ -")
+        return self
+
+    @property
+    def max_webhook_path(self) -> str:
+        """Where the web server takes MAX's posts: the path of OKNO_MAX_WEBHOOK_URL."""
+        return urlsplit(self.max_webhook_url or "").path or "/max/webhook"
 
     @model_validator(mode="after")
     def _webhook_complete(self) -> Settings:

@@ -219,12 +219,12 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
         runtime.web.chat.routes(app)
     if runtime.web.inbox is not None:
         runtime.web.inbox.routes(app)
-    register = await _webhooks(runtime, app)
+    registrations = await _webhooks(runtime, app)
     web_runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await web_runner.setup()
     await web.TCPSite(web_runner, settings.web_host, settings.web_port).start()
     logger.info("listening on %s:%d", settings.web_host, settings.web_port)
-    if register is not None:  # registered only once we listen: Telegram may call at once
+    for register in registrations:  # registered only once we listen: the messenger may call at once
         await register()
     try:
         async with asyncio.TaskGroup() as tasks:
@@ -240,10 +240,10 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
             runtime.web.inbox.guard.passwords.close()
 
 
-async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awaitable[None]] | None:
-    """Telegram's and VK's webhook routes; returns the Telegram registration to run once listening."""
+async def _webhooks(runtime: Runtime, app: web.Application) -> list[Callable[[], Awaitable[None]]]:
+    """Telegram's, VK's and MAX's webhook routes; returns the registrations to run once listening."""
     settings, telegram, vk = runtime.settings, runtime.telegram, runtime.vk
-    register: Callable[[], Awaitable[None]] | None = None
+    registrations: list[Callable[[], Awaitable[None]]] = []
     if telegram is not None and settings.telegram_mode == "webhook" and settings.telegram_webhook_secret:
         from adapters.telegram.receiving import (  # noqa: PLC0415 - aiogram only with a Telegram token
             bot_id,
@@ -258,7 +258,7 @@ async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awai
             webhook_handler(me, secret, runtime.repository, runtime.wake, runtime.queue_of),
         )
         url = (settings.telegram_webhook_url or "").rstrip("/") + settings.telegram_webhook_path
-        register = functools.partial(register_webhook, telegram.bot, url, secret)
+        registrations.append(functools.partial(register_webhook, telegram.bot, url, secret))
 
     if vk is not None and settings.vk_mode == "callback" and settings.vk_confirmation:
         from adapters.vk.callback import callback_handler  # noqa: PLC0415 - vk_api only with a VK token
@@ -268,7 +268,18 @@ async def _webhooks(runtime: Runtime, app: web.Application) -> Callable[[], Awai
             vk.group_id, key, settings.vk_confirmation, runtime.repository, runtime.wake
         )
         app.router.add_post(settings.vk_callback_path, handler)
-    return register
+    if runtime.max is not None and settings.max_mode == "webhook" and settings.max_webhook_url:
+        from adapters.max.receiving import subscribe  # noqa: PLC0415 - only with a MAX token
+        from adapters.max.receiving import webhook_handler as max_webhook  # noqa: PLC0415
+
+        max_secret = settings.max_webhook_secret.get_secret_value() if settings.max_webhook_secret else None
+        app.router.add_post(
+            settings.max_webhook_path, max_webhook(max_secret, runtime.repository, runtime.wake)
+        )
+        registrations.append(
+            functools.partial(subscribe, runtime.max.client, settings.max_webhook_url, max_secret)
+        )
+    return registrations
 
 
 async def _health(_request: web.Request) -> web.Response:
@@ -301,6 +312,9 @@ async def _ready(runtime: Runtime, _request: web.Request) -> web.Response:
     if runtime.vk is not None:
         vk = runtime.vk
         checks["vk"] = lambda: vk.client.call("groups.getById", group_id=vk.group_id)
+    if runtime.max is not None:
+        max_client = runtime.max.client
+        checks["max"] = lambda: max_client.call("GET", "/me")
     found: dict[str, str] = {}
     for name, check in checks.items():
         try:

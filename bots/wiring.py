@@ -42,6 +42,7 @@ from storage.state import MemoryStore, RedisStateStore, StateStore
 from storage.web import WebStore
 
 if TYPE_CHECKING:  # the SDKs themselves load only for a configured channel: see add_telegram, add_vk
+    from adapters.max.channel import MaxChannel
     from adapters.telegram.channel import TelegramChannel
     from adapters.vk.channel import VkChannel
 
@@ -85,6 +86,7 @@ class Runtime:
     handoff: HandoffParts
     telegram: TelegramChannel | None = None
     vk: VkChannel | None = None
+    max: MaxChannel | None = None
     web: WebParts = field(default_factory=WebParts)
     web_store: WebStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
@@ -137,14 +139,12 @@ class Runtime:
                 logger.exception("error while closing")
 
 
-def vk_pace(settings: Settings, states: StateStore) -> Pace:
+def token_pace(settings: Settings, states: StateStore, name: str, token: str, rate: float) -> Pace:
     """With Redis every process on the token shares one pace; embedded, one process paces alone."""
-
-    rate = settings.vk_rate_per_second * PACE_MARGIN
-    if settings.redis_url is None or settings.vk_token is None:
-        return EvenPace(rate)
-    token = hashlib.sha256(settings.vk_token.get_secret_value().encode()).hexdigest()[:16]
-    return SharedPace(states, f"vk:pace:{token}", rate)
+    if settings.redis_url is None:
+        return EvenPace(rate * PACE_MARGIN)
+    digest = hashlib.sha256(token.encode()).hexdigest()[:16]
+    return SharedPace(states, f"{name}:pace:{digest}", rate * PACE_MARGIN)
 
 
 def build_runtime(
@@ -161,6 +161,7 @@ def build_runtime(
     limiters: dict[str, RateLimiter] = {}
     telegram = add_telegram(settings, states, channels, limiters)
     vk = add_vk(settings, states, channels)
+    max_channel = add_max(settings, states, channels)
     sessions = make_sessions(database)
     closers: list[Callable[[], Awaitable[None]]] = []
     # signed file links outlive a restart only with a set secret
@@ -189,6 +190,7 @@ def build_runtime(
         settings, database, repository, states, engine, channels, updates, outbox, handoff, telegram, vk
     )
     runtime.web_store = web_store
+    runtime.max = max_channel
     add_retention(runtime, sessions, web_store, clock)
     runtime.metrics = updates.metrics = outbox.metrics = Metrics()
     add_desk_worker(runtime)
@@ -196,7 +198,7 @@ def build_runtime(
     add_nudges(runtime)
     runtime.web = build_web(runtime, web_store, web_channel)
     runtime.closers += [database.dispose, states.close, *closers]
-    for channel in (telegram, vk):
+    for channel in (telegram, vk, max_channel):
         if channel is not None:
             runtime.closers.append(channel.close)
     return runtime
@@ -250,12 +252,25 @@ def add_vk(settings: Settings, states: StateStore, channels: dict[str, Channel])
 
     # VK counts requests, not messages: the client paces its requests and batches sends
     token = settings.vk_token.get_secret_value()
-    client = VkClient(
-        token, settings.vk_api_url, rate=settings.vk_rate_per_second, pace=vk_pace(settings, states)
-    )
+    pace = token_pace(settings, states, "vk", token, settings.vk_rate_per_second)
+    client = VkClient(token, settings.vk_api_url, rate=settings.vk_rate_per_second, pace=pace)
     vk = VkChannel(client, settings.vk_group_id, settings.vk_execute_batch)
     channels[vk.name] = vk
     return vk
+
+
+def add_max(settings: Settings, states: StateStore, channels: dict[str, Channel]) -> MaxChannel | None:
+    """The MAX channel when a token is set; MAX counts requests a second per token, paced as VK's."""
+    if settings.max_token is None:
+        return None
+    from adapters.max.channel import MaxChannel  # noqa: PLC0415 - only with a MAX token
+    from adapters.max.client import MaxClient  # noqa: PLC0415
+
+    token, rate = settings.max_token.get_secret_value(), settings.max_rate_per_second
+    client = MaxClient(token, settings.max_api_url, rate, token_pace(settings, states, "max", token, rate))
+    channel = MaxChannel(client)
+    channels[channel.name] = channel
+    return channel
 
 
 def add_retention(

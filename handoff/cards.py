@@ -14,7 +14,7 @@ from dialog.tickets import Level, Status, Ticket
 MSK = ZoneInfo("Europe/Moscow")
 CARD_LIMIT = 4000
 TOPIC_NAME_LIMIT = 128
-CHANNELS = {"telegram": "Telegram", "vk": "ВКонтакте", "web": "веб-чат", "test": "тест"}
+CHANNELS = {"telegram": "Telegram", "vk": "ВКонтакте", "max": "MAX", "web": "веб-чат", "test": "тест"}
 IDENTITY_LABELS = {
     "full_name": "ФИО",
     "snils": "СНИЛС",

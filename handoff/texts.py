@@ -30,8 +30,8 @@ ANSWER_THERE = "Ответ оператора придёт туда же — {to
 ANSWER_BY_PHONE = "Оператор позвонит на номер {phone}."
 CALLBACK_ASKED = " Просьбу перезвонить{on} оператор тоже увидит."
 ON_NUMBER = " на номер {phone}"
-CHANNEL_WHERE = {"telegram": "в Telegram", "vk": "во ВКонтакте", "web": "в веб-чате на сайте"}
-CHANNEL_TO = {"telegram": "в Telegram", "vk": "во ВКонтакте", "web": "в веб-чат на сайте"}
+CHANNEL_WHERE = {"telegram": "в Telegram", "vk": "во ВКонтакте", "max": "в MAX", "web": "в веб-чате на сайте"}
+CHANNEL_TO = {"telegram": "в Telegram", "vk": "во ВКонтакте", "max": "в MAX", "web": "в веб-чат на сайте"}
 CALLBACK_IN_HOURS = (
     "Заявка на обратный звонок принята, номер обращения № {number}. Оператор позвонит на номер "
     "{phone}, когда освободится специалист по вашему вопросу: вы {position}-й в очереди, примерное "
@@ -92,7 +92,7 @@ REPEAT_FROM = (
 REPEAT_EVENT = "повторное обращение {channel}"
 REPEAT_CALLBACK = "Гражданин просит обратный звонок{details}."
 CALLBACK_DETAILS = ": {phone}, удобное время — {time}"
-CHANNEL_FROM = {"telegram": "из Telegram", "vk": "из ВКонтакте", "web": "из веб-чата"}
+CHANNEL_FROM = {"telegram": "из Telegram", "vk": "из ВКонтакте", "max": "из MAX", "web": "из веб-чата"}
 MATCHED = {"snils": "СНИЛС", "phone": "телефон"}
 CLOSED_FOR_CITIZEN = "Обращение закрыто — это сообщение гражданину не отправлено."
 NOT_RELAYED_KIND = "Этот тип сообщения гражданину не передаётся: отправьте текст, фото или документ."

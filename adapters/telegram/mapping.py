@@ -11,17 +11,13 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from pydantic import ValidationError
 
-from adapters.base import Blocked, Decoded, Ignore, Notice
+from adapters.base import EDITED_NOTICE, Blocked, Decoded, Ignore, Notice
 from dialog.messages import Attachment, AttachmentKind, Button, InboundMessage
 
 logger = logging.getLogger("okno.adapters.telegram")
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
-EDITED_NOTICE = (
-    "Я вижу, что вы изменили сообщение. Изменения я не отслеживаю — пожалуйста, отправьте "
-    "исправленный вопрос новым сообщением."
-)
 
 
 class ButtonData(CallbackData, prefix="b", sep="|"):

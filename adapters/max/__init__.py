@@ -1,0 +1,1 @@
+"""The MAX channel on the MAX Bot API: receiving (long polling, webhook), decoding and sending."""
