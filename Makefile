@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/handoff.py
 	$(BIN)/python benchmarks/desk_latency.py
 	$(BIN)/python benchmarks/vk_e2e.py
+	$(BIN)/python benchmarks/max_e2e.py
 	$(BIN)/python benchmarks/web_chat.py
 	$(BIN)/python benchmarks/faults.py
 	$(BIN)/python benchmarks/startup.py

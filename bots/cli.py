@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.telegram_token is None and settings.vk_token is None:
+    if settings.telegram_token is None and settings.vk_token is None and settings.max_token is None:
         if not (settings.web_chat or settings.web_inbox):
             sys.stderr.write(
                 "No channel is configured, so here is the bot in this terminal.\n"
@@ -112,8 +112,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             name for name, on in (("web chat", settings.web_chat), ("web inbox", settings.web_inbox)) if on
         )
         sys.stderr.write(
-            f"No messenger token is set: Okno serves its {served}. For Telegram or VK "
-            "put OKNO_TELEGRAM_TOKEN or OKNO_VK_TOKEN into .env (see .env.example).\n"
+            f"No messenger token is set: Okno serves its {served}. For Telegram, VK or MAX "
+            "put OKNO_TELEGRAM_TOKEN, OKNO_VK_TOKEN or OKNO_MAX_TOKEN into .env (see .env.example).\n"
         )
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
