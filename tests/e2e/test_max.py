@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 from bots.settings import Settings
 from dialog.engine import ConversationEngine
 from tests.e2e.conftest import free_port, running
+from tests.e2e.test_process import start
 from tests.fakes.max_api import FakeMax
 
 USER = 4101
@@ -214,3 +217,34 @@ async def test_long_polling_removes_a_webhook_left_from_webhook_mode(
         await polling(max_api)
         assert not max_api.subscriptions
         await says(max_api, "как восстановить пароль", "Помог ли ответ?")
+
+
+def max_process_env(fake: FakeMax, tmp_path: Path, token: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKNO_")}
+    return env | {
+        "OKNO_MAX_TOKEN": token,
+        "OKNO_MAX_API_URL": fake.url,
+        "OKNO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}",
+        "OKNO_WEB_CHAT": "false",
+        "OKNO_WEB_INBOX": "false",
+    }
+
+
+async def test_okno_run_with_only_a_max_token_serves_max(max_api: FakeMax, tmp_path: Path) -> None:
+    process = await start(max_process_env(max_api, tmp_path, max_api.token), tmp_path)
+    try:
+        await polling(max_api)
+        await says(max_api, "как восстановить пароль", "Помог ли ответ?")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), WAIT)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert process.returncode == 0, stderr.decode()
+
+
+async def test_a_rejected_max_token_stops_with_one_clear_message(max_api: FakeMax, tmp_path: Path) -> None:
+    process = await start(max_process_env(max_api, tmp_path, "not-the-token"), tmp_path)
+    _, stderr = await asyncio.wait_for(process.communicate(), WAIT)
+    assert process.returncode == 2
+    assert "OKNO_MAX_TOKEN" in stderr.decode() and "Traceback" not in stderr.decode()
