@@ -185,7 +185,8 @@ def other_ways(runtime: Runtime) -> Contacts:
 
         username = bot_username
     vk_group = runtime.vk.group_id if runtime.vk is not None else None
-    return Contacts.of(runtime.engine.knowledge.facts, vk_group, username)
+    max_name = runtime.max.bot_name if runtime.max is not None else None
+    return Contacts.of(runtime.engine.knowledge.facts, vk_group, username, max_name)
 
 
 async def first_sign_in(settings: Settings, store: WebStore) -> None:

@@ -30,6 +30,15 @@ class MaxChannel:
 
     def __init__(self, client: MaxClient) -> None:
         self.client = client
+        self._bot_name: str | None = None
+
+    async def bot_name(self) -> str | None:
+        """The bot's short name, which its link is made of (https://max.ru/<name>); asked once."""
+        if self._bot_name is None:
+            me = await self.client.call("GET", "/me")
+            name = me.get("username") if isinstance(me, dict) else None
+            self._bot_name = str(name) if name else None
+        return self._bot_name
 
     def decode(self, payload: dict[str, Any]) -> Decoded:
         return mapping.decode(payload)

@@ -15,10 +15,10 @@ from aiohttp import web
 
 logger = logging.getLogger("okno.adapters.web.embedding")
 
-ASK_TELEGRAM_SECONDS = 3.0  # the bot's name is asked once; a slow answer leaves it out
+ASK_NAME_SECONDS = 3.0  # a bot's name is asked once; a slow answer leaves it out
 MAX_ANCESTORS = 8  # the embedding page's own ancestors (location.ancestorOrigins), outermost last
 Origin = tuple[str, str, int]  # scheme, host, port
-Username = Callable[[], Awaitable[str | None]]  # the Telegram bot's @name, if it can be learned now
+Username = Callable[[], Awaitable[str | None]]  # a bot's name (Telegram's, MAX's), if it can be learned now
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +60,20 @@ class Contacts:
     """The other ways to reach the contact center: only what this deployment runs or was given
     (its Telegram bot, its VK community, the knowledge base's hotline and e-mail)."""
 
-    def __init__(self, fixed: Sequence[Contact] = (), telegram: Username | None = None) -> None:
+    def __init__(
+        self, fixed: Sequence[Contact] = (), telegram: Username | None = None, max_bot: Username | None = None
+    ) -> None:
         self.fixed = tuple(fixed)
         self.telegram = telegram
+        self.max_bot = max_bot
 
     @classmethod
     def of(
-        cls, facts: Mapping[str, str], vk_group_id: int | None = None, telegram: Username | None = None
+        cls,
+        facts: Mapping[str, str],
+        vk_group_id: int | None = None,
+        telegram: Username | None = None,
+        max_bot: Username | None = None,
     ) -> Contacts:
         fixed = []
         if vk_group_id:
@@ -77,19 +84,26 @@ class Contacts:
             fixed.append(Contact("Горячая линия", phone, "tel:" + re.sub(r"[^\d+]", "", phone)))
         if email := facts.get("support_email"):
             fixed.append(Contact("Электронная почта", email, f"mailto:{email}"))
-        return cls(fixed, telegram)
+        return cls(fixed, telegram, max_bot)
 
     async def all(self) -> list[Contact]:
         found = []
-        if self.telegram is not None:
-            try:
-                name = await asyncio.wait_for(self.telegram(), ASK_TELEGRAM_SECONDS)
-            except Exception:  # Telegram away: the other ways are still worth showing
-                logger.warning("the Telegram bot's name is unknown; the widget leaves it out", exc_info=True)
-                name = None
+        for label, ask, shown, link in (
+            ("Telegram", self.telegram, "@{}", "https://t.me/{}"),
+            ("MAX", self.max_bot, "{}", "https://max.ru/{}"),
+        ):
+            name = await _asked(label, ask) if ask is not None else None
             if name:
-                found.append(Contact("Telegram", f"@{name}", f"https://t.me/{name}"))
+                found.append(Contact(label, shown.format(name), link.format(name)))
         return found + list(self.fixed)
+
+
+async def _asked(label: str, ask: Username) -> str | None:
+    try:
+        return await asyncio.wait_for(ask(), ASK_NAME_SECONDS)
+    except Exception:  # the messenger away: the other ways are still worth showing
+        logger.warning("the %s bot's name is unknown; the widget leaves it out", label, exc_info=True)
+        return None
 
 
 class EmbedCheck:

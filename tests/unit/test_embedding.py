@@ -75,14 +75,19 @@ def test_the_running_deployment_lists_its_own_bot_and_community() -> None:
     async def me() -> Any:
         return SimpleNamespace(username="okno_region_bot")
 
+    async def max_name() -> str | None:
+        return "okno_region"
+
     runtime = SimpleNamespace(
         telegram=SimpleNamespace(bot=SimpleNamespace(me=me)),
         vk=SimpleNamespace(group_id=7),
+        max=SimpleNamespace(bot_name=max_name),
         engine=SimpleNamespace(knowledge=SimpleNamespace(facts=FACTS)),
     )
-    labels = [c.label for c in asyncio.run(other_ways(cast(Runtime, runtime)).all())]
-    assert labels == ["Telegram", "ВКонтакте", "Горячая линия"]
-    alone = SimpleNamespace(telegram=None, vk=None, engine=runtime.engine)
+    ways = asyncio.run(other_ways(cast(Runtime, runtime)).all())
+    assert [c.label for c in ways] == ["Telegram", "MAX", "ВКонтакте", "Горячая линия"]
+    assert ways[1].href == "https://max.ru/okno_region"
+    alone = SimpleNamespace(telegram=None, vk=None, max=None, engine=runtime.engine)
     assert [c.text for c in asyncio.run(other_ways(cast(Runtime, alone)).all())] == ["8 800 555-35-35"]
 
 
