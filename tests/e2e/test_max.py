@@ -248,3 +248,26 @@ async def test_a_rejected_max_token_stops_with_one_clear_message(max_api: FakeMa
     _, stderr = await asyncio.wait_for(process.communicate(), WAIT)
     assert process.returncode == 2
     assert "OKNO_MAX_TOKEN" in stderr.decode() and "Traceback" not in stderr.decode()
+
+
+async def test_a_reply_max_refuses_for_good_goes_to_the_dead_letters_and_the_chat_goes_on(
+    max_api: FakeMax, tmp_path: Path, engine: ConversationEngine
+) -> None:
+    refusal = {"code": "proto.payload", "message": "Invalid request"}
+    max_api.fail_next("POST /messages", 400, body=refusal)
+    async with running(max_settings(max_api, tmp_path), engine) as runtime:
+        await polling(max_api)
+        max_api.user_message(USER, "привет")
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while not (letters := await runtime.repository.dead_letters.letters()):
+            assert asyncio.get_running_loop().time() < deadline, (
+                "the refused reply is not in the dead letters"
+            )
+            await asyncio.sleep(0.02)
+        assert (
+            letters[0].kind == "reply"
+            and letters[0].channel == "max"
+            and "proto.payload" in letters[0].reason
+        )
+        await says(max_api, "как восстановить пароль", "Помог ли ответ?")
+    assert len(max_api.calls_of("POST /messages")) == 2  # the refused one was not tried again
