@@ -8,6 +8,7 @@ press's own id.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -15,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.errors import PermanentFailure, RetryLater, TemporaryFailure
+from adapters.errors import RetryLater, TemporaryFailure
 from adapters.max.client import MaxClient
 from adapters.max.mapping import CHANNEL, UPDATE_TYPES, chat_key, update_key
-from adapters.stopping import sleep_unless, until_stopped
+from adapters.stopping import receive_until_stopped, until_stopped
 from storage.records import NewUpdate
 from storage.repositories import Repository
 
@@ -26,7 +27,6 @@ logger = logging.getLogger("okno.adapters.max")
 
 WAIT_SECONDS = 25  # MAX holds a poll up to 90 s
 BATCH = 100
-MAX_BACKOFF = 30.0
 SECRET_HEADER = "X-Max-Bot-Api-Secret"
 MARKER = "max:marker"
 SUBSCRIBE_ATTEMPTS = 5  # a MAX outage at start: 2 + 4 + 8 + 16 s, then the start fails saying why
@@ -53,24 +53,16 @@ class LongPoll:
         self.repository = repository
         self.on_stored = on_stored
         self.wait = wait
+        self._unsubscribed = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        failures = 0
-        unsubscribed = False
-        while not stop.is_set():
-            try:
-                if not unsubscribed:  # MAX sends nothing to a poll while a webhook is subscribed
-                    await until_stopped(stop, drop_subscriptions(self.client))
-                    unsubscribed = True
-                await self._poll(stop)
-                failures = 0
-            except PermanentFailure:
-                raise
-            except Exception:  # the loop must outlive network, server and database trouble
-                failures += 1
-                delay = min(MAX_BACKOFF, 2.0**failures)
-                logger.exception("MAX long poll failed; retrying in %.0f s", delay)
-                await sleep_unless(stop, delay)
+        await receive_until_stopped(stop, functools.partial(self._step, stop), "MAX long poll")
+
+    async def _step(self, stop: asyncio.Event) -> None:
+        if not self._unsubscribed:  # MAX sends nothing to a poll while a webhook is subscribed
+            await until_stopped(stop, drop_subscriptions(self.client))
+            self._unsubscribed = True
+        await self._poll(stop)
 
     async def _poll(self, stop: asyncio.Event) -> None:
         marker = await self.repository.cursor(MARKER)

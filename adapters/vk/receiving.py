@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,8 +11,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from adapters.errors import PermanentFailure
-from adapters.stopping import sleep_unless, until_stopped
+from adapters.stopping import receive_until_stopped, until_stopped
 from adapters.vk.client import VkClient
 from adapters.vk.mapping import CHANNEL, chat_key
 from storage.records import NewUpdate
@@ -21,7 +21,6 @@ logger = logging.getLogger("okno.adapters.vk")
 
 T = TypeVar("T")
 WAIT_SECONDS = 25  # VK allows up to 90
-MAX_BACKOFF = 30.0
 
 
 @dataclass
@@ -55,25 +54,22 @@ class LongPoll:
         self.on_stored = on_stored
         self.wait = wait
         self._position = f"vk:longpoll:{group_id}"
+        self._current: Server | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        failures = 0
-        server: Server | None = None
         async with aiohttp.ClientSession() as http:
-            while not stop.is_set():
-                try:
-                    server = server or await until_stopped(stop, self._server(keep_ts=True))
-                    if server is not None:
-                        server = await self._check(http, server, stop)
-                    failures = 0
-                except PermanentFailure:
-                    raise
-                except Exception:  # the loop must outlive network, server and database trouble
-                    failures += 1
-                    delay = min(MAX_BACKOFF, 2.0**failures)
-                    logger.exception("VK long poll failed; retrying in %.0f s", delay)
-                    server = None
-                    await sleep_unless(stop, delay)
+            await receive_until_stopped(
+                stop, functools.partial(self._step, http, stop), "VK long poll", self._forget_server
+            )
+
+    async def _step(self, http: aiohttp.ClientSession, stop: asyncio.Event) -> None:
+        self._current = self._current or await until_stopped(stop, self._server(keep_ts=True))
+        if self._current is not None:
+            self._current = await self._check(http, self._current, stop)
+
+    def _forget_server(self) -> None:
+        """After a failure the next step asks VK for a server again."""
+        self._current = None
 
     async def _server(self, keep_ts: bool, ts: str | None = None) -> Server:
         answer = await self.client.call("groups.getLongPollServer", group_id=self.group_id)
