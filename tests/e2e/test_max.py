@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
@@ -21,6 +21,7 @@ from tests.fakes.max_api import FakeMax
 USER = 4101
 SECRET = "okno-max-secret_1"
 WAIT = 20.0  # seconds: generous, for a shared machine
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -164,10 +165,19 @@ async def test_a_citizen_who_stopped_the_bot_is_not_written_to_until_they_start_
 
 
 async def _wait_blocked(runtime: Any, chat: str, blocked: bool) -> None:
+    async def as_expected() -> bool:
+        return bool(await runtime.repository.is_blocked("max", chat)) is blocked
+
+    await eventually(as_expected, f"the chat marked blocked={blocked}")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], what: str) -> T:
+    """What `check` gives once it is something, asked every 20 ms for up to WAIT seconds."""
     deadline = asyncio.get_running_loop().time() + WAIT
-    while await runtime.repository.is_blocked("max", chat) is not blocked:
-        assert asyncio.get_running_loop().time() < deadline, f"the chat is not blocked={blocked}"
+    while not (found := await check()):
+        assert asyncio.get_running_loop().time() < deadline, f"never happened: {what}"
         await asyncio.sleep(0.02)
+    return found
 
 
 async def test_odd_and_unknown_updates_are_ignored_and_the_next_message_answered(
