@@ -49,6 +49,10 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event, lease: Lease | None
         from adapters.telegram.desk import check_desks  # noqa: PLC0415 - aiogram only with a Telegram token
 
         await check_desks(handoff.desk, handoff.config.all_desks())
+    if runtime.max is not None:  # a refused token stops the start here, before any work is under way
+        from adapters.max.receiving import check_token  # noqa: PLC0415 - only with a MAX token
+
+        await check_token(runtime.max.client)
     single = Leadership(lease or lease_for(runtime.database), functools.partial(single_work, runtime))
     chats = Leadership(
         chats_lease(runtime, single.grace),

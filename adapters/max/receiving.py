@@ -80,6 +80,15 @@ class LongPoll:
             await self.repository.save_cursor(MARKER, str(answer["marker"]))
 
 
+async def check_token(client: MaxClient) -> None:
+    """At start: a refused token stops `okno run` before anything runs, naming the setting
+    (PermanentFailure); MAX away now is the receivers' and the outbox's business."""
+    try:
+        await client.call("GET", "/me")
+    except (TemporaryFailure, RetryLater) as exc:
+        logger.warning("MAX does not answer at start (%s): its updates wait until it does", exc)
+
+
 async def drop_subscriptions(client: MaxClient) -> None:
     """Long polling is chosen: a webhook subscription left from webhook mode would take the updates."""
     found = await client.call("GET", "/subscriptions")

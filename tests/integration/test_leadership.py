@@ -125,7 +125,8 @@ async def test_a_holder_whose_connection_is_cut_stops_before_another_starts(proc
     b.start()
     await until(lambda: has_waited(b), "b waits")
     await cut_lease_connection(a)
-    await until(lambda: a.leadership is not None and a.leadership.losses == 1, "a stops the work")
+    # lost, and the work ended: `leading` is cleared only once the cancelled work has finished
+    await until(lambda: a.leadership is not None and a.leadership.losses == 1 and not a.leading, "a stops")
     await until(lambda: a.leading or b.leading, "one of them takes the work")  # whoever asks first
     assert a.task is not None and not a.task.done()  # a lives on
     await b.halt()
