@@ -2,7 +2,7 @@
 
 `okno run` (the installed console script) runs as its own process for each configuration:
 the embedded default (SQLite in a temporary directory, in-memory state, no channel tokens), every
-channel configured (Telegram and VK pointed at the fake API servers of the tests, so nothing
+channel configured (Telegram, VK and MAX pointed at the fake API servers of the tests, so nothing
 reaches the internet; the web chat and inbox on) on SQLite, and the same on PostgreSQL + Redis
 when both are reachable. Each configuration starts once on new data (the first start, which
 migrates the database) and then restarts 3 times on the same data, as a deployed process does;
@@ -38,6 +38,7 @@ from telegram_e2e import REDIS_URL  # noqa: E402
 from vk_e2e import free_port  # noqa: E402
 from web_chat import POSTGRES, backend, okno_process, open_socket  # noqa: E402
 
+from tests.fakes.max_api import FakeMax  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.fakes.vk_api import FakeVk  # noqa: E402
 
@@ -96,13 +97,15 @@ async def configuration(name: str, folder: Path) -> AsyncIterator[dict[str, str]
     if name == EMBEDDED:
         yield sqlite
         return
-    async with FakeTelegram() as telegram, FakeVk() as vk:
+    async with FakeTelegram() as telegram, FakeVk() as vk, FakeMax() as max_api:
         channels = {
             "OKNO_TELEGRAM_TOKEN": telegram.token,
             "OKNO_TELEGRAM_API_URL": telegram.url,
             "OKNO_VK_TOKEN": vk.token,
             "OKNO_VK_GROUP_ID": str(vk.group_id),
             "OKNO_VK_API_URL": vk.url,
+            "OKNO_MAX_TOKEN": max_api.token,
+            "OKNO_MAX_API_URL": max_api.url,
         }
         if name == CHANNELS:
             yield sqlite | channels
