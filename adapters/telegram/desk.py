@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import (
     AiogramError,
@@ -40,6 +41,12 @@ class GetRawChat(TelegramMethod[dict[str, Any]]):
 
 
 LoadFile = Callable[[str], Awaitable[bytes | None]]
+# what Telegram fetches from another messenger's URL itself: a photo (JPEG or PNG, up to 5 MB). A
+# document it takes by URL only as GIF, PDF or ZIP, a voice message only as OGG up to 1 MB: those
+# (a VK or MAX citizen's scan, their voice) are downloaded here and uploaded
+BY_URL = frozenset({"photo"})
+DOWNLOAD_SECONDS = 60.0
+UPLOAD_LIMIT = 50 * 1024 * 1024  # what a bot may upload to Telegram
 
 
 class TelegramDesk:
@@ -94,11 +101,14 @@ class TelegramDesk:
 
     async def post_file(self, chat_id: str, thread_id: int, file: DeskFile, caption: str) -> int:
         content: str | BufferedInputFile = file.ref
+        name = file.name or _FILE_NAMES.get(file.kind, "file")
         if file.ref.startswith(LOCAL_FILE) and self.load_file is not None:  # uploaded, not passed by id
             data = await self.load_file(file.ref.removeprefix(LOCAL_FILE))
             if data is None:
                 raise DeskRefused("the citizen's file is gone from the web chat's store")
-            content = BufferedInputFile(data, file.name or _FILE_NAMES.get(file.kind, "file"))
+            content = BufferedInputFile(data, name)
+        elif file.ref.startswith(("http://", "https://")) and file.kind not in BY_URL:
+            content = BufferedInputFile(await _downloaded(file.ref), name)
         message = await _call(self._send_file(file.kind, int(chat_id), thread_id, content, caption or None))
         return message.message_id
 
@@ -281,3 +291,22 @@ def _files(message: Message) -> tuple[DeskFile, ...]:
     if message.document:
         return (DeskFile("document", message.document.file_id, message.document.file_name),)
     return ()
+
+
+async def _downloaded(url: str) -> bytes:
+    """A citizen's file from their messenger's file host, to upload to the group."""
+    try:
+        async with (
+            aiohttp.ClientSession(trust_env=False) as http,
+            http.get(url, timeout=aiohttp.ClientTimeout(total=DOWNLOAD_SECONDS)) as response,
+        ):
+            if response.status >= 500:
+                raise DeskUnavailable(f"the citizen's file host answered {response.status}")
+            if response.status != 200:
+                raise DeskRefused(f"the citizen's file is gone from their messenger ({response.status})")
+            data = await response.content.read(UPLOAD_LIMIT + 1)
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise DeskUnavailable(f"the citizen's file could not be fetched: {exc!r}") from exc
+    if len(data) > UPLOAD_LIMIT:
+        raise DeskRefused("the citizen's file is over the 50 MB a bot may upload to Telegram")
+    return data

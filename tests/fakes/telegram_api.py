@@ -52,6 +52,9 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[Call], Awaitable[Any]]
 
 
+BY_URL = {"document": (".gif", ".pdf", ".zip"), "voice": (".ogg",)}  # what Telegram takes by URL as such
+
+
 class FakeTelegram(FakeServer[Call]):
     """An in-process Bot API server on 127.0.0.1; use as ``async with FakeTelegram() as fake``."""
 
@@ -366,6 +369,11 @@ class FakeTelegram(FakeServer[Call]):
             return new_id, len(call.files[key])
         if not isinstance(file_id := call.params.get(key), str) or not file_id:
             raise ApiError(400, f"Bad Request: there is no {key} in the request")
+        if file_id.startswith(("http://", "https://")) and not file_id.lower().endswith(
+            BY_URL.get(key, ("",))
+        ):
+            # Telegram fetches a document by URL only as GIF, PDF or ZIP, a voice message only as OGG
+            raise ApiError(400, "Bad Request: wrong type of the web page content")
         return file_id, len(self._files.get(file_id, ("", b""))[1])
 
     def _new_message(self, params: JSON, **content: Any) -> JSON:
