@@ -304,3 +304,15 @@ async def test_the_fake_holds_a_group_to_its_limit_edits_and_topics_included(fak
         await bot.send_message(42, "в личный чат лимит группы не действует")
     assert 1 <= refused.value.retry_after <= 61
     assert fake.too_many == 1
+
+
+async def test_a_document_or_voice_by_url_is_taken_only_in_the_formats_telegram_fetches(
+    bot: Bot, fake: FakeTelegram
+) -> None:
+    with pytest.raises(TelegramBadRequest, match="wrong type of the web page content"):
+        await bot.send_document(5, "https://files.example/scan.png")
+    with pytest.raises(TelegramBadRequest, match="wrong type of the web page content"):
+        await bot.send_voice(5, "https://files.example/voice.mp3")
+    assert (await bot.send_document(5, "https://files.example/statement.pdf")).document is not None
+    assert (await bot.send_voice(5, "https://files.example/voice.ogg")).voice is not None
+    assert (await bot.send_photo(5, "https://files.example/photo.png")).photo
