@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from adapters.base import Decoded
-from adapters.errors import PermanentFailure, RetryLater, TemporaryFailure
+from adapters.errors import PermanentFailure
 from adapters.max import mapping
 from adapters.max.client import MaxClient
+from adapters.presses import answer_press
 from dialog.messages import Button
 
 logger = logging.getLogger("okno.adapters.max")
 
 MAX_TEXT = 4000  # MAX refuses a longer text; the outbox splits replies at this
-# a pressed button waits in the citizen's app until answered: a few quick tries
-ANSWER_ATTEMPTS = 3
-ANSWER_PAUSE = 1.0
 ANSWERED = "Принято"  # the press's answer when the pressed message has no text to keep
 _SIGNATURES = ((b"%PDF", "pdf"), (b"\xff\xd8", "jpg"), (b"\x89PNG", "png"), (b"OggS", "ogg"))
 
@@ -59,18 +56,9 @@ class MaxChannel:
         body: dict[str, Any] = {"notification": text or ANSWERED}
         if not text and pressed:  # attachments left out: MAX keeps the keyboard
             body = {"message": {"text": pressed}}
-        for attempt in range(1, ANSWER_ATTEMPTS + 1):
-            try:
-                await self.client.call("POST", "/answers", {"callback_id": callback_id}, body)
-                return
-            except (RetryLater, TemporaryFailure) as exc:
-                if attempt == ANSWER_ATTEMPTS:
-                    logger.info("a MAX button press was not answered after %d attempts: %s", attempt, exc)
-                    return
-                await asyncio.sleep(ANSWER_PAUSE)
-            except Exception as exc:  # noqa: BLE001 - an old press is refused; the reply still goes out
-                logger.info("a MAX button press was not answered: %s", exc)
-                return
+        await answer_press(
+            lambda: self.client.call("POST", "/answers", {"callback_id": callback_id}, body), "MAX"
+        )
 
     async def send(
         self, chat_id: str, text: str, buttons: Sequence[Button], key: str | None = None

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from adapters.base import Decoded
-from adapters.errors import PermanentFailure, RetryLater, TemporaryFailure
+from adapters.errors import PermanentFailure
+from adapters.presses import answer_press
 from adapters.vk import mapping
 from adapters.vk.batching import SendBatcher
 from adapters.vk.client import MessageTooLong, VkClient
@@ -21,9 +21,6 @@ logger = logging.getLogger("okno.adapters.vk")
 MAX_TEXT = 4096
 MIN_SPLIT = 200  # a shorter text refused as too long is not a length problem
 PART_KEYS = 2**30  # random ids of parts live above those of whole replies (outbox ids)
-# a pressed button spins in the citizen's app until answered: a few quick tries, not the outbox's patience
-ANSWER_ATTEMPTS = 3
-ANSWER_PAUSE = 1.0
 
 
 class VkChannel:
@@ -57,19 +54,7 @@ class VkChannel:
             "user_id": data.get("user_id"),
             "peer_id": data.get("peer_id"),
         }
-        for attempt in range(1, ANSWER_ATTEMPTS + 1):
-            try:
-                await self.client.call("messages.sendMessageEventAnswer", **params)
-                return
-            except (RetryLater, TemporaryFailure) as exc:  # error 6 and the like: the button still spins
-                if attempt == ANSWER_ATTEMPTS:
-                    logger.info("a VK button press was not answered after %d attempts: %s", attempt, exc)
-                    return
-                pause = exc.seconds if isinstance(exc, RetryLater) else ANSWER_PAUSE
-                await asyncio.sleep(min(pause, ANSWER_PAUSE))
-            except Exception as exc:  # noqa: BLE001 - the reply itself still goes out
-                logger.info("a VK button press was not answered: %s", exc)
-                return
+        await answer_press(lambda: self.client.call("messages.sendMessageEventAnswer", **params), "VK")
 
     async def send(
         self, chat_id: str, text: str, buttons: Sequence[Button], key: str | None = None
