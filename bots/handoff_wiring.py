@@ -17,6 +17,7 @@ from handoff.canned import CannedReplies, load_canned
 from handoff.config import HandoffConfig
 from handoff.group_budget import GroupBudget, GroupSlots
 from handoff.hours import load_calendar, schedules
+from handoff.ports import FetchFile
 from handoff.poster import CardRenderer, GroupPoster
 from handoff.service import HandoffService
 from handoff.tracking import Tracker
@@ -121,6 +122,7 @@ def build_handoff(
     engine: ConversationEngine,
     bot: Bot | None,
     web_store: WebStore,
+    fetch_file: FetchFile,
     clock: Callable[[], datetime] | None = None,
 ) -> HandoffParts:
     facts = engine.knowledge.facts
@@ -146,7 +148,7 @@ def build_handoff(
     if bot is not None and config.desk_chats:
         from adapters.telegram.desk import TelegramDesk  # noqa: PLC0415 - aiogram only with a Telegram token
 
-        parts.desk = TelegramDesk(bot, web_store.file_data)
+        parts.desk = TelegramDesk(bot, fetch_file)
         renderer = CardRenderer(store, config, parts.situations)
         budget = GroupBudget(config.group_posts_per_minute, config.action_reserve, config.edits_count)
         parts.poster = GroupPoster(store, parts.desk, config, renderer, GroupSlots(budget, states.take_slot))

@@ -8,7 +8,7 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.base import Channel
 from adapters.web.channel import WebChannel
 from adapters.web.embedding import Contacts
 from adapters.web.files import FileQuotas
@@ -148,7 +149,7 @@ def build_inbox(
     return WebInbox(
         InboxGuard(store, signer, runtime.states, options, passwords, address_of),
         TicketPages(handoff.store, store, handoff.operators, handoff.canned, options, unmasked_view(runtime)),
-        CitizenFiles(handoff.store, store, functools.partial(citizen_file, runtime, store)),
+        CitizenFiles(handoff.store, store, functools.partial(citizen_file, runtime.channels, store)),
         InboxFeed(store),
         StatsPages(lambda: stats_page(functools.partial(stats_of, runtime.database))),
     )
@@ -166,11 +167,13 @@ def unmasked_view(runtime: Runtime) -> Callable[[str, Ticket], Awaitable[None]] 
     return log
 
 
-async def citizen_file(runtime: Runtime, store: WebStore, channel: str, ref: str) -> bytes | None:
+async def citizen_file(
+    channels: Mapping[str, Channel], store: WebStore, channel: str, ref: str
+) -> bytes | None:
     """A file a citizen sent: kept by the web chat, or fetched from their messenger by its ref."""
     if ref.startswith(LOCAL_FILE):
         return await store.file_data(ref.removeprefix(LOCAL_FILE))
-    source = runtime.channels.get(channel)
+    source = channels.get(channel)
     return None if source is None else await source.fetch_file(ref)
 
 

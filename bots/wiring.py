@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -26,7 +27,7 @@ from bots.ratelimit import RateLimiter, SharedPace
 from bots.retention import FileRetention, RetentionJob
 from bots.settings import Settings
 from bots.updates import UpdateWorker
-from bots.web import WebParts, build_web
+from bots.web import WebParts, build_web, citizen_file
 from dialog.classifier import Classifier, build_classifier
 from dialog.engine import ConversationEngine
 from dialog.knowledge import load_knowledge
@@ -177,7 +178,9 @@ def build_runtime(
         channels[web_channel.name] = web_channel
     outbox = OutboxDispatcher(repository, channels, limiters, settings.workers, settings.resend_uncertain)
     desk_bot = telegram.bot if telegram else None
-    handoff = build_handoff(settings, sessions, states, engine, desk_bot, web_store, clock)
+    # a citizen's file the group is sent by content: from the web chat's store or their messenger
+    fetch_file = functools.partial(citizen_file, channels, web_store)
+    handoff = build_handoff(settings, sessions, states, engine, desk_bot, web_store, fetch_file, clock)
 
     def replies_and_jobs() -> None:  # a written batch may hold replies and handoff jobs
         outbox.wake()

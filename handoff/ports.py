@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -21,12 +21,15 @@ from storage.records import (
     TicketChange,
 )
 
+FetchFile = Callable[[str, str], Awaitable[bytes | None]]  # (channel, ref) → the file, None if gone
+
 
 @dataclass(frozen=True, slots=True)
 class DeskFile:
     kind: str  # "photo", "document", or a recording: "voice", "audio", "video_note"
     ref: str  # the messenger's file id, an http(s) URL, or a web chat file («web:…»)
     name: str | None = None
+    channel: str = ""  # the citizen's channel, which keeps a file that is not the group's own
 
 
 @dataclass(frozen=True, slots=True)

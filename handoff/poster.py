@@ -247,7 +247,7 @@ class GroupPoster:
                 await self.desk.reopen_topic(chat, _thread(ticket))
             return
         if kind in FILE_KINDS:
-            file = DeskFile(kind, run[0].file_ref or "", run[0].text or None)
+            file = DeskFile(kind, run[0].file_ref or "", run[0].text or None, ticket.channel)
             await self._in_topic(
                 chat,
                 ticket,

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from handoff.ports import TicketRepository
+from handoff.ports import FetchFile, TicketRepository
 from handoff.ranges import ranged
 from storage.web import WebStore
 
 logger = logging.getLogger("okno.handoff.web")
 
-FetchFile = Callable[[str, str], Awaitable[bytes | None]]  # (channel, ref) → the file, None if gone
 MEDIA_TYPE = re.compile(r"^(audio|video)/[a-z0-9.+-]{1,40}$")
 FILE_GONE = "Файл не найден."
 FILE_UNREACHABLE = "Не удалось получить файл из мессенджера. Попробуйте через минуту."

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
-import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import (
     AiogramError,
@@ -15,12 +14,12 @@ from aiogram.methods.base import TelegramMethod
 from aiogram.types import BufferedInputFile, ChatMemberAdministrator, Message, MessageEntity, Update, User
 from pydantic import ValidationError
 
-from adapters.errors import AdapterError, PermanentFailure, RetryLater, ThreadGone
+from adapters.errors import AdapterError, PermanentFailure, RetryLater, TemporaryFailure, ThreadGone
 from adapters.telegram.errors import translated
 from adapters.telegram.mapping import button_payload, keyboard
 from dialog.messages import Button
 from handoff.errors import DeskBusy, DeskError, DeskMisconfigured, DeskRefused, DeskUnavailable, TopicGone
-from handoff.ports import DeskEvent, DeskFile, DeskMessage, DeskPress
+from handoff.ports import DeskEvent, DeskFile, DeskMessage, DeskPress, FetchFile
 from storage.file_links import LOCAL_FILE
 
 logger = logging.getLogger("okno.adapters.telegram.desk")
@@ -40,20 +39,17 @@ class GetRawChat(TelegramMethod[dict[str, Any]]):
     chat_id: int
 
 
-LoadFile = Callable[[str], Awaitable[bytes | None]]
 # what Telegram fetches from another messenger's URL itself: a photo (JPEG or PNG, up to 5 MB). A
 # document it takes by URL only as GIF, PDF or ZIP, a voice message only as OGG up to 1 MB: those
-# (a VK or MAX citizen's scan, their voice) are downloaded here and uploaded
+# (a VK or MAX citizen's scan, their voice) are fetched through their channel and uploaded
 BY_URL = frozenset({"photo"})
-DOWNLOAD_SECONDS = 60.0
-UPLOAD_LIMIT = 50 * 1024 * 1024  # what a bot may upload to Telegram
 
 
 class TelegramDesk:
     """The Desk port over a Bot that is an administrator of the groups with «Manage topics»."""
 
-    def __init__(self, bot: Bot, load_file: LoadFile | None = None) -> None:
-        self.load_file = load_file  # files not on Telegram (a web-chat citizen's photo) by their ref
+    def __init__(self, bot: Bot, fetch_file: FetchFile | None = None) -> None:
+        self.fetch_file = fetch_file  # a file the group is sent by content: (channel, ref) -> its bytes
         self.bot = bot
 
     async def create_topic(self, chat_id: str, name: str) -> int:
@@ -101,16 +97,27 @@ class TelegramDesk:
 
     async def post_file(self, chat_id: str, thread_id: int, file: DeskFile, caption: str) -> int:
         content: str | BufferedInputFile = file.ref
-        name = file.name or _FILE_NAMES.get(file.kind, "file")
-        if file.ref.startswith(LOCAL_FILE) and self.load_file is not None:  # uploaded, not passed by id
-            data = await self.load_file(file.ref.removeprefix(LOCAL_FILE))
-            if data is None:
-                raise DeskRefused("the citizen's file is gone from the web chat's store")
-            content = BufferedInputFile(data, name)
-        elif file.ref.startswith(("http://", "https://")) and file.kind not in BY_URL:
-            content = BufferedInputFile(await _downloaded(file.ref), name)
+        url = file.ref.startswith(("http://", "https://"))
+        if file.ref.startswith(LOCAL_FILE) or (url and file.kind not in BY_URL):  # by content, not id or URL
+            name = file.name or _FILE_NAMES.get(file.kind, "file")
+            content = BufferedInputFile(await self._content(file), name)
         message = await _call(self._send_file(file.kind, int(chat_id), thread_id, content, caption or None))
         return message.message_id
+
+    async def _content(self, file: DeskFile) -> bytes:
+        """A file not on Telegram, from where the citizen's channel keeps it (the web chat's store,
+        VK's or MAX's file hosts)."""
+        if self.fetch_file is None:
+            raise DeskRefused("the citizen's file is not on Telegram and cannot be fetched")
+        try:
+            data = await self.fetch_file(file.channel, file.ref)
+        except (TemporaryFailure, RetryLater) as exc:
+            raise DeskUnavailable(f"the citizen's file could not be fetched: {exc}") from exc
+        except AdapterError as exc:
+            raise DeskRefused(f"the citizen's file cannot be fetched: {exc}") from exc
+        if data is None:
+            raise DeskRefused("the citizen's file is gone from where it was kept")
+        return data
 
     def _send_file(
         self, kind: str, chat: int, thread: int, content: str | BufferedInputFile, caption: str | None
@@ -291,22 +298,3 @@ def _files(message: Message) -> tuple[DeskFile, ...]:
     if message.document:
         return (DeskFile("document", message.document.file_id, message.document.file_name),)
     return ()
-
-
-async def _downloaded(url: str) -> bytes:
-    """A citizen's file from their messenger's file host, to upload to the group."""
-    try:
-        async with (
-            aiohttp.ClientSession(trust_env=False) as http,
-            http.get(url, timeout=aiohttp.ClientTimeout(total=DOWNLOAD_SECONDS)) as response,
-        ):
-            if response.status >= 500:
-                raise DeskUnavailable(f"the citizen's file host answered {response.status}")
-            if response.status != 200:
-                raise DeskRefused(f"the citizen's file is gone from their messenger ({response.status})")
-            data = await response.content.read(UPLOAD_LIMIT + 1)
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        raise DeskUnavailable(f"the citizen's file could not be fetched: {exc!r}") from exc
-    if len(data) > UPLOAD_LIMIT:
-        raise DeskRefused("the citizen's file is over the 50 MB a bot may upload to Telegram")
-    return data
