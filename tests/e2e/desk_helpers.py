@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,12 +91,18 @@ async def open_ticket(
     tickets = await store.tickets_of("telegram", str(chat))
     ticket = tickets[0]
     await fake.wait_for(lambda f: any(ticket.number in t["name"] for t in f.topics.values()))
-    for _ in range(100):
-        ticket = await store.ticket(ticket.id)
-        if ticket is not None and ticket.card_message_id:
-            return ticket
-        await fake.wait_for(lambda f: True)
-    raise AssertionError("the card was not posted")
+    return await with_card(runtime, ticket)
+
+
+async def with_card(runtime: Runtime, ticket: Any, ceiling: float = 20.0) -> Any:
+    """The ticket as stored once the poster has put its card in the group."""
+    deadline = time.monotonic() + ceiling
+    while True:
+        fresh = await runtime.handoff.store.ticket(ticket.id)
+        if fresh is not None and fresh.card_message_id:
+            return fresh
+        assert time.monotonic() < deadline, "the card was not posted"
+        await asyncio.sleep(0.02)
 
 
 async def press(fake: FakeTelegram, message_id: int, label: str, user: int, chat: int = DESK) -> None:

@@ -14,6 +14,7 @@ from tests.e2e.desk_helpers import (
     open_ticket,
     press,
     to_citizen,
+    with_card,
 )
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -38,12 +39,7 @@ async def test_transfer_to_a_specialist_group_carries_the_whole_context(
         await fake.wait_for(lambda f: any("старшему специалисту" in t for t in to_citizen(f)))
         store = runtime.handoff.store
         await fake.wait_for(lambda f: len(f.calls_of("createForumTopic")) == 2)
-        moved = await store.ticket(ticket.id)
-        for _ in range(200):
-            moved = await store.ticket(ticket.id)
-            if moved is not None and moved.card_message_id:
-                break
-            await fake.wait_for(lambda f: True)
+        moved = await with_card(runtime, ticket)
         assert moved is not None and moved.desk_chat_id == str(SPECIALISTS) and moved.level == 3
         card = fake.messages[(str(SPECIALISTS), moved.card_message_id)]
         assert "уровень 3 — старший специалист" in card["text"]

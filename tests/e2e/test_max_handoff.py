@@ -10,7 +10,7 @@ import pytest
 
 from dialog.engine import ConversationEngine
 from tests.e2e.conftest import Backend, running
-from tests.e2e.desk_helpers import ANNA, DESK, Clock, desk_settings, in_desk, press
+from tests.e2e.desk_helpers import ANNA, DESK, Clock, desk_settings, in_desk, press, with_card
 from tests.e2e.test_max import texts
 from tests.e2e.voice_helpers import OGG
 from tests.fakes.max_api import FakeMax
@@ -53,11 +53,7 @@ async def test_a_max_citizens_ticket_is_answered_from_telegram_with_files_both_w
         await fake.wait_for(lambda f: bool(f.topics), WAIT)
         (ticket,) = await runtime.handoff.store.tickets_of("max", str(CITIZEN))
         await fake.wait_for(lambda f: bool(in_desk(f)), WAIT)
-        for _ in range(400):
-            ticket = await runtime.handoff.store.ticket(ticket.id) or ticket
-            if ticket.card_message_id:
-                break
-            await fake.wait_for(lambda f: True)
+        ticket = await with_card(runtime, ticket)
         card = fake.messages[(str(DESK), ticket.card_message_id)]["text"]
         assert "Канал: MAX" in card and "Смирнова О." in card
         await press(fake, ticket.card_message_id, "Взять", ANNA)

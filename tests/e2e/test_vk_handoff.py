@@ -24,6 +24,7 @@ from tests.e2e.desk_helpers import (
     open_ticket,
     press,
     to_citizen,
+    with_card,
 )
 from tests.e2e.test_vk import texts
 from tests.fakes.telegram_api import FakeTelegram
@@ -73,11 +74,7 @@ async def test_a_vk_citizens_ticket_is_answered_from_telegram(
         await vk_says(vk, "не могу подписать заявление электронной подписью", "Ваше обращение №")
         await fake.wait_for(lambda f: bool(f.topics))
         (ticket,) = await runtime.handoff.store.tickets_of("vk", str(VK_PEER))
-        for _ in range(200):
-            ticket = await runtime.handoff.store.ticket(ticket.id) or ticket
-            if ticket.card_message_id:
-                break
-            await fake.wait_for(lambda f: True)
+        ticket = await with_card(runtime, ticket)
         card = fake.messages[(str(DESK), ticket.card_message_id)]["text"]
         assert "Канал: ВКонтакте" in card and "Смирнова О." in card
         await press(fake, ticket.card_message_id, "Взять", ANNA)
@@ -142,11 +139,7 @@ async def test_a_vk_callback_request_becomes_a_ticket_for_the_experts_in_its_cat
         assert "+7 912 345-67-89" in told and "«завтра утром»" in told
         await fake.wait_for(lambda f: bool(f.topics), WAIT)
         (ticket,) = await runtime.handoff.store.tickets_of("vk", str(VK_PEER))
-        for _ in range(1000):
-            ticket = await runtime.handoff.store.ticket(ticket.id) or ticket
-            if ticket.card_message_id:
-                break
-            await fake.wait_for(lambda f: True)
+        ticket = await with_card(runtime, ticket)
         card = fake.messages[(str(ACCOUNT_DESK), ticket.card_message_id)]["text"]
     assert ticket.desk_chat_id == str(ACCOUNT_DESK) and ticket.kind == "callback"
     assert card.startswith("📞 Обратный звонок\nПозвонить: +7 912 345-67-89\nУдобное время: завтра утром")

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tests.e2e.conftest import free_port
 from tests.e2e.test_process import OKNO, environment
@@ -26,6 +26,7 @@ SCRIPT = [("привет", "Здравствуйте"), ("спасибо", "Ра
 CHATS = list(range(7001, 7011))
 POISONED = 7999
 API_GONE_SECONDS = 5.0
+K = TypeVar("K")  # what a chat is known by
 
 
 @dataclass
@@ -52,6 +53,11 @@ class Tally:
         )
 
 
+def script_lines(texts: Sequence[str]) -> list[int]:
+    """Which script line each reply answers (-1: none), in the order given."""
+    return [next((i for i, (_, start) in enumerate(SCRIPT) if text.startswith(start)), -1) for text in texts]
+
+
 def kinds(fake: FakeTelegram, chat: int) -> list[int]:
     """Which script line each reply to the chat answers, in the order they were sent."""
     texts = [
@@ -59,14 +65,19 @@ def kinds(fake: FakeTelegram, chat: int) -> list[int]:
         for c in fake.calls_of("sendMessage")
         if c.params.get("chat_id") == chat and c.status == 200
     ]
-    return [next((i for i, (_, start) in enumerate(SCRIPT) if text.startswith(start)), -1) for text in texts]
+    return script_lines(texts)
+
+
+def tally_of(got: Callable[[K], list[int]], expected: dict[K, list[int]]) -> Tally:
+    """Every chat's replies (`got`: their script lines) against the lines sent to it."""
+    result = Tally()
+    for chat, wanted in expected.items():
+        result.count(got(chat), wanted)
+    return result
 
 
 def tally(fake: FakeTelegram, expected: dict[int, list[int]]) -> Tally:
-    result = Tally()
-    for chat, wanted in expected.items():
-        result.count(kinds(fake, chat), wanted)
-    return result
+    return tally_of(lambda chat: kinds(fake, chat), expected)
 
 
 async def until(

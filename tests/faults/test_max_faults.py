@@ -12,7 +12,7 @@ import pytest
 from tests.e2e.conftest import free_port
 from tests.e2e.test_process import OKNO
 from tests.fakes.max_api import FakeMax
-from tests.faults.drive import SCRIPT, Tally, until
+from tests.faults.drive import SCRIPT, Tally, script_lines, tally_of, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -21,17 +21,8 @@ ROUNDS = 6
 KILLED_IN = 3  # the round the process is killed in
 
 
-def script_lines(fake: FakeMax, user: int) -> list[int]:
-    """Which script line each reply to the citizen answers, in the order they were sent."""
-    texts = [str(sent["text"] or "") for sent in fake.sent_to(user)]
-    return [next((i for i, (_, start) in enumerate(SCRIPT) if t.startswith(start)), -1) for t in texts]
-
-
 def tally(fake: FakeMax, expected: dict[int, list[int]]) -> Tally:
-    result = Tally()
-    for user, wanted in expected.items():
-        result.count(script_lines(fake, user), wanted)
-    return result
+    return tally_of(lambda user: script_lines([str(s["text"] or "") for s in fake.sent_to(user)]), expected)
 
 
 async def spawn(fake: FakeMax, tmp_path: Path, mode: str, port: int) -> asyncio.subprocess.Process:

@@ -20,7 +20,7 @@ from tests.e2e.test_process import environment
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_wire import POLL_CONFLICT
 from tests.fakes.vk_api import FakeVk
-from tests.faults.drive import SCRIPT, Tally, kinds, until
+from tests.faults.drive import SCRIPT, Tally, kinds, script_lines, tally_of, until
 from tests.faults.services import CuttableProxy
 from tests.faults.test_failover import Cluster
 
@@ -124,14 +124,10 @@ class Traffic:
     def got(self, channel: str, chat: int) -> list[int]:
         if channel == "telegram":
             return kinds(self.fake, chat)
-        texts = [str(m.get("text", "")) for m in self.fake_vk.sent(chat)]
-        return [next((i for i, (_, s) in enumerate(SCRIPT) if t.startswith(s)), -1) for t in texts]
+        return script_lines([str(m.get("text", "")) for m in self.fake_vk.sent(chat)])
 
     def tally(self) -> Tally:
-        result = Tally()
-        for (channel, chat), wanted in self.expected.items():
-            result.count(self.got(channel, chat), wanted)
-        return result
+        return tally_of(lambda key: self.got(*key), self.expected)
 
     def unanswered(self) -> str:
         """Which chats still wait, for a failure's message."""

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,20 +26,25 @@ print(json.dumps(sorted(name for name in ("aiogram", "vk_api", "requests") if na
 """
 
 
-def test_no_token_loads_no_messenger_sdk(tmp_path: Path) -> None:
+def in_fresh_interpreter(script: str, *args: str) -> Any:
+    """What `script` printed last as JSON, run in a new Python with no OKNO_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKNO_")}
-    database = f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}"
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, database],
+        [sys.executable, "-c", script, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_no_token_loads_no_messenger_sdk(tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'okno.sqlite3'}"
+    assert in_fresh_interpreter(SCRIPT, database) == []
 
 
 # aiogram as the Telegram adapter imports it: its models deferred, then every one of them built
@@ -77,16 +83,7 @@ print(json.dumps({"deferred": deferred_at_import, "built": len(seen), "failed": 
 
 def test_telegram_models_are_deferred_and_each_builds_when_used() -> None:
     """A model pydantic could not build on first use would fail the update that carries it."""
-    done = subprocess.run(
-        [sys.executable, "-c", DEFERRED_MODELS],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = in_fresh_interpreter(DEFERRED_MODELS)
     assert result["deferred"] is True
     assert result["failed"] == []
     assert result["built"] > 300
