@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from vk_e2e import QUESTIONS, REDIS_URL, free_port  # noqa: E402
+from vk_e2e import QUESTIONS, REDIS_URL, free_port, request_rate  # noqa: E402
 
 from tests.fakes.max_api import FakeMax  # noqa: E402
 
@@ -83,11 +83,9 @@ async def run_case(mode: str, chats: int, per_chat: int, rate: float, redis: boo
                 process.terminate()
             await process.wait()
     requests = sorted(c.at for c in fake.calls if c.at >= started and not c.method.startswith("GET /files"))
-    busiest = max(sum(1 for t in requests if start <= t < start + 1.0) for start in requests)
-    middle = requests[len(requests) // 10 : len(requests) - len(requests) // 10] or requests
-    span = max(middle[-1] - middle[0], 1e-9)
+    rate, busiest = request_rate(requests)
     exact = len(fake.sent) == want and all(len(fake.sent_to(u)) == per_chat for u in users)
-    return Outcome(want / seconds, (len(middle) - 1) / span, busiest, fake.too_many, exact)
+    return Outcome(want / seconds, rate, busiest, fake.too_many, exact)
 
 
 async def ready(fake: FakeMax, mode: str) -> None:

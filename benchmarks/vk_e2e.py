@@ -87,13 +87,19 @@ async def run_case(
             await process.wait()
         # requests, as VK counts them: an execute carrying 25 sends is one
         sends = sorted(c.at for c in fake.calls if c.method in ("messages.send", "execute") and not c.via)
-        busiest = max(sum(1 for t in sends if start <= t < start + 1.0) for start in sends)
-        middle = sends[len(sends) // 10 : len(sends) - len(sends) // 10] or sends  # saturated, not ramping
-        span = max(middle[-1] - middle[0], 1e-9)
+        rate, busiest = request_rate(sends)
         exact = len(fake.sent()) == want and all(
             len(fake.sent(c)) == per_chat for c in range(5000, 5000 + chats)
         )
-        return want / seconds, (len(middle) - 1) / span, busiest, exact
+        return want / seconds, rate, busiest, exact
+
+
+def request_rate(times: list[float]) -> tuple[float, int]:
+    """Requests a second in the saturated middle of a run (not its ramp up and down), and the most
+    in any one second, from when the server saw them arrive (sorted)."""
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    middle = times[len(times) // 10 : len(times) - len(times) // 10] or times
+    return (len(middle) - 1) / max(middle[-1] - middle[0], 1e-9), busiest
 
 
 async def ready(fake: FakeVk, mode: str, url: str) -> None:
